@@ -1,0 +1,179 @@
+"""One check of one source: fetch -> extract -> detect -> store, one transaction per release.
+
+A source's failure is recorded as a failed check with a one-line reason; it never escapes to the
+caller, so the daemon keeps running and other sources are unaffected.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from watcher import detect
+from watcher.config import Config, SourceConfig
+from watcher.errors import Deferred, SourceError
+from watcher.fetch import Fetcher, Interrupted
+from watcher.models import ChangeKind, CheckResult, CheckStatus
+from watcher.sources import make_source
+from watcher.sources.base import (
+    CheckContext,
+    Cursor,
+    Listed,
+    Missing,
+    Note,
+    Observed,
+    PageFailed,
+    PageState,
+    Unchanged,
+)
+from watcher.store import Store
+
+log = logging.getLogger("watcher.check")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_source(
+    config: Config,
+    source: SourceConfig,
+    *,
+    store: Store,
+    fetcher: Fetcher,
+    clock: Clock = utc_now,
+    stop: threading.Event | None = None,
+) -> CheckResult:
+    started = clock()
+    began = time.monotonic()
+    deferred = store.deferred_until(source.name)
+    if deferred is not None and deferred > started:
+        result = CheckResult(
+            source.name,
+            CheckStatus.DEFERRED,
+            started,
+            0.0,
+            0,
+            error=f"deferred until {deferred:%Y-%m-%d %H:%M} UTC (Retry-After)",
+        )
+        _log(result)
+        return result
+    source_id, view = store.source_view(source.name, source.type, started)
+    session = fetcher.session(source.http_settings(config.settings.http))
+    ctx = CheckContext(fetch=session, view=view, now=started, log=log)
+    counts: Counter[ChangeKind] = Counter()
+    unchanged: list[str] = []
+    failed_pages = 0
+    notes: list[str] = []
+    cursor: Mapping[str, Any] | None = None
+    listed: tuple[str, ...] | None = None
+    status, error, deferred_until = CheckStatus.OK, None, None
+    try:
+        for observation in make_source(source).observe(ctx):
+            if stop is not None and stop.is_set():
+                raise Interrupted("stopping")
+            now = clock()
+            match observation:
+                case Observed(snapshot, page_url, validators):
+                    previous = store.previous(source_id, snapshot)
+                    verdict = detect.detect(
+                        previous.version,
+                        previous.status,
+                        snapshot,
+                        now=now,
+                        baseline=not view.baseline_done,
+                    )
+                    store.save_observed(
+                        source_id, snapshot, verdict, now=now, page_url=page_url,
+                        validators=validators,
+                    )  # fmt: skip
+                    if verdict.change is not None:
+                        counts[verdict.change.kind] += 1
+                        log.debug("%s: %s %s", source.name, verdict.change.kind, snapshot.url)
+                case Unchanged(key):
+                    unchanged.append(key)
+                case Missing(key, reason):
+                    known = view.releases.get(key)
+                    if known is None:
+                        continue
+                    count, change = detect.missing(known, now)
+                    store.save_missing(source_id, key, count, change, now)
+                    if change is not None:
+                        counts[change.kind] += 1
+                    log.info(
+                        "%s: %s missing (%s), %d time(s)", source.name, known.url, reason, count
+                    )
+                case PageState(url, validators, derived):
+                    store.save_page_state(source_id, url, validators, derived, now)
+                case Listed(canonicals):
+                    listed = canonicals
+                case Cursor(values):
+                    cursor = values
+                case PageFailed(url, reason):
+                    failed_pages += 1
+                    log.warning("%s: %s", source.name, reason)
+                case Note(message):
+                    notes.append(message)
+                    log.warning("%s: %s", source.name, message)
+        if failed_pages:
+            status = CheckStatus.FAILED
+            error = f"{failed_pages} page(s) failed; the others were read"
+    except Deferred as exc:
+        status, error = CheckStatus.DEFERRED, str(exc)
+        deferred_until = clock() + exc.retry_after
+    except Interrupted:
+        status, error = CheckStatus.INTERRUPTED, "stopped before the end"
+    except SourceError as exc:
+        status, error = CheckStatus.FAILED, str(exc)
+    except Exception as exc:  # a bug or a shape nobody foresaw must not take the daemon down
+        log.exception("%s: unexpected error", source.name)
+        status, error = CheckStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}"
+    finally:
+        store.save_unchanged(source_id, unchanged, clock())
+    result = CheckResult(
+        source=source.name,
+        status=status,
+        started_at=started,
+        seconds=time.monotonic() - began,
+        requests=session.requests,
+        not_modified=session.not_modified,
+        counts=dict(counts),
+        failed_pages=failed_pages,
+        error=error,
+        notes=tuple(notes),
+    )
+    store.finish_check(
+        source_id,
+        result,
+        finished_at=clock(),
+        cursor=cursor,
+        listed=listed,
+        deferred_until=deferred_until,
+    )
+    _log(result)
+    return result
+
+
+def _log(result: CheckResult) -> None:
+    counts = ", ".join(
+        f"{result.count(kind)} {kind}"
+        for kind in (ChangeKind.NEW, ChangeKind.EDITED, ChangeKind.REMOVED)
+    )
+    restored = result.count(ChangeKind.RESTORED)
+    if restored:
+        counts += f", {restored} restored"
+    line = (
+        f"check {result.source}: {result.status}, {counts}, "
+        f"{result.requests} requests, {result.seconds:.1f} s"
+    )
+    if result.error:
+        line += f": {result.error}"
+    level = logging.INFO if result.status == CheckStatus.OK else logging.WARNING
+    log.log(level, line)

@@ -1,0 +1,139 @@
+"""Pure: what a new reading of a release means, given what was stored before.
+
+NEW for a release never seen; EDITED when its normalised content changed; RESTORED when a release
+that had been removed is back; REMOVED only after it was missing twice in a row.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from watcher.models import (
+    Attachment,
+    Change,
+    ChangeKind,
+    KnownRelease,
+    ReleaseSnapshot,
+    ReleaseStatus,
+    VersionRecord,
+)
+
+# A page may give only the local day while the API gives a UTC instant: a date that moved by
+# less than this is the same date read two ways, not a re-dated release.
+DATE_TOLERANCE = timedelta(days=1, hours=12)
+MISSING_BEFORE_REMOVED = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    change: Change | None
+    new_version: bool  # store the snapshot as a new version
+    published: datetime | None  # the date to keep (a re-reading within tolerance keeps the old)
+
+
+def detect(
+    previous: VersionRecord | None,
+    status: ReleaseStatus | None,
+    snapshot: ReleaseSnapshot,
+    *,
+    now: datetime,
+    baseline: bool,
+) -> Verdict:
+    if previous is None:
+        feed_date = snapshot.published if baseline and snapshot.published else now
+        change = _change(ChangeKind.NEW, snapshot, now, feed_date, baseline=baseline)
+        return Verdict(change, True, snapshot.published)
+    published = _same_date(previous.published, snapshot.published)
+    content_changed = previous.content_hash != snapshot.content_hash
+    redated = published != previous.published
+    if status == ReleaseStatus.REMOVED:
+        diff = unified_diff(previous, snapshot, published) if content_changed or redated else ""
+        change = _change(ChangeKind.RESTORED, snapshot, now, now, diff=diff)
+        return Verdict(change, content_changed or redated, published)
+    if not content_changed and not redated:
+        return Verdict(None, False, previous.published)
+    diff = unified_diff(previous, snapshot, published)
+    return Verdict(_change(ChangeKind.EDITED, snapshot, now, now, diff=diff), True, published)
+
+
+def missing(known: KnownRelease, now: datetime) -> tuple[int, Change | None]:
+    """A release was not found: one more miss, and REMOVED once it has been missing twice."""
+    count = known.missing_count + 1
+    if known.status == ReleaseStatus.ACTIVE and count >= MISSING_BEFORE_REMOVED:
+        change = Change(
+            kind=ChangeKind.REMOVED,
+            key=known.key,
+            url=known.url,
+            title="",
+            detected_at=now,
+            feed_date=now,
+        )
+        return count, change
+    return count, None
+
+
+def document(
+    title: str, published: datetime | None, text: str, attachments: tuple[Attachment, ...]
+) -> list[str]:
+    """The lines a diff is made of: title, date, paragraphs, attachments."""
+    lines = [title]
+    if published is not None:
+        lines.append(f"Published: {published:%d %B %Y}")
+    lines.append("")
+    for paragraph in text.split("\n\n"):
+        lines.extend(paragraph.split("\n"))
+        lines.append("")
+    if attachments:
+        lines.append("Attachments:")
+        lines.extend(f"- {a.label} <{a.url}>" for a in attachments)
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def unified_diff(
+    previous: VersionRecord, snapshot: ReleaseSnapshot, published: datetime | None
+) -> str:
+    old = document(previous.title, previous.published, previous.text, previous.attachments)
+    new = document(snapshot.title, published, snapshot.text, snapshot.attachments)
+    return "\n".join(
+        difflib.unified_diff(
+            old,
+            new,
+            fromfile=f"version {previous.number}",
+            tofile=f"version {previous.number + 1}",
+            lineterm="",
+            n=1,
+        )
+    )
+
+
+def _same_date(old: datetime | None, new: datetime | None) -> datetime | None:
+    if old is None:
+        return new
+    if new is None or abs(new - old) < DATE_TOLERANCE:
+        return old
+    return new
+
+
+def _change(
+    kind: ChangeKind,
+    snapshot: ReleaseSnapshot,
+    now: datetime,
+    feed_date: datetime,
+    *,
+    diff: str = "",
+    baseline: bool = False,
+) -> Change:
+    return Change(
+        kind=kind,
+        key=snapshot.key,
+        url=snapshot.url,
+        title=snapshot.title,
+        detected_at=now,
+        feed_date=feed_date,
+        diff=diff,
+        baseline=baseline,
+    )

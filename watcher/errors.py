@@ -1,0 +1,93 @@
+"""One exception tree for the whole program.
+
+    WatcherError
+    ├── ConfigError                 bad YAML or values; the CLI exits 2 with its one-line message
+    ├── StoreError                  the database cannot be opened or upgraded
+    └── SourceError                 one check of one source failed; the daemon carries on
+        ├── FetchError              one HTTP fetch failed
+        │   ├── FetchTimeout        connect/read timeout or the overall deadline
+        │   ├── FetchNetworkError   refused, reset, DNS, protocol errors
+        │   ├── HttpStatusError     an error status after retries (has .status)
+        │   ├── ResponseTooLarge    the body passed the size cap
+        │   ├── ChallengePage       an anti-bot or WAF page instead of content
+        │   ├── RobotsDisallowed    robots.txt forbids the URL (or cannot be read)
+        │   └── Deferred            Retry-After longer than the cap: try again in a later cycle
+        ├── ExtractError            a page did not have the expected shape
+        ├── ListingEmpty            a listing yielded no items: a failed check, never mass removal
+        └── ApiUnavailable          a REST API did not answer usefully (the caller falls back)
+
+Every message is one line that says what and where, so it can be shown as is in logs and in
+`watcher check`'s table.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+
+class WatcherError(Exception):
+    """Base of every error the program expects and reports."""
+
+
+class ConfigError(WatcherError):
+    pass
+
+
+class StoreError(WatcherError):
+    pass
+
+
+class SourceError(WatcherError):
+    pass
+
+
+class FetchError(SourceError):
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{reason}: {url}")
+        self.url = url
+        self.reason = reason
+
+
+class FetchTimeout(FetchError):
+    pass
+
+
+class FetchNetworkError(FetchError):
+    pass
+
+
+class HttpStatusError(FetchError):
+    def __init__(self, url: str, status: int) -> None:
+        super().__init__(url, f"HTTP {status}")
+        self.status = status
+
+
+class ResponseTooLarge(FetchError):
+    pass
+
+
+class ChallengePage(FetchError):
+    pass
+
+
+class RobotsDisallowed(FetchError):
+    pass
+
+
+class Deferred(FetchError):
+    def __init__(self, url: str, retry_after: timedelta) -> None:
+        seconds = int(retry_after.total_seconds())
+        super().__init__(url, f"server asks to wait {seconds} s (Retry-After), deferred")
+        self.retry_after = retry_after
+
+
+class ExtractError(SourceError):
+    pass
+
+
+class ListingEmpty(SourceError):
+    pass
+
+
+class ApiUnavailable(SourceError):
+    pass

@@ -1,0 +1,180 @@
+"""Atom and RSS 2.0 of the most recent changes (feedgen), written atomically.
+
+Every change is its own entry with a stable id (`urn:uuid:` of the change): an edit adds an entry
+and never rewrites the entry of the original release, so readers show it as news.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from feedgen.feed import FeedGenerator
+
+from watcher import __version__
+from watcher.models import ChangeEntry, ChangeKind
+
+FEED_NAMES = ("all.atom", "all.rss")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_KIND_LABEL = {
+    ChangeKind.NEW: "New",
+    ChangeKind.EDITED: "Edited",
+    ChangeKind.REMOVED: "Removed",
+    ChangeKind.RESTORED: "Restored",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDocuments:
+    atom: bytes
+    rss: bytes
+
+
+def render(
+    entries: Sequence[ChangeEntry],
+    *,
+    title: str,
+    base_url: str,
+    name: str,
+    now: datetime,
+    subtitle: str = "New, edited and removed releases",
+) -> FeedDocuments:
+    """Both formats of one feed; `now` only dates an empty feed, so output is reproducible."""
+    atom_url = f"{base_url}/feeds/{name}.atom"
+    rss_url = f"{base_url}/feeds/{name}.rss"
+    updated = max((entry.feed_date for entry in entries), default=now)
+    documents = []
+    for self_url, kind in ((atom_url, "atom"), (rss_url, "rss")):
+        feed = FeedGenerator()
+        feed.id(atom_url)
+        feed.title(_xml(title))
+        feed.subtitle(_xml(subtitle))
+        feed.author({"name": "watcher"})
+        feed.link(href=f"{base_url}/feeds/", rel="alternate")
+        feed.link(href=self_url, rel="self")
+        feed.language("en")
+        feed.generator("watcher", __version__)
+        feed.updated(updated)
+        feed.lastBuildDate(updated)
+        for entry in entries:
+            _add_entry(feed, entry)
+        documents.append(
+            feed.atom_str(pretty=True) if kind == "atom" else feed.rss_str(pretty=True)
+        )
+    return FeedDocuments(atom=documents[0], rss=documents[1])
+
+
+def write(directory: Path, name: str, documents: FeedDocuments) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic_write(directory / f"{name}.atom", documents.atom)
+    atomic_write(directory / f"{name}.rss", documents.rss)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Readers see the old file or the new one, never half of one, even after a crash."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def entry_title(entry: ChangeEntry) -> str:
+    return f"{_KIND_LABEL[entry.kind]}: {entry.title or entry.url}"
+
+
+def entry_html(entry: ChangeEntry) -> str:
+    """What a reader shows for one change; only our own markup around sanitised content."""
+    published = f", published {entry.published:%d %B %Y}" if entry.published else ""
+    link = f'<a href="{html.escape(entry.url)}">{html.escape(entry.url)}</a>'
+    if entry.kind == ChangeKind.NEW:
+        head = f"<p>New release on {html.escape(entry.source)}{published}: {link}</p>"
+        return head + entry.html
+    if entry.kind == ChangeKind.EDITED:
+        return f"<p>This release was edited{published}: {link}</p>" + diff_html(entry.diff)
+    if entry.kind == ChangeKind.REMOVED:
+        return (
+            f"<p>This release is no longer on {html.escape(entry.source)}: {link} "
+            "answered as missing twice in a row. Every version is kept.</p>"
+        )
+    changed = diff_html(entry.diff) if entry.diff else "<p>Its text is unchanged.</p>"
+    return f"<p>This release is back after being removed: {link}</p>" + changed
+
+
+def diff_html(diff: str) -> str:
+    """A unified diff as paragraphs, changed words marked with <del> and <ins>."""
+    blocks: list[str] = []
+    removed: list[str] = []
+    added: list[str] = []
+
+    def flush() -> None:
+        for old, new in zip(removed, added, strict=False):
+            blocks.append(f"<p>{_word_diff(old, new)}</p>")
+        blocks.extend(f"<p><del>{html.escape(line)}</del></p>" for line in removed[len(added) :])
+        blocks.extend(f"<p><ins>{html.escape(line)}</ins></p>" for line in added[len(removed) :])
+        removed.clear()
+        added.clear()
+
+    for line in diff.splitlines():
+        if line.startswith(("---", "+++", "@@")):
+            flush()
+            if line.startswith("@@") and blocks:
+                blocks.append("<hr/>")
+            continue
+        if line.startswith("-"):
+            removed.append(line[1:])
+        elif line.startswith("+"):
+            added.append(line[1:])
+        else:
+            flush()
+            if line[1:].strip():
+                blocks.append(f"<p>{html.escape(line[1:])}</p>")
+    flush()
+    return "".join(blocks)
+
+
+def _word_diff(old: str, new: str) -> str:
+    old_words, new_words = old.split(" "), new.split(" ")
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(a=old_words, b=new_words, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal":
+            out.append(html.escape(" ".join(old_words[a1:a2])))
+            continue
+        if a2 > a1:
+            out.append(f"<del>{html.escape(' '.join(old_words[a1:a2]))}</del>")
+        if b2 > b1:
+            out.append(f"<ins>{html.escape(' '.join(new_words[b1:b2]))}</ins>")
+    return " ".join(out)
+
+
+def _add_entry(feed: FeedGenerator, entry: ChangeEntry) -> None:
+    item = feed.add_entry(order="append")
+    uid = f"urn:uuid:{entry.uid}"
+    item.id(uid)
+    item.guid(uid, permalink=False)
+    item.title(_xml(entry_title(entry)))
+    item.link(href=entry.url)
+    item.author({"name": entry.source})
+    item.published(entry.feed_date)
+    item.updated(entry.feed_date)
+    item.content(_xml(entry_html(entry)), type="html")
+    item.category(term=entry.kind.value, label=_KIND_LABEL[entry.kind])
+
+
+def _xml(text: str) -> str:
+    """Characters XML 1.0 cannot carry are dropped, whatever a page contained."""
+    return _NOT_XML.sub("", text)

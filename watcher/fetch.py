@@ -1,0 +1,325 @@
+"""HTTP, politely and cheaply: the only module that imports httpx.
+
+One `Fetcher` per process holds the connection pool, the per-host gates (concurrency and the
+minimum delay between two requests to one host) and the robots.txt cache, so two sources on one
+host share one budget. Each check of a source opens a `FetchSession` with that source's settings,
+which counts its requests.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from watcher.config import HttpSettings
+from watcher.errors import (
+    ChallengePage,
+    Deferred,
+    FetchError,
+    FetchNetworkError,
+    FetchTimeout,
+    HttpStatusError,
+    ResponseTooLarge,
+    RobotsDisallowed,
+    WatcherError,
+)
+from watcher.models import FetchResult, Gone, NotModified, Page, Validators
+
+log = logging.getLogger(__name__)
+
+ROBOTS_TTL = timedelta(hours=6)
+ROBOTS_AGENT = "watcher"
+_CHALLENGE_MARKERS = (
+    b"sucuri_cloudproxy_js",  # Sucuri CloudProxy (asean.org, Nov 2021)
+    b"<title>just a moment...</title>",  # Cloudflare managed challenge
+    b"cf-browser-verification",
+    b"/cdn-cgi/challenge-platform/",
+    b"<title>attention required! | cloudflare</title>",
+    b"_incapsula_resource",
+    b"<title>ddos-guard</title>",
+    b"the requested url was rejected. please consult with your administrator.",
+    b"<title>you are being redirected...</title>",
+)
+
+
+class Interrupted(WatcherError):
+    """The process is stopping: give up waiting, stop at the next release boundary."""
+
+
+class _Retry(Exception):
+    """A failure worth another attempt (5xx, 429, a dropped connection)."""
+
+    def __init__(self, error: FetchError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+class _HostGate:
+    def __init__(self, concurrency: int) -> None:
+        self.slots = threading.BoundedSemaphore(concurrency)
+        self.lock = threading.Lock()
+        self.next_start = 0.0
+
+
+class Fetcher:
+    def __init__(
+        self,
+        *,
+        client: httpx.Client | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client or httpx.Client(follow_redirects=True, max_redirects=10)
+        self.client.follow_redirects = True
+        self.clock = clock
+        self.stop = threading.Event()
+        self._gates: dict[str, _HostGate] = {}
+        self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}
+        self._lock = threading.Lock()
+
+    def session(self, settings: HttpSettings) -> FetchSession:
+        return FetchSession(self, settings)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0 and self.stop.wait(seconds):
+            raise Interrupted("stopping")
+
+    def gate(self, host: str, concurrency: int) -> _HostGate:
+        with self._lock:
+            if host not in self._gates:
+                self._gates[host] = _HostGate(concurrency)
+            return self._gates[host]
+
+
+class FetchSession:
+    """Requests made for one check of one source, with its settings and its counters."""
+
+    def __init__(self, fetcher: Fetcher, settings: HttpSettings) -> None:
+        self.fetcher = fetcher
+        self.settings = settings
+        self.requests = 0
+        self.not_modified = 0
+
+    def get(
+        self, url: str, *, validators: Validators | None = None, accept: str | None = None
+    ) -> FetchResult:
+        """GET with conditional headers, retries on 5xx/429 and dropped connections, and every
+        cap. Returns the page, NotModified (304) or Gone (404/410); raises a FetchError."""
+        if self.settings.robots:
+            self._check_robots(url)
+        headers = {"User-Agent": self.settings.user_agent}
+        if accept:
+            headers["Accept"] = accept
+        if validators is not None:
+            if validators.etag:
+                headers["If-None-Match"] = validators.etag
+            if validators.last_modified:
+                headers["If-Modified-Since"] = validators.last_modified
+        retrying = Retrying(
+            stop=stop_after_attempt(self.settings.retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retry),
+            sleep=self.fetcher.sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    result = self._once(url, headers)
+        except _Retry as exc:
+            raise exc.error from None
+        if isinstance(result, NotModified):
+            self.not_modified += 1
+        return result
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff = float(min(2 ** (state.attempt_number - 1), 60))
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _Retry) and error.retry_after is not None:
+            return max(error.retry_after, backoff)
+        return backoff
+
+    def _once(self, url: str, headers: dict[str, str]) -> FetchResult:
+        settings = self.settings
+        timeout = settings.timeout.total_seconds()
+        host = urlsplit(url).netloc.lower()
+        gate = self.fetcher.gate(host, settings.per_host_concurrency)
+        gate.slots.acquire()
+        try:
+            self._space(gate, self._min_delay(url))
+            self.requests += 1
+            started = self.fetcher.clock()
+            with self.fetcher.client.stream(
+                "GET", url, headers=headers, timeout=httpx.Timeout(timeout)
+            ) as response:
+                return self._read(url, response, started)
+        except httpx.TimeoutException as exc:
+            raise FetchTimeout(url, f"timed out ({type(exc).__name__})") from exc
+        except httpx.TooManyRedirects as exc:
+            raise FetchNetworkError(url, "too many redirects") from exc
+        except httpx.UnsupportedProtocol as exc:
+            raise FetchNetworkError(url, f"unsupported redirect or scheme ({exc})") from exc
+        except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError) as exc:
+            error = FetchNetworkError(url, f"network error ({_short(exc)})")
+            raise _Retry(error) from exc
+        except httpx.HTTPError as exc:
+            raise FetchNetworkError(url, f"HTTP error ({_short(exc)})") from exc
+        finally:
+            gate.slots.release()
+
+    def _space(self, gate: _HostGate, min_delay: float) -> None:
+        """Keep `min_delay` between the starts of two requests to the same host."""
+        with gate.lock:
+            now = self.fetcher.clock()
+            start = max(now, gate.next_start)
+            gate.next_start = start + min_delay
+        self.fetcher.sleep(start - now)
+
+    def _read(self, url: str, response: httpx.Response, started: float) -> FetchResult:
+        status = response.status_code
+        if status == 304:
+            return NotModified(url)
+        if status in (404, 410):
+            return Gone(url, status)
+        if status == 429 or status >= 500 or status in (403, 401):
+            head = self._body(url, response, started, limit=65536, fail_when_over=False)
+            if _is_challenge(response.headers, head):
+                raise ChallengePage(url, f"anti-bot challenge page (HTTP {status})")
+            if status == 429 or status >= 500:
+                retry_after = _retry_after(response.headers.get("retry-after"))
+                if retry_after is not None and retry_after > self.settings.max_retry_after:
+                    raise Deferred(url, retry_after)
+                seconds = retry_after.total_seconds() if retry_after is not None else None
+                raise _Retry(HttpStatusError(url, status), seconds)
+        if status >= 400:
+            raise HttpStatusError(url, status)
+        body = self._body(url, response, started, limit=self.settings.max_bytes)
+        if _is_challenge(response.headers, body[:65536]):
+            raise ChallengePage(url, "anti-bot challenge page instead of content")
+        content_type = response.headers.get("content-type", "")
+        return Page(
+            url=url,
+            final_url=str(response.url),
+            status=status,
+            content_type=content_type.split(";", 1)[0].strip().lower(),
+            encoding=response.charset_encoding,
+            body=body,
+            validators=Validators(
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+                body_hash=hashlib.sha256(body).hexdigest(),
+            ),
+            headers={name.lower(): value for name, value in response.headers.items()},
+        )
+
+    def _body(
+        self,
+        url: str,
+        response: httpx.Response,
+        started: float,
+        *,
+        limit: int,
+        fail_when_over: bool = True,
+    ) -> bytes:
+        """Stream the (decompressed) body, never holding more than `limit` bytes, and give up
+        at the overall deadline however slowly the server drips."""
+        declared = response.headers.get("content-length", "")
+        if fail_when_over and declared.isdigit() and int(declared) > limit:
+            raise ResponseTooLarge(url, f"response of {int(declared)} bytes is over {limit}")
+        deadline = started + self.settings.deadline.total_seconds()
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > limit:
+                if fail_when_over:
+                    raise ResponseTooLarge(url, f"response over {limit} bytes")
+                break
+            if self.fetcher.clock() > deadline:
+                raise FetchTimeout(url, f"not complete after {self.settings.deadline}")
+        return b"".join(chunks)[: limit if not fail_when_over else None]
+
+    def _min_delay(self, url: str) -> float:
+        delay = self.settings.min_delay.total_seconds()
+        robots = self.fetcher._robots.get(_robots_url(url))
+        if self.settings.robots and robots and robots[1] is not None:
+            crawl_delay = robots[1].crawl_delay(ROBOTS_AGENT)
+            if crawl_delay:
+                delay = max(delay, min(float(crawl_delay), 60.0))
+        return delay
+
+    def _check_robots(self, url: str) -> None:
+        robots_url = _robots_url(url)
+        cached = self.fetcher._robots.get(robots_url)
+        now = self.fetcher.clock()
+        if cached is None or now - cached[0] > ROBOTS_TTL.total_seconds():
+            cached = (now, self._fetch_robots(robots_url))
+            self.fetcher._robots[robots_url] = cached
+        rules = cached[1]
+        if rules is None:
+            raise RobotsDisallowed(url, "robots.txt could not be read (server error)")
+        if not rules.can_fetch(ROBOTS_AGENT, url):
+            raise RobotsDisallowed(url, "disallowed by robots.txt")
+
+    def _fetch_robots(self, robots_url: str) -> RobotFileParser | None:
+        """RFC 9309: a 4xx robots.txt means no rules; a 5xx or no answer means keep out."""
+        parser = RobotFileParser(robots_url)
+        try:
+            result = self._once(robots_url, {"User-Agent": self.settings.user_agent})
+        except (_Retry, FetchError) as exc:
+            log.warning("robots.txt %s: %s", robots_url, exc)
+            return None
+        if isinstance(result, Page):
+            parser.parse(result.body.decode("utf-8", "replace").splitlines())
+        else:
+            parser.parse([])
+        return parser
+
+
+def _robots_url(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/robots.txt"
+
+
+def _is_challenge(headers: httpx.Headers, head: bytes) -> bool:
+    if headers.get("cf-mitigated", "").lower() == "challenge":
+        return True
+    content_type = headers.get("content-type", "text/html").lower()
+    if "html" not in content_type and "text/plain" not in content_type:
+        return False
+    lowered = head[:65536].lower()
+    return any(marker in lowered for marker in _CHALLENGE_MARKERS)
+
+
+def _retry_after(value: str | None) -> timedelta | None:
+    """Retry-After is seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(when - datetime.now(UTC), timedelta())
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,247 @@
+"""Plain values shared by every stage: enums and frozen dataclasses, no I/O, no SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ChangeKind(StrEnum):
+    NEW = "new"
+    EDITED = "edited"
+    REMOVED = "removed"
+    RESTORED = "restored"
+
+
+class CheckStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    DEFERRED = "deferred"  # the site asked us to come back later (Retry-After beyond the cap)
+    INTERRUPTED = "interrupted"  # stopped by a signal at a release boundary
+
+
+class ReleaseStatus(StrEnum):
+    ACTIVE = "active"
+    REMOVED = "removed"
+
+
+class Origin(StrEnum):
+    """Where a snapshot's content came from; the same post must read the same from each."""
+
+    API = "api"
+    FEED = "feed"
+    PAGE = "page"
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a later conditional request needs, and the hash that lets us skip parsing."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    url: str  # as requested
+    final_url: str  # after redirects
+    status: int
+    content_type: str
+    encoding: str | None  # from the Content-Type header, if any
+    body: bytes
+    validators: Validators
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+
+    def unchanged_since(self, previous: Validators | None) -> bool:
+        return previous is not None and previous.body_hash == self.validators.body_hash
+
+
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """404 or 410: the page is not there (one sighting is not yet a removal)."""
+
+    url: str
+    status: int
+
+
+FetchResult = Page | NotModified | Gone
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    url: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseSnapshot:
+    """One reading of one release's article region, normalised."""
+
+    key: str  # identity within the source: "wp:<post id>" or the canonical URL
+    url: str
+    title: str
+    published: datetime | None  # aware UTC; may carry only a day's precision
+    text: str  # body text, paragraphs separated by blank lines
+    html: str  # sanitised HTML of the body
+    attachments: tuple[Attachment, ...]
+    content_hash: str  # over the folded title, text and attachments
+    origin: Origin
+    wp_id: int | None = None
+    source_modified: str | None = None  # WordPress modified_gmt, when the API supplied it
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    """The stored version a new snapshot is compared with."""
+
+    number: int
+    title: str
+    published: datetime | None
+    text: str
+    attachments: tuple[Attachment, ...]
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    kind: ChangeKind
+    key: str
+    url: str
+    title: str
+    detected_at: datetime
+    feed_date: datetime  # the date a feed shows: publication date for a baseline, else detection
+    diff: str = ""  # unified diff against the previous version, empty for NEW and REMOVED
+    baseline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KnownRelease:
+    """What a source may know about a release it reported before."""
+
+    key: str
+    url: str
+    canonical: str
+    status: ReleaseStatus
+    missing_count: int
+    wp_id: int | None
+    source_modified: str | None
+    listed: bool  # seen on the listing during the previous check
+
+
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    """The stored state one check of a source starts from."""
+
+    name: str
+    baseline_done: bool
+    cursor: Mapping[str, Any]  # the source kind's own bookkeeping (watermarks, cached ids)
+    releases: Mapping[str, KnownRelease]  # by key
+    by_canonical: Mapping[str, KnownRelease]
+    validators: Mapping[str, Validators]  # by URL
+    derived: Mapping[str, Any]  # what was parsed out of an unchanged page last time, by URL
+
+    def known_url(self, canonical: str) -> KnownRelease | None:
+        return self.by_canonical.get(canonical)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    source: str
+    status: CheckStatus
+    started_at: datetime
+    seconds: float
+    requests: int
+    not_modified: int = 0
+    counts: Mapping[ChangeKind, int] = field(default_factory=dict)
+    failed_pages: int = 0
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def count(self, kind: ChangeKind) -> int:
+        return self.counts.get(kind, 0)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.counts.values())
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEntry:
+    """A stored change as feeds (and later mail and the web view) show it."""
+
+    uid: str
+    kind: ChangeKind
+    source: str
+    release_id: int
+    url: str
+    title: str
+    detected_at: datetime
+    feed_date: datetime
+    published: datetime | None
+    diff: str
+    html: str  # the version's sanitised HTML (NEW, RESTORED), else empty
+    baseline: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseSummary:
+    id: int
+    source: str
+    key: str
+    url: str
+    title: str
+    published: datetime | None
+    status: ReleaseStatus
+    versions: int
+    first_seen: datetime
+    last_changed: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VersionView:
+    number: int
+    created_at: datetime
+    title: str
+    published: datetime | None
+    text: str
+    attachments: tuple[Attachment, ...]
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeView:
+    uid: str
+    kind: ChangeKind
+    detected_at: datetime
+    version: int | None
+    diff: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseHistory:
+    release: ReleaseSummary
+    versions: tuple[VersionView, ...]
+    changes: tuple[ChangeView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    name: str
+    kind: str
+    baseline_done: bool
+    releases: int
+    last_success_at: datetime | None
+    consecutive_failures: int
+    last_error: str | None
+    deferred_until: datetime | None
+    last_run: CheckResult | None

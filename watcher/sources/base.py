@@ -1,0 +1,169 @@
+"""What every source kind yields, and the article-page walk that html, feed and the WordPress
+fallback share.
+
+A source reads the site and yields observations; it never writes: `check.py` turns observations
+into stored versions and changes, one transaction per release.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from watcher import extract
+from watcher.errors import (
+    ExtractError,
+    FetchNetworkError,
+    FetchTimeout,
+    HttpStatusError,
+    ResponseTooLarge,
+    SourceError,
+)
+from watcher.fetch import FetchSession
+from watcher.models import Gone, NotModified, Origin, ReleaseSnapshot, SourceView, Validators
+from watcher.profiles import Selectors
+from watcher.urls import canonical_url
+
+# After this many article pages fail in a row, the site is down or blocking: stop the check.
+MAX_FAILURES_IN_A_ROW = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """A release as read now, and the validators of the page it was read from (if any)."""
+
+    snapshot: ReleaseSnapshot
+    page_url: str | None = None
+    validators: Validators | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """A known release whose page or API record did not change (304, same bytes, same modified)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """A known release that was not there this time (404/410, or absent from an id sweep)."""
+
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """The canonical URLs a listing (or feed) showed this time, for the revisit policy."""
+
+    canonicals: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """A listing page's validators and what was parsed from it, to skip parsing it again."""
+
+    url: str
+    validators: Validators
+    derived: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """The source kind's own bookkeeping, saved when the check ends well."""
+
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PageFailed:
+    url: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something the user should read in the log (e.g. falling back from the REST API)."""
+
+    message: str
+
+
+Observation = Observed | Unchanged | Missing | Listed | PageState | Cursor | PageFailed | Note
+
+
+@dataclass
+class CheckContext:
+    fetch: FetchSession
+    view: SourceView
+    now: datetime
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("watcher.check"))
+
+
+class Source(Protocol):
+    def observe(self, ctx: CheckContext) -> Iterator[Observation]: ...
+
+
+PAGE_ERRORS = (FetchTimeout, FetchNetworkError, HttpStatusError, ResponseTooLarge, ExtractError)
+
+
+def read_articles(
+    ctx: CheckContext, urls: Iterable[str], selectors: Selectors
+) -> Iterator[Observation]:
+    """Fetch each article page conditionally; parse only pages whose bytes changed.
+
+    A page that fails is reported and skipped; a challenge page, a Retry-After deferral or a
+    robots refusal ends the whole check (the site is telling us to stop)."""
+    failures_in_a_row = 0
+    for url in urls:
+        known = ctx.view.known_url(canonical_url(url))
+        previous = ctx.view.validators.get(url)
+        try:
+            result = ctx.fetch.get(url, validators=previous if known else None)
+            if isinstance(result, Gone):
+                failures_in_a_row = 0
+                if known is not None:
+                    yield Missing(known.key, f"HTTP {result.status}")
+                continue
+            if isinstance(result, NotModified) or (known and result.unchanged_since(previous)):
+                failures_in_a_row = 0
+                if known is not None:
+                    yield Unchanged(known.key)
+                continue
+            parts = extract.article(result, selectors)
+        except PAGE_ERRORS as exc:
+            failures_in_a_row += 1
+            yield PageFailed(url, str(exc))
+            if failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
+                raise SourceError(
+                    f"{failures_in_a_row} pages failed in a row, last: {exc}"
+                ) from exc
+            continue
+        failures_in_a_row = 0
+        snapshot = extract.snapshot(
+            url=result.final_url,
+            title=parts.title,
+            published=parts.published,
+            text=parts.text,
+            html=parts.html,
+            attachments=parts.attachments,
+            origin=Origin.PAGE,
+            wp_id=parts.wp_id,
+        )
+        yield Observed(snapshot, url, result.validators)
+
+
+def revisit_order(view: SourceView, listed: Iterable[str]) -> list[str]:
+    """The listing's URLs, then releases that left the listing since the last check or that
+    were missing last time: a removed release vanishes from its listing, so its page is asked
+    for again until it is confirmed gone (or back)."""
+    urls = dict.fromkeys(listed)
+    canonicals = {canonical_url(url) for url in urls}
+    for release in view.releases.values():
+        if release.status != "active" or release.canonical in canonicals:
+            continue
+        if release.listed or release.missing_count > 0:
+            urls[release.url] = None
+    return list(urls)

@@ -1,0 +1,181 @@
+"""RSS/Atom feeds (feedparser), each item followed to its article page or read from the feed."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from watcher import extract
+from watcher.config import FeedSourceConfig
+from watcher.errors import ExtractError, ListingEmpty, SourceError
+from watcher.models import Gone, NotModified, Origin, Page
+from watcher.sources.base import (
+    CheckContext,
+    Listed,
+    Observation,
+    Observed,
+    PageState,
+    Unchanged,
+    read_articles,
+    revisit_order,
+)
+from watcher.urls import canonical_url, same_site
+
+_GUID_POST_ID = re.compile(r"[?&]p=(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    link: str
+    title: str
+    published: datetime | None
+    content_html: str | None  # content:encoded / atom:content, when the feed carries it
+    wp_id: int | None  # from a WordPress guid such as https://asean.org/?p=123
+    summary_html: str | None = None
+
+
+def parse_feed(page: Page) -> list[FeedItem]:
+    parsed = feedparser.parse(
+        page.body,
+        response_headers={"content-type": page.content_type or "application/xml"},
+        sanitize_html=False,  # sanitised later, with the same rules as pages
+        resolve_relative_uris=False,
+    )
+    if parsed.bozo and not parsed.entries:
+        reason = str(parsed.get("bozo_exception", "not a feed")).splitlines()[0]
+        raise ExtractError(f"not a feed ({reason}): {page.final_url}")
+    items = []
+    for entry in parsed.entries:
+        link = entry.get("link")
+        if not link:
+            continue
+        when = entry.get("published_parsed") or entry.get("updated_parsed")
+        published = datetime.fromtimestamp(calendar.timegm(when), UTC) if when else None
+        content = entry.get("content")
+        content_html = content[0].get("value") if content else None
+        guid = entry.get("id", "")
+        match = _GUID_POST_ID.search(guid)
+        wp_id = int(match.group(1)) if match and same_site(guid, link) else None
+        title = extract.html_text(entry.get("title", "")) or link
+        items.append(FeedItem(link, title, published, content_html, wp_id, entry.get("summary")))
+    return items
+
+
+def feed_page_url(url: str, page: int) -> str:
+    """WordPress feeds page with `?paged=N`."""
+    if page <= 1:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}paged={page}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    items: list[FeedItem]
+    fresh: bool  # parsed now; False when the bytes were unchanged and the items come from cache
+
+
+def walk_feed(ctx: CheckContext, url: str, max_pages: int) -> Iterator[Observation | FeedPage]:
+    """Yields PageState observations and each feed page's items; stops at a missing page.
+    An empty first page is a failed check, never the removal of every release."""
+    for number in range(1, (max_pages or 10_000) + 1):
+        page_url = feed_page_url(url, number)
+        previous = ctx.view.validators.get(page_url)
+        cached = ctx.view.derived.get(page_url)
+        result = ctx.fetch.get(page_url, validators=previous if cached else None)
+        if isinstance(result, Gone):
+            if number == 1:
+                raise ListingEmpty(f"the feed is gone (HTTP {result.status}): {page_url}")
+            return
+        if cached and (isinstance(result, NotModified) or result.unchanged_since(previous)):
+            items, fresh = [_item_from_dict(item) for item in cached["items"]], False
+        elif isinstance(result, NotModified):
+            raise SourceError(f"unexpected 304 for an unconditional request: {page_url}")
+        else:
+            items, fresh = parse_feed(result), True
+            yield PageState(page_url, result.validators, {"items": [_item_dict(i) for i in items]})
+        if not items:
+            if number == 1:
+                raise ListingEmpty(f"the feed has no items: {page_url}")
+            return
+        yield FeedPage(items, fresh)
+
+
+def _item_dict(item: FeedItem) -> dict[str, object]:
+    return {
+        "link": item.link,
+        "title": item.title,
+        "published": item.published.isoformat() if item.published else None,
+        "content_html": item.content_html,
+        "wp_id": item.wp_id,
+        "summary_html": item.summary_html,
+    }
+
+
+def _item_from_dict(values: dict[str, Any]) -> FeedItem:
+    published = values["published"]
+    return FeedItem(
+        link=values["link"],
+        title=values["title"],
+        published=datetime.fromisoformat(published) if published else None,
+        content_html=values["content_html"],
+        wp_id=values["wp_id"],
+        summary_html=values["summary_html"],
+    )
+
+
+def feed_item_observations(
+    ctx: CheckContext, item: FeedItem, fresh: bool, exclude: tuple[str, ...]
+) -> Iterator[Observation]:
+    """A release read from the feed's own content (no page request); nothing is parsed again
+    when the feed's bytes did not change."""
+    known = ctx.view.releases.get(f"wp:{item.wp_id}") if item.wp_id is not None else None
+    known = known or ctx.view.known_url(canonical_url(item.link))
+    if known is not None and not fresh and known.status == "active":
+        yield Unchanged(known.key)
+        return
+    yield item_observation(item, exclude)
+
+
+def item_observation(item: FeedItem, exclude: tuple[str, ...]) -> Observed:
+    body = item.content_html or item.summary_html or ""
+    text, html, attachments = extract.fragment(body, item.link, exclude)
+    snapshot = extract.snapshot(
+        url=item.link,
+        title=item.title,
+        published=item.published,
+        text=text,
+        html=html,
+        attachments=attachments,
+        origin=Origin.FEED,
+        wp_id=item.wp_id,
+    )
+    return Observed(snapshot)
+
+
+class FeedSource:
+    def __init__(self, config: FeedSourceConfig) -> None:
+        self.config = config
+        self.selectors = config.page_selectors()
+
+    def observe(self, ctx: CheckContext) -> Iterator[Observation]:
+        max_pages = self.config.max_pages if not ctx.view.baseline_done else 1
+        pages: list[FeedPage] = []
+        for step in walk_feed(ctx, self.config.url, max_pages):
+            if isinstance(step, FeedPage):
+                pages.append(step)
+            else:
+                yield step
+        links = [item.link for page in pages for item in page.items]
+        yield Listed(tuple(canonical_url(link) for link in links))
+        if self.config.follow:
+            yield from read_articles(ctx, revisit_order(ctx.view, links), self.selectors)
+            return
+        for page in pages:
+            for item in page.items:
+                yield from feed_item_observations(ctx, item, page.fresh, self.selectors.exclude)

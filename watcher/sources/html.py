@@ -1,0 +1,64 @@
+"""Listing pages walked with CSS selectors, each item followed to its article page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from watcher import extract
+from watcher.config import HtmlSourceConfig
+from watcher.errors import ListingEmpty, SourceError
+from watcher.models import Gone, NotModified
+from watcher.sources.base import (
+    CheckContext,
+    Listed,
+    Observation,
+    PageState,
+    read_articles,
+    revisit_order,
+)
+from watcher.urls import canonical_url
+
+
+class HtmlSource:
+    def __init__(self, config: HtmlSourceConfig) -> None:
+        self.config = config
+        self.selectors = config.page_selectors()
+
+    def observe(self, ctx: CheckContext) -> Iterator[Observation]:
+        listed: list[str] = []
+        url: str | None = self.config.url
+        seen_pages: set[str] = set()
+        pages = 0
+        while url and url not in seen_pages:
+            if self.config.max_pages and pages >= self.config.max_pages:
+                break
+            seen_pages.add(url)
+            previous = ctx.view.validators.get(url)
+            cached = ctx.view.derived.get(url)
+            result = ctx.fetch.get(url, validators=previous if cached else None)
+            if isinstance(result, Gone):
+                if pages == 0:
+                    raise SourceError(f"listing page is gone (HTTP {result.status}): {url}")
+                break
+            if cached and (isinstance(result, NotModified) or result.unchanged_since(previous)):
+                items, next_url = list(cached["items"]), cached["next"]
+            elif isinstance(result, NotModified):
+                raise SourceError(f"unexpected 304 for an unconditional request: {url}")
+            else:
+                page_listing = extract.listing(result, self.selectors)
+                items, next_url = list(page_listing.items), page_listing.next_url
+                if items:
+                    derived = {"items": items, "next": next_url}
+                    yield PageState(url, result.validators, derived)
+            if not items:
+                if pages == 0:
+                    raise ListingEmpty(
+                        f"the listing {url} has no items matching {self.selectors.item!r} "
+                        "(layout changed, or not the page it was)"
+                    )
+                break
+            listed.extend(items)
+            pages += 1
+            url = next_url
+        yield Listed(tuple(canonical_url(item) for item in listed))
+        yield from read_articles(ctx, revisit_order(ctx.view, listed), self.selectors)

@@ -1,0 +1,236 @@
+"""A WordPress site through its REST API, with the category feeds and article pages as fallback.
+
+REST API (https://developer.wordpress.org/rest-api/reference/posts/):
+- category slugs are resolved once through /wp/v2/categories?slug=... and cached;
+- a baseline pages through every post (`orderby=modified&order=asc`, 100 a page, `X-WP-TotalPages`);
+- later checks ask only for posts modified after the newest `modified_gmt` seen, so a check that
+  finds nothing costs one request; a post whose `modified_gmt` did not move is not parsed;
+- removals cannot show in `modified_after`: every `sweep_every` the ids of all posts are listed and
+  compared, and ids that appear without a modification (scheduled posts, restores) are fetched.
+
+When the API does not answer usefully (403, 404, HTML instead of JSON, a challenge page) the check
+reads the category feeds (`content:encoded`) and article pages instead, and says so in the log.
+Both paths read the same markup (`the_content`), so switching never creates an edit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from watcher import extract
+from watcher.config import WordPressSourceConfig
+from watcher.errors import ApiUnavailable, ChallengePage, HttpStatusError, SourceError
+from watcher.models import Gone, NotModified, Origin, ReleaseStatus
+from watcher.sources.base import (
+    CheckContext,
+    Cursor,
+    Listed,
+    Missing,
+    Note,
+    Observation,
+    Observed,
+    Unchanged,
+    read_articles,
+    revisit_order,
+)
+from watcher.sources.feed import FeedPage, feed_item_observations, walk_feed
+from watcher.urls import canonical_url
+
+PER_PAGE = 100  # the REST API's maximum
+POST_FIELDS = "id,date_gmt,modified_gmt,link,title,content"
+# modified_after is strict and second-granular: look back a little, skip what did not move.
+OVERLAP = timedelta(minutes=1)
+API_RETRY = timedelta(hours=1)  # after a fallback, how long before the API is tried again
+
+
+class WordPressSource:
+    def __init__(self, config: WordPressSourceConfig) -> None:
+        self.config = config
+        self.base = config.url.rstrip("/")
+        self.selectors = config.page_selectors()
+
+    def observe(self, ctx: CheckContext) -> Iterator[Observation]:
+        cursor = dict(ctx.view.cursor)
+        retry_at = cursor.get("api_retry_at")
+        if retry_at is None or datetime.fromisoformat(retry_at) <= ctx.now:
+            try:
+                yield from self._through_api(ctx, cursor)
+            except ApiUnavailable as exc:
+                yield Note(f"REST API unavailable ({exc}); reading category feeds and pages")
+                cursor["api_retry_at"] = (ctx.now + API_RETRY).isoformat()
+            else:
+                cursor.pop("api_retry_at", None)
+                yield Cursor(cursor)
+                return
+        yield from self._through_feeds(ctx)
+        yield Cursor(cursor)
+
+    # -- REST API --------------------------------------------------------------------------
+
+    def _api(self, ctx: CheckContext, route: str, params: Mapping[str, Any]) -> tuple[Any, int]:
+        """One API request: the decoded JSON and X-WP-TotalPages."""
+        url = f"{self.base}/wp-json{route}?{urlencode(params)}"
+        try:
+            result = ctx.fetch.get(url, accept="application/json")
+        except ChallengePage as exc:
+            raise ApiUnavailable(f"challenge page at {route}") from exc
+        except HttpStatusError as exc:
+            if exc.status in (400, 401, 403):
+                raise ApiUnavailable(f"HTTP {exc.status} at {route}") from exc
+            raise
+        if isinstance(result, Gone):
+            raise ApiUnavailable(f"HTTP {result.status} at {route}")
+        if isinstance(result, NotModified):
+            raise ApiUnavailable(f"unexpected 304 at {route}")
+        if "json" not in result.content_type:
+            raise ApiUnavailable(f"{result.content_type or 'no content type'} instead of JSON")
+        try:
+            data = json.loads(result.body)
+        except ValueError as exc:
+            raise ApiUnavailable(f"invalid JSON at {route}") from exc
+        pages = result.headers.get("x-wp-totalpages", "1")
+        return data, int(pages) if pages.isdigit() else 1
+
+    def _categories(self, ctx: CheckContext, cursor: dict[str, Any]) -> list[int]:
+        wanted = self.config.categories
+        cached: dict[str, int] = cursor.get("categories", {})
+        if all(slug in cached for slug in wanted):
+            return [cached[slug] for slug in wanted]
+        data, _ = self._api(
+            ctx,
+            "/wp/v2/categories",
+            {"slug": ",".join(wanted), "per_page": PER_PAGE, "_fields": "id,slug"},
+        )
+        if not isinstance(data, list):
+            raise ApiUnavailable("categories answer is not a list")
+        found = {str(item["slug"]): int(item["id"]) for item in data}
+        unknown = [slug for slug in wanted if slug not in found]
+        if unknown:
+            raise SourceError(f"no category {', '.join(map(repr, unknown))} at {self.base}")
+        cursor["categories"] = found
+        return [found[slug] for slug in wanted]
+
+    def _posts(
+        self, ctx: CheckContext, params: dict[str, Any], max_pages: int = 0
+    ) -> Iterator[dict[str, Any]]:
+        page, total = 1, 1
+        while page <= total and not (max_pages and page > max_pages):
+            data, total = self._api(ctx, "/wp/v2/posts", {**params, "page": page})
+            if not isinstance(data, list):
+                raise ApiUnavailable("posts answer is not a list")
+            yield from data
+            page += 1
+
+    def _through_api(self, ctx: CheckContext, cursor: dict[str, Any]) -> Iterator[Observation]:
+        query: dict[str, Any] = {"per_page": PER_PAGE, "orderby": "modified", "order": "asc"}
+        if self.config.categories:
+            query["categories"] = ",".join(map(str, self._categories(ctx, cursor)))
+        watermark: str | None = cursor.get("watermark")
+        baseline = not ctx.view.baseline_done or watermark is None
+        if watermark is not None and not baseline:
+            since = datetime.fromisoformat(watermark).replace(tzinfo=UTC) - OVERLAP
+            query["modified_after"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        newest = watermark or ""
+        for post in self._posts(ctx, {**query, "_fields": POST_FIELDS}, self.config.max_pages):
+            newest = max(newest, str(post.get("modified_gmt") or ""))
+            yield self._post_observation(ctx, post)
+        cursor["watermark"] = newest or None
+        last_sweep = cursor.get("last_sweep")
+        due = last_sweep is None or (
+            ctx.now - datetime.fromisoformat(last_sweep) >= self.config.sweep_every
+        )
+        if baseline:
+            cursor["last_sweep"] = ctx.now.isoformat()
+        elif due:
+            yield from self._sweep(ctx, query)
+            cursor["last_sweep"] = ctx.now.isoformat()
+
+    def _post_observation(self, ctx: CheckContext, post: Mapping[str, Any]) -> Observation:
+        key = f"wp:{post['id']}"
+        known = ctx.view.releases.get(key)
+        modified = str(post.get("modified_gmt") or "")
+        if known and known.status == ReleaseStatus.ACTIVE and known.source_modified == modified:
+            return Unchanged(key)
+        link = str(post.get("link") or f"{self.base}/?p={post['id']}")
+        text, html, attachments = extract.fragment(
+            _rendered(post, "content"), link, self.selectors.exclude
+        )
+        date_gmt = post.get("date_gmt")
+        return Observed(
+            extract.snapshot(
+                url=link,
+                title=extract.html_text(_rendered(post, "title")) or link,
+                published=datetime.fromisoformat(date_gmt).replace(tzinfo=UTC)
+                if date_gmt
+                else None,
+                text=text,
+                html=html,
+                attachments=attachments,
+                origin=Origin.API,
+                wp_id=int(post["id"]),
+                source_modified=modified or None,
+            )
+        )
+
+    def _sweep(self, ctx: CheckContext, query: Mapping[str, Any]) -> Iterator[Observation]:
+        """Compare the ids the site lists with the ones we know."""
+        params = {k: v for k, v in query.items() if k != "orderby"}
+        params.update(orderby="id", _fields="id")
+        present = {int(post["id"]) for post in self._posts(ctx, params)}
+        unseen: list[int] = []
+        for release in ctx.view.releases.values():
+            if release.wp_id is None:
+                continue
+            if release.wp_id not in present:
+                if release.status == ReleaseStatus.ACTIVE:
+                    yield Missing(release.key, "absent from the id sweep")
+            elif release.status == ReleaseStatus.REMOVED:
+                unseen.append(release.wp_id)
+            elif release.missing_count:
+                yield Unchanged(release.key)
+        known_ids = {r.wp_id for r in ctx.view.releases.values() if r.wp_id is not None}
+        unseen += sorted(present - known_ids)
+        for start in range(0, len(unseen), PER_PAGE):
+            chunk = unseen[start : start + PER_PAGE]
+            params = {"include": ",".join(map(str, chunk)), "per_page": PER_PAGE}
+            for post in self._posts(ctx, {**params, "_fields": POST_FIELDS}):
+                yield self._post_observation(ctx, post)
+
+    # -- fallback: category feeds and article pages --------------------------------------
+
+    def _through_feeds(self, ctx: CheckContext) -> Iterator[Observation]:
+        feeds = [f"{self.base}/category/{slug}/feed/" for slug in self.config.categories]
+        max_pages = self.config.max_pages if not ctx.view.baseline_done else 1
+        pages: list[FeedPage] = []
+        for feed_url in feeds or [f"{self.base}/feed/"]:
+            for step in walk_feed(ctx, feed_url, max_pages):
+                if isinstance(step, FeedPage):
+                    pages.append(step)
+                else:
+                    yield step
+        links = list(dict.fromkeys(item.link for page in pages for item in page.items))
+        yield Listed(tuple(canonical_url(link) for link in links))
+        without_content: list[str] = []
+        done: set[str] = set()
+        for page in pages:
+            for item in page.items:
+                if item.link in done:
+                    continue  # a post in two watched categories
+                done.add(item.link)
+                if item.content_html:
+                    yield from feed_item_observations(ctx, item, page.fresh, self.selectors.exclude)
+                else:
+                    without_content.append(item.link)
+        extra = [url for url in revisit_order(ctx.view, links) if url not in done]
+        yield from read_articles(ctx, without_content + extra, self.selectors)
+
+
+def _rendered(post: Mapping[str, Any], name: str) -> str:
+    value = post.get(name)
+    if isinstance(value, Mapping):
+        return str(value.get("rendered") or "")
+    return str(value or "")

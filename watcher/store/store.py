@@ -1,0 +1,572 @@
+"""Sessions, migrations and every query the program makes.
+
+A release, its new version and its change are written in one transaction, so an interruption
+loses at most the release in flight; nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from watcher.detect import Verdict
+from watcher.errors import StoreError
+from watcher.models import (
+    Attachment,
+    Change,
+    ChangeEntry,
+    ChangeKind,
+    ChangeView,
+    CheckResult,
+    CheckStatus,
+    KnownRelease,
+    Origin,
+    ReleaseHistory,
+    ReleaseSnapshot,
+    ReleaseStatus,
+    ReleaseSummary,
+    SourceStatus,
+    SourceView,
+    Validators,
+    VersionRecord,
+    VersionView,
+)
+from watcher.store.tables import (
+    ChangeRow,
+    CheckRunRow,
+    ReleaseRow,
+    SourceRow,
+    ValidatorRow,
+    VersionRow,
+)
+from watcher.urls import canonical_url
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+@dataclass(frozen=True, slots=True)
+class Previous:
+    version: VersionRecord | None
+    status: ReleaseStatus | None
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, upgrade: bool = True) -> Store:
+        """Connect, and bring the schema up to date (every start does it; it is idempotent)."""
+        try:
+            engine = _engine(url)
+            store = cls(engine)
+            if upgrade:
+                store.upgrade()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"database {safe_url(url)}: {_first_line(exc)}") from None
+        return store
+
+    def upgrade(self) -> None:
+        config = AlembicConfig()
+        config.set_main_option(
+            "script_location", str(resources.files("watcher.store") / "migrations")
+        )
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- the state a check starts from ---------------------------------------------------
+
+    def source_view(self, name: str, kind: str, now: datetime) -> tuple[int, SourceView]:
+        with Session(self.engine) as session, session.begin():
+            source = session.exec(select(SourceRow).where(SourceRow.name == name)).first()
+            if source is None:
+                source = SourceRow(name=name, kind=kind, created_at=now)
+                session.add(source)
+                session.flush()
+            assert source.id is not None
+            releases = session.exec(
+                select(ReleaseRow).where(ReleaseRow.source_id == source.id)
+            ).all()
+            known = {r.key: _known(r) for r in releases}
+            validators: dict[str, Validators] = {}
+            derived: dict[str, Any] = {}
+            for row in session.exec(
+                select(ValidatorRow).where(ValidatorRow.source_id == source.id)
+            ):
+                validators[row.url] = Validators(row.etag, row.last_modified, row.body_hash)
+                if row.derived is not None:
+                    derived[row.url] = row.derived
+            view = SourceView(
+                name=name,
+                baseline_done=source.baseline_done,
+                cursor=dict(source.cursor or {}),
+                releases=known,
+                by_canonical={k.canonical: k for k in known.values()},
+                validators=validators,
+                derived=derived,
+            )
+            return source.id, view
+
+    def deferred_until(self, name: str) -> datetime | None:
+        with Session(self.engine) as session:
+            return session.exec(
+                select(SourceRow.deferred_until).where(SourceRow.name == name)
+            ).first()
+
+    def previous(self, source_id: int, snapshot: ReleaseSnapshot) -> Previous:
+        with Session(self.engine) as session:
+            release = _find(session, source_id, snapshot)
+            if release is None or release.id is None:
+                return Previous(None, None)
+            version = session.exec(
+                select(VersionRow)
+                .where(VersionRow.release_id == release.id)
+                .order_by(col(VersionRow.number).desc())
+            ).first()
+            record = _record(version) if version is not None else None
+            return Previous(record, ReleaseStatus(release.status))
+
+    # -- what a check writes ---------------------------------------------------------------
+
+    def save_observed(
+        self,
+        source_id: int,
+        snapshot: ReleaseSnapshot,
+        verdict: Verdict,
+        *,
+        now: datetime,
+        page_url: str | None = None,
+        validators: Validators | None = None,
+    ) -> None:
+        """The release, its new version, its change and its page validators, together."""
+        with Session(self.engine) as session, session.begin():
+            release = _find(session, source_id, snapshot)
+            if release is None:
+                release = ReleaseRow(
+                    source_id=source_id,
+                    key=snapshot.key,
+                    canonical="",
+                    url=snapshot.url,
+                    first_seen=now,
+                    last_seen=now,
+                    last_changed=now,
+                )
+            release.key = snapshot.key
+            release.url = snapshot.url
+            release.canonical = _canonical(snapshot.url)
+            release.wp_id = snapshot.wp_id if snapshot.wp_id is not None else release.wp_id
+            release.source_modified = snapshot.source_modified
+            release.title = snapshot.title if verdict.new_version else release.title
+            release.published = verdict.published
+            release.status = ReleaseStatus.ACTIVE
+            release.missing_count = 0
+            release.last_seen = now
+            session.add(release)
+            session.flush()
+            assert release.id is not None
+            version_id = None
+            if verdict.new_version:
+                release.versions += 1
+                version = VersionRow(
+                    release_id=release.id,
+                    number=release.versions,
+                    created_at=now,
+                    content_hash=snapshot.content_hash,
+                    title=snapshot.title,
+                    published=verdict.published,
+                    text=snapshot.text,
+                    html=snapshot.html,
+                    attachments=[{"url": a.url, "label": a.label} for a in snapshot.attachments],
+                    origin=snapshot.origin,
+                )
+                session.add(version)
+                session.flush()
+                version_id = version.id
+            if verdict.change is not None:
+                release.last_changed = now
+                session.add(_change_row(verdict.change, source_id, release.id, version_id))
+            if page_url and validators is not None:
+                _put_validators(session, source_id, page_url, validators, None, now)
+
+    def save_unchanged(self, source_id: int, keys: Iterable[str], now: datetime) -> None:
+        keys = list(keys)
+        if not keys:
+            return
+        with Session(self.engine) as session, session.begin():
+            for start in range(0, len(keys), 500):
+                session.execute(
+                    sa.update(ReleaseRow)
+                    .where(col(ReleaseRow.source_id) == source_id)
+                    .where(col(ReleaseRow.key).in_(keys[start : start + 500]))
+                    .values(last_seen=now, missing_count=0)
+                )
+
+    def save_missing(
+        self, source_id: int, key: str, count: int, change: Change | None, now: datetime
+    ) -> None:
+        with Session(self.engine) as session, session.begin():
+            release = session.exec(
+                select(ReleaseRow).where(ReleaseRow.source_id == source_id, ReleaseRow.key == key)
+            ).first()
+            if release is None or release.id is None:
+                return
+            release.missing_count = count
+            if change is not None:
+                release.status = ReleaseStatus.REMOVED
+                release.last_changed = now
+                row = _change_row(change, source_id, release.id, None)
+                row.title = release.title
+                session.add(row)
+            session.add(release)
+
+    def save_page_state(
+        self, source_id: int, url: str, validators: Validators, derived: Any, now: datetime
+    ) -> None:
+        with Session(self.engine) as session, session.begin():
+            _put_validators(session, source_id, url, validators, derived, now)
+
+    def finish_check(
+        self,
+        source_id: int,
+        result: CheckResult,
+        *,
+        finished_at: datetime,
+        cursor: Mapping[str, Any] | None,
+        listed: Iterable[str] | None,
+        deferred_until: datetime | None = None,
+    ) -> None:
+        """Record the run; a successful one also saves the cursor, the listing and the
+        baseline flag, so a failed check is simply done again."""
+        with Session(self.engine) as session, session.begin():
+            source = session.get(SourceRow, source_id)
+            assert source is not None
+            ok = result.status == CheckStatus.OK
+            if ok:
+                source.baseline_done = True
+                source.consecutive_failures = 0
+                source.last_success_at = finished_at
+                source.last_error = None
+                if cursor is not None:
+                    source.cursor = dict(cursor)
+                if listed is not None:
+                    _save_listed(session, source_id, set(listed))
+            elif result.status == CheckStatus.FAILED:
+                source.consecutive_failures += 1
+                source.last_error = result.error
+            source.deferred_until = deferred_until
+            session.add(source)
+            session.add(
+                CheckRunRow(
+                    source_id=source_id,
+                    started_at=result.started_at,
+                    finished_at=finished_at,
+                    status=result.status,
+                    new=result.count(ChangeKind.NEW),
+                    edited=result.count(ChangeKind.EDITED),
+                    removed=result.count(ChangeKind.REMOVED),
+                    restored=result.count(ChangeKind.RESTORED),
+                    requests=result.requests,
+                    not_modified=result.not_modified,
+                    failed_pages=result.failed_pages,
+                    error=result.error,
+                )
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def recent_changes(self, limit: int) -> list[ChangeEntry]:
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(ChangeRow, SourceRow.name, ReleaseRow.published, VersionRow.html)
+                .join(SourceRow, col(SourceRow.id) == ChangeRow.source_id)
+                .join(ReleaseRow, col(ReleaseRow.id) == ChangeRow.release_id)
+                .outerjoin(VersionRow, col(VersionRow.id) == ChangeRow.version_id)
+                .order_by(col(ChangeRow.feed_date).desc(), col(ChangeRow.id).desc())
+                .limit(limit)
+            ).all()
+            return [
+                ChangeEntry(
+                    uid=change.uid,
+                    kind=ChangeKind(change.kind),
+                    source=source,
+                    release_id=change.release_id,
+                    url=change.url,
+                    title=change.title,
+                    detected_at=change.detected_at,
+                    feed_date=change.feed_date,
+                    published=published,
+                    diff=change.diff,
+                    html=html or "",
+                    baseline=change.baseline,
+                )
+                for change, source, published, html in rows
+            ]
+
+    def releases(self, source: str | None = None) -> list[ReleaseSummary]:
+        with Session(self.engine) as session:
+            query = select(ReleaseRow, SourceRow.name).join(
+                SourceRow, col(SourceRow.id) == ReleaseRow.source_id
+            )
+            if source is not None:
+                query = query.where(SourceRow.name == source)
+            query = query.order_by(
+                col(ReleaseRow.published).desc().nulls_last(), col(ReleaseRow.id).desc()
+            )
+            return [_summary(row, name) for row, name in session.exec(query).all()]
+
+    def history(self, id_or_url: str) -> ReleaseHistory | None:
+        with Session(self.engine) as session:
+            query = select(ReleaseRow, SourceRow.name).join(
+                SourceRow, col(SourceRow.id) == ReleaseRow.source_id
+            )
+            if id_or_url.isdigit():
+                query = query.where(ReleaseRow.id == int(id_or_url))
+            else:
+                query = query.where(ReleaseRow.canonical == _canonical(id_or_url))
+            found = session.exec(query.order_by(col(ReleaseRow.id))).first()
+            if found is None:
+                return None
+            release, name = found
+            versions = session.exec(
+                select(VersionRow)
+                .where(VersionRow.release_id == release.id)
+                .order_by(col(VersionRow.number))
+            ).all()
+            numbers = {v.id: v.number for v in versions}
+            changes = session.exec(
+                select(ChangeRow)
+                .where(ChangeRow.release_id == release.id)
+                .order_by(col(ChangeRow.id))
+            ).all()
+            return ReleaseHistory(
+                release=_summary(release, name),
+                versions=tuple(_version_view(v) for v in versions),
+                changes=tuple(
+                    ChangeView(
+                        uid=c.uid,
+                        kind=ChangeKind(c.kind),
+                        detected_at=c.detected_at,
+                        version=numbers.get(c.version_id) if c.version_id else None,
+                        diff=c.diff,
+                    )
+                    for c in changes
+                ),
+            )
+
+    def statuses(self) -> list[SourceStatus]:
+        with Session(self.engine) as session:
+            counts = dict(
+                session.exec(
+                    select(ReleaseRow.source_id, func.count()).group_by(col(ReleaseRow.source_id))
+                ).all()
+            )
+            out = []
+            for source in session.exec(select(SourceRow).order_by(SourceRow.name)).all():
+                run = session.exec(
+                    select(CheckRunRow)
+                    .where(CheckRunRow.source_id == source.id)
+                    .order_by(col(CheckRunRow.id).desc())
+                ).first()
+                out.append(
+                    SourceStatus(
+                        name=source.name,
+                        kind=source.kind,
+                        baseline_done=source.baseline_done,
+                        releases=counts.get(source.id or 0, 0),
+                        last_success_at=source.last_success_at,
+                        consecutive_failures=source.consecutive_failures,
+                        last_error=source.last_error,
+                        deferred_until=source.deferred_until,
+                        last_run=_run_result(run, source.name) if run else None,
+                    )
+                )
+            return out
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            # WAL lets the CLI read while the daemon writes; NORMAL is durable at each
+            # checkpoint and never corrupts, which is what a watcher needs.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _canonical(url: str) -> str:
+    return canonical_url(url)
+
+
+def _find(session: Session, source_id: int, snapshot: ReleaseSnapshot) -> ReleaseRow | None:
+    """By key; a WordPress post first seen without its id is adopted by its URL."""
+    release = session.exec(
+        select(ReleaseRow).where(ReleaseRow.source_id == source_id, ReleaseRow.key == snapshot.key)
+    ).first()
+    if release is None and snapshot.wp_id is not None:
+        release = session.exec(
+            select(ReleaseRow).where(
+                ReleaseRow.source_id == source_id,
+                ReleaseRow.canonical == _canonical(snapshot.url),
+                col(ReleaseRow.wp_id).is_(None),
+            )
+        ).first()
+    return release
+
+
+def _known(row: ReleaseRow) -> KnownRelease:
+    return KnownRelease(
+        key=row.key,
+        url=row.url,
+        canonical=row.canonical,
+        status=ReleaseStatus(row.status),
+        missing_count=row.missing_count,
+        wp_id=row.wp_id,
+        source_modified=row.source_modified,
+        listed=row.listed,
+    )
+
+
+def _record(row: VersionRow) -> VersionRecord:
+    return VersionRecord(
+        number=row.number,
+        title=row.title,
+        published=row.published,
+        text=row.text,
+        attachments=tuple(Attachment(a["url"], a["label"]) for a in row.attachments),
+        content_hash=row.content_hash,
+    )
+
+
+def _version_view(row: VersionRow) -> VersionView:
+    return VersionView(
+        number=row.number,
+        created_at=row.created_at,
+        title=row.title,
+        published=row.published,
+        text=row.text,
+        attachments=tuple(Attachment(a["url"], a["label"]) for a in row.attachments),
+        origin=Origin(row.origin),
+    )
+
+
+def _summary(row: ReleaseRow, source: str) -> ReleaseSummary:
+    assert row.id is not None
+    return ReleaseSummary(
+        id=row.id,
+        source=source,
+        key=row.key,
+        url=row.url,
+        title=row.title,
+        published=row.published,
+        status=ReleaseStatus(row.status),
+        versions=row.versions,
+        first_seen=row.first_seen,
+        last_changed=row.last_changed,
+        last_seen=row.last_seen,
+    )
+
+
+def _run_result(row: CheckRunRow, source: str) -> CheckResult:
+    return CheckResult(
+        source=source,
+        status=CheckStatus(row.status),
+        started_at=row.started_at,
+        seconds=(row.finished_at - row.started_at).total_seconds(),
+        requests=row.requests,
+        not_modified=row.not_modified,
+        counts={
+            ChangeKind.NEW: row.new,
+            ChangeKind.EDITED: row.edited,
+            ChangeKind.REMOVED: row.removed,
+            ChangeKind.RESTORED: row.restored,
+        },
+        failed_pages=row.failed_pages,
+        error=row.error,
+    )
+
+
+def _change_row(
+    change: Change, source_id: int, release_id: int, version_id: int | None
+) -> ChangeRow:
+    return ChangeRow(
+        uid=str(uuid.uuid4()),
+        source_id=source_id,
+        release_id=release_id,
+        version_id=version_id,
+        kind=change.kind,
+        detected_at=change.detected_at,
+        feed_date=change.feed_date,
+        title=change.title,
+        url=change.url,
+        diff=change.diff,
+        baseline=change.baseline,
+    )
+
+
+def _put_validators(
+    session: Session,
+    source_id: int,
+    url: str,
+    validators: Validators,
+    derived: Any,
+    now: datetime,
+) -> None:
+    row = session.exec(
+        select(ValidatorRow).where(ValidatorRow.source_id == source_id, ValidatorRow.url == url)
+    ).first()
+    if row is None:
+        row = ValidatorRow(source_id=source_id, url=url, updated_at=now)
+    row.etag = validators.etag
+    row.last_modified = validators.last_modified
+    row.body_hash = validators.body_hash
+    row.derived = derived
+    row.updated_at = now
+    session.add(row)
+
+
+def _save_listed(session: Session, source_id: int, canonicals: set[str]) -> None:
+    session.execute(
+        sa.update(ReleaseRow)
+        .where(col(ReleaseRow.source_id) == source_id)
+        .values(listed=col(ReleaseRow.canonical).in_(canonicals) if canonicals else False)
+    )
+
+
+def safe_url(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(unparsable URL)"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,134 @@
+"""The tables. History is append-only: versions and changes are never updated or deleted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the database keeps (SQLite keeps naive text)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _when(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=sa.Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+class SourceRow(SQLModel, table=True):
+    __tablename__ = "source"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    kind: str = Field(max_length=16)
+    created_at: datetime = _when()
+    baseline_done: bool = False
+    cursor: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
+    deferred_until: datetime | None = _when(nullable=True)
+    consecutive_failures: int = 0
+    last_success_at: datetime | None = _when(nullable=True)
+    last_error: str | None = None
+
+
+class ReleaseRow(SQLModel, table=True):
+    __tablename__ = "release"
+    __table_args__ = (sa.UniqueConstraint("source_id", "key", name="uq_release_source_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    key: str = Field(max_length=2048)
+    canonical: str = Field(max_length=2048, index=True)
+    url: str = Field(max_length=2048)
+    wp_id: int | None = None
+    title: str = ""
+    published: datetime | None = _when(nullable=True)
+    status: str = Field(default="active", max_length=16)
+    versions: int = 0
+    first_seen: datetime = _when()
+    last_seen: datetime = _when()
+    last_changed: datetime = _when()
+    missing_count: int = 0
+    listed: bool = False
+    source_modified: str | None = Field(default=None, max_length=32)
+
+
+class VersionRow(SQLModel, table=True):
+    __tablename__ = "version"
+    __table_args__ = (sa.UniqueConstraint("release_id", "number", name="uq_version_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="release.id", index=True)
+    number: int
+    created_at: datetime = _when()
+    content_hash: str = Field(max_length=64)
+    title: str
+    published: datetime | None = _when(nullable=True)
+    text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    html: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    attachments: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
+    origin: str = Field(max_length=8)
+
+
+class ChangeRow(SQLModel, table=True):
+    __tablename__ = "change"
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(sa_column=sa.Column(sa.String(36), nullable=False, unique=True))
+    source_id: int = Field(foreign_key="source.id", index=True)
+    release_id: int = Field(foreign_key="release.id", index=True)
+    version_id: int | None = Field(default=None, foreign_key="version.id")
+    kind: str = Field(max_length=16)
+    detected_at: datetime = _when()
+    feed_date: datetime = _when(index=True)
+    title: str
+    url: str = Field(max_length=2048)
+    diff: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    baseline: bool = False
+
+
+class ValidatorRow(SQLModel, table=True):
+    __tablename__ = "http_validator"
+    __table_args__ = (sa.UniqueConstraint("source_id", "url", name="uq_validator_url"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    url: str = Field(max_length=2048)
+    etag: str | None = Field(default=None, max_length=512)
+    last_modified: str | None = Field(default=None, max_length=64)
+    body_hash: str | None = Field(default=None, max_length=64)
+    derived: Any = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+    updated_at: datetime = _when()
+
+
+class CheckRunRow(SQLModel, table=True):
+    __tablename__ = "check_run"
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    started_at: datetime = _when()
+    finished_at: datetime = _when()
+    status: str = Field(max_length=16)
+    new: int = 0
+    edited: int = 0
+    removed: int = 0
+    restored: int = 0
+    requests: int = 0
+    not_modified: int = 0
+    failed_pages: int = 0
+    error: str | None = None

@@ -1,0 +1,88 @@
+"""Text normalisation: what counts as the same words.
+
+Display text keeps the site's typography; the comparison form folds what WordPress and editors
+rewrite without changing meaning (curly quotes, dashes, ellipses, non-breaking and zero-width
+spaces), so that such rewrites are never reported as edits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from watcher.models import Attachment
+from watcher.urls import canonical_url
+
+_SPACES = re.compile(r"[ \t\n\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FOLD = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u00b4": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        "\u2026": "...",
+        "\u00d7": "x",
+    }
+)
+
+
+def clean_line(text: str) -> str:
+    """One line of display text: no control or invisible characters, single spaces."""
+    text = _INVISIBLE.sub("", _CONTROL.sub("", text))
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+PARAGRAPH_BREAK = "\x1e"  # between blocks (p, li, h2...): a blank line in the text
+LINE_BREAK = "\x1f"  # a <br>: a new line inside the paragraph
+
+
+def join_marked(marked: str) -> str:
+    """Text with break markers -> paragraphs separated by one blank line; every other run of
+    whitespace, newlines of the HTML source included, is one space."""
+    paragraphs = []
+    for block in marked.split(PARAGRAPH_BREAK):
+        lines = (clean_line(line) for line in block.split(LINE_BREAK))
+        joined = "\n".join(line for line in lines if line)
+        if joined:
+            paragraphs.append(joined)
+    return "\n\n".join(paragraphs)
+
+
+def fold(text: str) -> str:
+    """The comparison form: typography folded, all whitespace runs one space."""
+    folded = unicodedata.normalize("NFKC", text).translate(_FOLD)
+    folded = _INVISIBLE.sub("", folded)
+    folded = re.sub(r"\s*-\s*", "-", folded)  # "ASEAN - Russia", "ASEAN – Russia", "ASEAN-Russia"
+    return re.sub(r"\s+", " ", folded).strip()
+
+
+def content_hash(title: str, text: str, attachments: Iterable[Attachment]) -> str:
+    """Identical for two readings that differ only in typography, whitespace or markup."""
+    digest = hashlib.sha256()
+    digest.update(fold(title).encode())
+    digest.update(b"\x00")
+    digest.update(fold(text).encode())
+    for attachment in attachments:
+        digest.update(b"\x00")
+        digest.update(canonical_url(attachment.url).encode())
+    return digest.hexdigest()[:32]

@@ -1,0 +1,39 @@
+"""Release identity from URLs: the same release whatever scheme, `www.` or trailing slash."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+
+_TRACKING_PREFIXES = ("utm_", "fbclid", "gclid", "mc_")
+
+
+def canonical_url(url: str) -> str:
+    """'https://www.asean.org/slug/' and 'http://asean.org/slug' -> 'asean.org/slug'."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    path = parts.path.rstrip("/")
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k)]
+    )
+    return f"{host}{port}{path}" + (f"?{query}" if query else "")
+
+
+def _tracking(name: str) -> bool:
+    return name.lower().startswith(_TRACKING_PREFIXES)
+
+
+def absolute(base: str, href: str) -> str:
+    return urljoin(base, href.strip())
+
+
+def same_site(a: str, b: str) -> bool:
+    host_a = (urlsplit(a).hostname or "").removeprefix("www.")
+    host_b = (urlsplit(b).hostname or "").removeprefix("www.")
+    return host_a == host_b
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -1,0 +1,147 @@
+"""The daemon's read-only HTTP server: the feeds (with ETag, Last-Modified and 304) and health.
+
+Only its own routes are served: a path is looked up in a fixed table, never joined onto a
+directory, so nothing else under `state/` (or anywhere) can be reached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from watcher import __version__
+
+log = logging.getLogger("watcher.web")
+
+FEED_TYPES = {
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+}
+HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
+class WebServer:
+    def __init__(self, listen: str, feeds_dir: Path, health: Callable[[], bool]) -> None:
+        host, _, port = listen.rpartition(":")
+        handler = _handler(feeds_dir, health)
+        self.httpd = ThreadingHTTPServer((host.strip("[]"), int(port)), handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="web", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+def _handler(feeds_dir: Path, health: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = f"watcher/{__version__}"
+        sys_version = ""
+
+        def do_HEAD(self) -> None:
+            self._serve(send_body=False)
+
+        def do_GET(self) -> None:
+            self._serve(send_body=True)
+
+        def log_message(self, format: str, *args: object) -> None:
+            log.debug("%s %s", self.address_string(), format % args)
+
+        def _serve(self, *, send_body: bool) -> None:
+            path = self.path.split("?", 1)[0]
+            if path in ("/", "/feeds", "/feeds/"):
+                self._send_html(_index_page(), send_body)
+            elif path == "/healthz":
+                ok = health()
+                body = b"ok\n" if ok else b"unhealthy\n"
+                status = HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE
+                self._send(status, "text/plain; charset=utf-8", body, send_body)
+            elif path in ("/feeds/all.atom", "/feeds/all.rss"):
+                self._send_file(feeds_dir / path.rsplit("/", 1)[1], send_body)
+            else:
+                self._send(
+                    HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n", send_body
+                )
+
+        def _send_file(self, file: Path, send_body: bool) -> None:
+            try:
+                body = file.read_bytes()
+                modified = datetime.fromtimestamp(int(file.stat().st_mtime), UTC)
+            except FileNotFoundError:
+                self._send(
+                    HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not built yet\n", send_body
+                )
+                return
+            etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+            headers = {"ETag": etag, "Last-Modified": format_datetime(modified, usegmt=True)}
+            headers["Cache-Control"] = "no-cache"
+            if self._not_modified(etag, modified):
+                self._send(HTTPStatus.NOT_MODIFIED, None, b"", False, headers)
+                return
+            self._send(HTTPStatus.OK, FEED_TYPES[file.suffix], body, send_body, headers)
+
+        def _not_modified(self, etag: str, modified: datetime) -> bool:
+            match = self.headers.get("If-None-Match")
+            if match is not None:
+                return etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
+            since = self.headers.get("If-Modified-Since")
+            if since:
+                try:
+                    return parsedate_to_datetime(since) >= modified
+                except (TypeError, ValueError):
+                    return False
+            return False
+
+        def _send_html(self, page: str, send_body: bool) -> None:
+            headers = {"Content-Security-Policy": HTML_POLICY}
+            self._send(HTTPStatus.OK, "text/html; charset=utf-8", page.encode(), send_body, headers)
+
+        def _send(
+            self,
+            status: HTTPStatus,
+            content_type: str | None,
+            body: bytes,
+            send_body: bool,
+            headers: dict[str, str] | None = None,
+        ) -> None:
+            self.send_response(status)
+            if content_type:
+                self.send_header("Content-Type", content_type)
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Referrer-Policy", "no-referrer")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            if status != HTTPStatus.NOT_MODIFIED:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if send_body and body:
+                self.wfile.write(body)
+
+    return Handler
+
+
+def _index_page() -> str:
+    links = "".join(
+        f'<li><a href="/feeds/{html.escape(name)}">{html.escape(label)}</a></li>'
+        for name, label in (("all.atom", "All changes (Atom)"), ("all.rss", "All changes (RSS)"))
+    )
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>watcher feeds</title>"
+        f"</head><body><h1>watcher feeds</h1><ul>{links}</ul></body></html>"
+    )
