@@ -80,9 +80,11 @@ class FeedPage:
     fresh: bool  # parsed now; False when the bytes were unchanged and the items come from cache
 
 
-def walk_feed(ctx: CheckContext, url: str, max_pages: int) -> Iterator[Observation | FeedPage]:
+def walk_feed(
+    ctx: CheckContext, url: str, max_pages: int, *, allow_empty: bool = False
+) -> Iterator[Observation | FeedPage]:
     """Yields PageState observations and each feed page's items; stops at a missing page.
-    An empty first page is a failed check, never the removal of every release."""
+    An empty first page is a failed check (unless allowed), never the removal of every release."""
     for number in range(1, (max_pages or 10_000) + 1):
         page_url = feed_page_url(url, number)
         previous = ctx.view.validators.get(page_url)
@@ -100,7 +102,7 @@ def walk_feed(ctx: CheckContext, url: str, max_pages: int) -> Iterator[Observati
             items, fresh = parse_feed(result), True
             yield PageState(page_url, result.validators, {"items": [_item_dict(i) for i in items]})
         if not items:
-            if number == 1:
+            if number == 1 and not allow_empty:
                 raise ListingEmpty(f"the feed has no items: {page_url}")
             return
         yield FeedPage(items, fresh)

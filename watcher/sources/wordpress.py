@@ -23,7 +23,13 @@ from urllib.parse import urlencode
 
 from watcher import extract
 from watcher.config import WordPressSourceConfig
-from watcher.errors import ApiUnavailable, ChallengePage, HttpStatusError, SourceError
+from watcher.errors import (
+    ApiUnavailable,
+    ChallengePage,
+    HttpStatusError,
+    ListingEmpty,
+    SourceError,
+)
 from watcher.models import Gone, NotModified, Origin, ReleaseStatus
 from watcher.sources.base import (
     CheckContext,
@@ -44,7 +50,8 @@ PER_PAGE = 100  # the REST API's maximum
 POST_FIELDS = "id,date_gmt,modified_gmt,link,title,content"
 # modified_after is strict and second-granular: look back a little, skip what did not move.
 OVERLAP = timedelta(minutes=1)
-API_RETRY = timedelta(hours=1)  # after a fallback, how long before the API is tried again
+API_RETRY = timedelta(hours=1)
+FRESH = timedelta(seconds=2)  # after a fallback, how long before the API is tried again
 
 
 class WordPressSource:
@@ -156,6 +163,10 @@ class WordPressSource:
         if known and known.status == ReleaseStatus.ACTIVE and known.source_modified == modified:
             return Unchanged(key)
         link = str(post.get("link") or f"{self.base}/?p={post['id']}")
+        # modified_gmt has a resolution of one second: a value this fresh may be shared by an
+        # edit made later in the same second, so it is not trusted to skip the next reading.
+        modified_at = datetime.fromisoformat(modified).replace(tzinfo=UTC) if modified else None
+        trusted = modified_at is not None and ctx.now - modified_at > FRESH
         text, html, attachments = extract.fragment(
             _rendered(post, "content"), link, self.selectors.exclude
         )
@@ -172,14 +183,14 @@ class WordPressSource:
                 attachments=attachments,
                 origin=Origin.API,
                 wp_id=int(post["id"]),
-                source_modified=modified or None,
+                source_modified=modified if trusted else None,
             )
         )
 
     def _sweep(self, ctx: CheckContext, query: Mapping[str, Any]) -> Iterator[Observation]:
         """Compare the ids the site lists with the ones we know."""
-        params = {k: v for k, v in query.items() if k != "orderby"}
-        params.update(orderby="id", _fields="id")
+        params = {k: v for k, v in query.items() if k in ("categories", "per_page")}
+        params.update(orderby="id", order="asc", _fields="id")
         present = {int(post["id"]) for post in self._posts(ctx, params)}
         unseen: list[int] = []
         for release in ctx.view.releases.values():
@@ -196,8 +207,8 @@ class WordPressSource:
         unseen += sorted(present - known_ids)
         for start in range(0, len(unseen), PER_PAGE):
             chunk = unseen[start : start + PER_PAGE]
-            params = {"include": ",".join(map(str, chunk)), "per_page": PER_PAGE}
-            for post in self._posts(ctx, {**params, "_fields": POST_FIELDS}):
+            include = {"include": ",".join(map(str, chunk)), "per_page": PER_PAGE}
+            for post in self._posts(ctx, {**include, "_fields": POST_FIELDS}):
                 yield self._post_observation(ctx, post)
 
     # -- fallback: category feeds and article pages --------------------------------------
@@ -207,12 +218,15 @@ class WordPressSource:
         max_pages = self.config.max_pages if not ctx.view.baseline_done else 1
         pages: list[FeedPage] = []
         for feed_url in feeds or [f"{self.base}/feed/"]:
-            for step in walk_feed(ctx, feed_url, max_pages):
+            # One watched category may well be empty; all of them at once is not believable.
+            for step in walk_feed(ctx, feed_url, max_pages, allow_empty=True):
                 if isinstance(step, FeedPage):
                     pages.append(step)
                 else:
                     yield step
         links = list(dict.fromkeys(item.link for page in pages for item in page.items))
+        if not links and ctx.view.releases:
+            raise ListingEmpty(f"every category feed of {self.base} is empty")
         yield Listed(tuple(canonical_url(link) for link in links))
         without_content: list[str] = []
         done: set[str] = set()
