@@ -82,6 +82,7 @@ class SimWordPress:
         self.menu = ["Home", "About ASEAN", "What We Do", "News & Events"]
         self.posts: dict[int, Post] = {}
         self.category_ids = {slug: index + 2 for index, slug in enumerate(CATEGORIES)}
+        self.faults: dict[str, int] = {}  # path -> HTTP status to answer instead
         self.hits: list[Hit] = []
         self.lock = threading.RLock()
         self._next_id = 100
@@ -299,6 +300,8 @@ Response = tuple[int, dict[str, str], bytes]
 
 
 def _route(site: SimWordPress, path: str, query: dict[str, list[str]], request: Any) -> Response:
+    if path in site.faults:
+        return site.faults[path], {"Content-Type": "text/html; charset=UTF-8"}, b"<h1>Error</h1>"
     if site.challenge:
         return (
             200,

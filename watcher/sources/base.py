@@ -23,7 +23,15 @@ from watcher.errors import (
     SourceError,
 )
 from watcher.fetch import FetchSession
-from watcher.models import Gone, NotModified, Origin, ReleaseSnapshot, SourceView, Validators
+from watcher.models import (
+    Gone,
+    NotModified,
+    Origin,
+    ReleaseSnapshot,
+    ReleaseStatus,
+    SourceView,
+    Validators,
+)
 from watcher.profiles import Selectors
 from watcher.urls import canonical_url
 
@@ -119,15 +127,17 @@ def read_articles(
     failures_in_a_row = 0
     for url in urls:
         known = ctx.view.known_url(canonical_url(url))
-        previous = ctx.view.validators.get(url)
+        # A removed release is read in full: the same bytes as before are then news (restored).
+        active = known is not None and known.status == ReleaseStatus.ACTIVE
+        previous = ctx.view.validators.get(url) if active else None
         try:
-            result = ctx.fetch.get(url, validators=previous if known else None)
+            result = ctx.fetch.get(url, validators=previous)
             if isinstance(result, Gone):
                 failures_in_a_row = 0
                 if known is not None:
                     yield Missing(known.key, f"HTTP {result.status}")
                 continue
-            if isinstance(result, NotModified) or (known and result.unchanged_since(previous)):
+            if isinstance(result, NotModified) or result.unchanged_since(previous):
                 failures_in_a_row = 0
                 if known is not None:
                     yield Unchanged(known.key)

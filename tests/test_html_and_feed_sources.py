@@ -1,0 +1,187 @@
+"""The `html` and `feed` sources against the simulated site."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tests.sim.wordpress import SimWordPress
+from watcher.app import App
+from watcher.models import ChangeKind, CheckStatus, ReleaseStatus
+
+BODY = (
+    "BALI, 21 February 2019 -- ASEAN and Russia reviewed the Plan of Action.\n\nSecond paragraph."
+)
+
+
+def html_source(site: SimWordPress, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": "statements",
+        "type": "html",
+        "profile": "asean",
+        "url": f"{site.url}/category/news/",
+        **extra,
+    }
+
+
+def test_listing_walk_respects_max_pages(site: SimWordPress, make_app: Callable[..., App]) -> None:
+    for number in range(25):
+        site.add_post(f"Release {number}", BODY)
+    app = make_app([html_source(site, max_pages=2)])
+    [result] = app.check()
+    assert result.status == CheckStatus.OK
+    assert result.count(ChangeKind.NEW) == 20  # two listing pages of ten
+    assert len(site.requests_to("/category/news/")) == 2
+
+
+def test_html_new_edit_and_sidebar_change(site: SimWordPress, make_app: Callable[..., App]) -> None:
+    first = site.add_post("ASEAN, Russia commit to deepen cooperation", BODY)
+    app = make_app([html_source(site)])
+    [result] = app.check()
+    assert result.count(ChangeKind.NEW) == 1
+    [release] = app.store.releases()
+    assert release.key == f"wp:{first}"  # the page's shortlink names the post id
+    history = app.store.history(str(release.id))
+    assert history is not None
+    text = history.versions[0].text
+    assert text.startswith("BALI, 21 February 2019 — ASEAN and Russia")
+    assert "ABOUT ASEAN" not in text and "Latest News" not in text
+
+    site.set_sidebar("Trending")
+    site.set_footer("ABOUT ASEAN: changed")
+    site.add_post("A new one", "Text of the new one.")
+    [result] = app.check()
+    assert result.count(ChangeKind.NEW) == 1
+    assert result.count(ChangeKind.EDITED) == 0
+
+    site.edit_post(first, content=BODY.replace("reviewed", "adopted"))
+    [result] = app.check()
+    assert result.count(ChangeKind.EDITED) == 1
+
+
+def test_conditional_requests_and_no_parsing_when_bytes_are_unchanged(
+    make_app: Callable[..., App],
+) -> None:
+    with SimWordPress(etags=True) as site:
+        for number in range(5):
+            site.add_post(f"Release {number}", BODY)
+        app = make_app([html_source(site)])
+        app.check()
+        site.clear_hits()
+        [result] = app.check()
+        assert result.status == CheckStatus.OK
+        assert result.requests == 6
+        assert result.not_modified == 6  # the listing and five articles all answered 304
+        assert [hit.status for hit in site.hits] == [304] * 6
+
+
+def test_layout_change_is_a_failed_check_not_a_mass_removal(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    for number in range(3):
+        site.add_post(f"Release {number}", BODY)
+    app = make_app([html_source(site)])
+    app.check()
+    site.theme = "generic"  # the listing's items no longer match `article > a`
+    for _ in range(2):
+        [result] = app.check()
+        assert result.status == CheckStatus.FAILED
+        assert "no items matching 'article > a[href]'" in (result.error or "")
+    assert {r.status for r in app.store.releases()} == {ReleaseStatus.ACTIVE}
+
+
+def test_a_release_gone_twice_is_removed_and_kept(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    keep = site.add_post("Kept", BODY)
+    gone = site.add_post("Withdrawn", BODY)
+    app = make_app([html_source(site)])
+    app.check()
+    site.trash_post(gone)
+    [result] = app.check()
+    assert not result.changed  # one 404 may be a glitch
+    [result] = app.check()
+    assert result.count(ChangeKind.REMOVED) == 1
+    removed = [r for r in app.store.releases() if r.status == ReleaseStatus.REMOVED]
+    assert [r.title for r in removed] == ["Withdrawn"]
+    site.untrash_post(gone)
+    [result] = app.check()
+    assert result.count(ChangeKind.RESTORED) == 1
+    assert keep
+
+
+def test_a_broken_article_fails_the_check_but_not_the_others(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    site.add_post("Good", BODY)
+    bad = site.add_post("Bad", BODY)
+    site.faults[f"/{site.posts[bad].slug}/"] = 500
+    app = make_app([html_source(site)])
+    [result] = app.check()
+    assert result.status == CheckStatus.FAILED
+    assert result.error == "1 page(s) failed; the others were read"
+    assert [r.title for r in app.store.releases()] == ["Good"]
+
+    site.faults.clear()
+    [result] = app.check()
+    assert result.status == CheckStatus.OK
+    assert result.count(ChangeKind.NEW) == 1
+
+
+def test_custom_selectors_on_a_classic_theme(make_app: Callable[..., App]) -> None:
+    with SimWordPress(theme="generic") as site:
+        site.add_post("Classic", BODY)
+        app = make_app(
+            [
+                {
+                    "name": "classic",
+                    "type": "html",
+                    "url": f"{site.url}/category/news/",
+                    "selectors": {
+                        "item": "h2.entry-title a",
+                        "next": "a.page-numbers.next",
+                        "title": "h1.entry-title",
+                        "date": "time[datetime]",
+                        "content": ".entry-content",
+                        "exclude": [".sharedaddy"],
+                    },
+                }
+            ]
+        )
+        [result] = app.check()
+        assert result.count(ChangeKind.NEW) == 1
+        [release] = app.store.releases()
+        history = app.store.history(str(release.id))
+        assert history is not None
+        assert "Share this" not in history.versions[0].text
+
+
+def test_feed_source_follows_items_to_their_pages(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    post = site.add_post("From the feed", BODY)
+    app = make_app(
+        [{"name": "feed", "type": "feed", "url": f"{site.url}/feed/", "profile": "asean"}]
+    )
+    [result] = app.check()
+    assert result.count(ChangeKind.NEW) == 1
+    site.edit_post(post, content=BODY + "\n\nA paragraph added later.")
+    [result] = app.check()
+    assert result.count(ChangeKind.EDITED) == 1
+
+
+def test_feed_source_reading_the_feed_content_only(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    post = site.add_post("From the feed", BODY)
+    app = make_app([{"name": "feed", "type": "feed", "url": f"{site.url}/feed/", "follow": False}])
+    [result] = app.check()
+    assert result.count(ChangeKind.NEW) == 1
+    assert not site.requests_to(f"/{site.posts[post].slug}/")
+    [release] = app.store.releases()
+    history = app.store.history(str(release.id))
+    assert history is not None
+    assert "appeared first on" not in history.versions[0].text  # the Yoast footer is not news
+    site.clear_hits()
+    [result] = app.check()
+    assert not result.changed
