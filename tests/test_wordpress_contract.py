@@ -1,7 +1,71 @@
-"""FACTS_PLACEHOLDER"""
+"""The contract: what a real WordPress answers, and the simulated site must answer alike.
+
+Each test runs against Debian's WordPress 6.1 (tests/realwp: site time Asia/Jakarta, UTC+7,
+/%postname%/ permalinks, twentytwentyone, no plugins) and against tests/sim in the same setup.
+What the real one was seen to do, test by test:
+
+Categories (/wp-json/wp/v2/categories?slug=news,speeches&_fields=id,slug,name,count)
+- 200, a JSON list ordered by name (not by the slugs' order), each object exactly
+  {id, count, name, slug}; X-WP-Total: 2, X-WP-TotalPages: 1. count = published posts only
+  (= X-WP-Total of /posts?categories=ID). An unknown slug: 200, [], X-WP-Total 0,
+  X-WP-TotalPages 0. Names come HTML-escaped: "Statements &amp; Meetings".
+
+Posts (/wp-json/wp/v2/posts)
+- A post has id, date, date_gmt, modified, modified_gmt, slug, status ("publish"), type, link,
+  title {rendered}, content {rendered, protected}, excerpt {rendered, protected}, guid
+  {rendered}, author, featured_media, comment_status, ping_status, sticky, template, format,
+  meta, categories [ids], tags, _links. Dates have no offset: "2021-06-01T03:04:05" for *_gmt
+  (UTC) and "2021-06-01T10:04:05" for date/modified (site time). link = URL/slug/;
+  guid = URL/?p=ID (posts written in the editor start as drafts, whose permalink is ?p=ID).
+  Content is wpautop'ed: "<p>Body text.</p>\n", paragraphs joined by a single "\n".
+- Paging: X-WP-Total and X-WP-TotalPages on every page. Link holds only rel="next" on the
+  first page, rel="prev" and rel="next" in between, only rel="prev" on the last (and, for a
+  single page, only the rel="https://api.w.org/" link). The URLs repeat the query as sent with
+  page=N, except categories, which comes back as categories%5B0%5D=ID. A page past the end:
+  400 {"code": "rest_post_invalid_page_number"}; but when nothing matches at all, any page is
+  200 [] with X-WP-Total 0 and X-WP-TotalPages 0. per_page=101: 400 "rest_invalid_param",
+  data.params == {"per_page": "per_page must be between 1 (inclusive) and 100 (inclusive)"}.
+- modified_after and modified_before are both strict (> and <). With Z or +HH:MM the value is
+  that instant; WITHOUT an offset it is site time (2020-02-01T17:00:00 means 10:00 UTC); a space
+  instead of the T works too. A date alone ("2020-02-01") or garbage: 400 "rest_invalid_param",
+  data.params == {"modified_after": "Invalid date."}, details code "rest_invalid_date".
+- _fields=id,modified_gmt: exactly those keys, in lists and single posts.
+- Editing keeps id, slug, link and guid and date; modified moves to now.
+- Trashed post: /posts/ID answers 401 {"code": "rest_forbidden"} without credentials, it is not
+  in the collection (?include=ID gives [] and X-WP-Total 0), its permalink and /?p=ID answer 404.
+  Restored: back with the same slug and link, modified = now (trash and restore are edits).
+  A missing ID: 404 {"code": "rest_post_invalid_id", "message": "Invalid post ID.",
+  "data": {"status": 404}}.
+- Slug change: the old permalink answers 301 with Location: URL/new-slug/ (absolute); the id
+  stays; ?slug=old finds nothing, ?slug=new finds the post.
+- /?rest_route=/wp/v2/posts answers like /wp-json/wp/v2/posts; /wp-json (no slash) works too.
+
+Quotes and dashes (wptexturize), for the title It's the "ASEAN-Russia" -- partnership...
+- title.rendered, the RSS <title> and the page: It&#8217;s the &#8220;ASEAN-Russia&#8221;
+  &#8212; partnership&#8230; (' -> &#8217; or &#8216;...&#8217;, " -> &#8220;...&#8221;,
+  " -- " -> " &#8212; ", "10--12" -> 10&#8211;12, ... -> &#8230;, "1990's" -> 1990&#8217;s;
+  the hyphen in ASEAN-Russia stays). The same entities in content.rendered, content:encoded,
+  the excerpt and <description>. HTML <title>: "{title} &#8211; ASEAN Main Portal".
+
+RSS (/category/news/feed/): Content-Type "application/rss+xml; charset=UTF-8", <rss version="2.0">
+- channel title "News &#8211; ASEAN Main Portal", link = URL (no slash), description = tagline;
+  ten items a page, newest first (same order as the API's default, date desc). Each item: title,
+  link, comments, dc:creator (CDATA), pubDate in GMT ("Wed, 03 Feb 2021 04:05:06 +0000"),
+  category (CDATA name), <guid isPermaLink="false">URL/?p=ID</guid>, description (CDATA
+  excerpt), content:encoded (CDATA, the same HTML as content.rendered), wfw:commentRss,
+  slash:comments. ?paged=2 gives the next ten; a page past the end answers 404 with an RSS
+  body without items. atom:link rel="self" drops the port (http://127.0.0.1/category/...).
+- Feeds send Last-Modified (the newest post modification on the whole site, not in the
+  feed) and ETag = '"' + md5(Last-Modified value) + '"'; If-None-Match or If-Modified-Since
+  with them gives 304 with an empty body. The REST API sends neither.
+
+Index (/wp-json/): name, description (the tagline, HTML-escaped: "&amp;"), url, home (URL, no
+slash), gmt_offset 7 (a number), timezone_string "Asia/Jakarta", namespaces with "wp/v2".
+"""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 import uuid
@@ -346,6 +410,28 @@ def test_fields_limits_the_keys(wp_site: WordPressSite) -> None:
     assert single.json() == expected
 
 
+def test_edit_keeps_the_link_and_moves_modified(wp_site: WordPressSite) -> None:
+    title = f"Edited {unique()}"
+    published = datetime(2021, 7, 1, 8, 0, 0, tzinfo=UTC)
+    post_id = wp_site.add_post(title, "First version.", date_gmt=published)
+    wp_site.set_modified(post_id, datetime(2021, 7, 2, tzinfo=UTC))
+    before = rest_post(wp_site, post_id)
+
+    wp_site.edit_post(post_id, title=f"{title} (corrected)", content="Second version.")
+
+    after = rest_post(wp_site, post_id)
+    # A published post keeps its slug when its title changes.
+    assert (after["slug"], after["link"], after["guid"]) == (
+        before["slug"],
+        before["link"],
+        before["guid"],
+    )
+    assert (after["date_gmt"], after["date"]) == ("2021-07-01T08:00:00", "2021-07-01T15:00:00")
+    assert after["modified_gmt"] > "2021-07-02T00:00:00"
+    assert after["title"]["rendered"] == f"{title} (corrected)"
+    assert after["content"]["rendered"] == "<p>Second version.</p>\n"
+
+
 # -- 5. trash and missing posts ---------------------------------------------------------------
 
 
@@ -531,6 +617,11 @@ def test_feed_conditional_get(wp_site: WordPressSite) -> None:
     first = get(wp_site, "/category/news/feed/")
     last_modified = first.headers["Last-Modified"]
     etag = first.headers["ETag"]
+    assert etag == f'"{hashlib.md5(last_modified.encode()).hexdigest()}"'
+
+    api = get(wp_site, "/wp-json/wp/v2/posts")
+    assert "ETag" not in api.headers
+    assert "Last-Modified" not in api.headers
 
     for validators in ({"If-None-Match": etag}, {"If-Modified-Since": last_modified}):
         repeat = httpx.get(f"{wp_site.url}/category/news/feed/", headers=validators)
