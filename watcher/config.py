@@ -170,7 +170,7 @@ class _SourceBase(_Strict):
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value < timedelta(seconds=1):
-            raise PydanticCustomError("every", "must be at least 1s", {})
+            raise PydanticCustomError("every", "must be at least 1s")
         return value
 
     def page_selectors(self) -> Selectors:
@@ -203,7 +203,7 @@ class HtmlSourceConfig(_SourceBase):
     def _needs_selectors(self) -> HtmlSourceConfig:
         if self.profile is None and (self.selectors is None or not self.selectors.item):
             raise PydanticCustomError(
-                "selectors", "an html source needs `profile:` or `selectors: {{item: ...}}`", {}
+                "selectors", "an html source needs `profile:` or `selectors: {item: ...}`"
             )
         return self
 
@@ -251,17 +251,22 @@ class Settings(_Strict):
     feeds: FeedSettings = FeedSettings()
     sources: list[SourceConfig] = []
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> Settings:
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
         seen: set[str] = set()
-        for source in self.sources:
+        for source in sources:
             if source.name in seen:
                 raise PydanticCustomError(
                     "unique", "two sources are named {name}", {"name": repr(source.name)}
                 )
             seen.add(source.name)
+        return sources
+
+    @model_validator(mode="after")
+    def _one_database(self) -> Settings:
         if self.database and self.database_env:
-            raise PydanticCustomError("database", "set `database` or `database_env`, not both", {})
+            raise PydanticCustomError("database", "set `database` or `database_env`, not both")
         return self
 
 

@@ -1,0 +1,194 @@
+"""Configuration: validated once, completely; every problem is one line with file, line, key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from watcher.config import config_path, load_config, parse_config
+from watcher.errors import ConfigError
+from watcher.units import format_duration, parse_duration, parse_size
+
+GOOD = """\
+state_dir: ../state
+server: {listen: 127.0.0.1:8080, base_url: http://127.0.0.1:8080}
+http: {user_agent: "ua", timeout: 30s, max_bytes: 20MB, per_host_concurrency: 2, min_delay: 1s, robots: true}
+sources:
+  - name: asean
+    type: wordpress
+    url: https://asean.org
+    categories: [news, statements-meetings, speeches]
+    every: 15m
+    sweep_every: 1h
+  - name: asean-statements-html
+    type: html
+    profile: asean
+    url: https://asean.org/category/statements-meetings/
+    max_pages: 10
+    every: 1h
+  - name: mfa-sg-asean-news
+    type: html
+    url: https://example.org/latest-news/
+    selectors: {item: "article > a", next: "a.page-numbers.next", title: "h2", date: ".date", content: ".entry-content", exclude: [".sidebar"]}
+    every: 1h
+"""
+
+
+def test_the_issue_example_is_valid_and_resolved_against_its_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "config"
+    folder.mkdir()
+    path = folder / "watcher.yaml"
+    path.write_text(GOOD)
+    config = load_config(path)
+    assert config.state_dir == tmp_path / "state"
+    assert config.database_url == f"sqlite:///{tmp_path / 'state' / 'watcher.db'}"
+    assert [s.name for s in config.sources] == [
+        "asean",
+        "asean-statements-html",
+        "mfa-sg-asean-news",
+    ]
+    html = config.source("mfa-sg-asean-news")
+    selectors = html.page_selectors()
+    assert selectors.item == "article > a"
+    assert ".sidebar" in selectors.exclude
+    assert config.source("asean").every == timedelta(minutes=15)
+
+
+def test_the_shipped_default_config_watches_asean_org() -> None:
+    config = load_config(ROOT / "config" / "watcher.yaml")
+    [source] = config.sources
+    assert (source.type, source.url) == ("wordpress", "https://asean.org")
+    assert config.state_dir == ROOT / "state"
+
+
+def test_relative_sqlite_url_is_relative_to_the_config(tmp_path: Path) -> None:
+    config = parse_config("database: sqlite:///../db/w.db\n", tmp_path / "conf" / "w.yaml")
+    assert config.database_url == f"sqlite:///{tmp_path / 'db' / 'w.db'}"
+
+
+def test_database_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATCHER_DB", "postgresql://w:secret@127.0.0.1/w")
+    config = parse_config("database_env: WATCHER_DB\n", tmp_path / "w.yaml")
+    assert config.database_url == "postgresql://w:secret@127.0.0.1/w"
+    monkeypatch.delenv("WATCHER_DB")
+    with pytest.raises(
+        ConfigError, match=r"w.yaml:1: database_env: environment variable WATCHER_DB is not set"
+    ):
+        parse_config("database_env: WATCHER_DB\n", tmp_path / "w.yaml")
+
+
+def test_config_path_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WATCHER_CONFIG", raising=False)
+    assert config_path(None) == Path("config/watcher.yaml")
+    monkeypatch.setenv("WATCHER_CONFIG", "/etc/watcher.yaml")
+    assert config_path(None) == Path("/etc/watcher.yaml")
+    assert config_path("mine.yaml") == Path("mine.yaml")
+
+
+BAD = [
+    (
+        "sources:\n  - name: a\n    type: html\n    url: https://e.org/\n    profile: asean\n    every: 15 minutes\n",
+        "bad.yaml:6: sources[0].every: '15 minutes' is not a duration (use 15m, 1h, 1d)",
+    ),
+    ("sources: [\n", "bad.yaml:2: YAML syntax error: expected the node content, but found '<stream end>'"),
+    ("colour: red\n", "bad.yaml:1: colour: unknown key"),
+    (
+        "sources:\n  - name: a\n    type: rss\n    url: https://e.org/\n",
+        "bad.yaml:2: sources[0]: 'rss' is not a source type (use wordpress, html, feed)",
+    ),
+    (
+        "sources:\n  - name: a\n    type: html\n    url: ftp://e.org/\n    profile: asean\n",
+        "bad.yaml:4: sources[0].url: 'ftp://e.org/' is not an http(s) URL",
+    ),
+    (
+        "sources:\n  - name: a\n    type: html\n    url: https://e.org/\n    profile: joomla\n",
+        "bad.yaml:5: sources[0].profile: 'joomla' is not a profile (use asean, wordpress)",
+    ),
+    (
+        "sources:\n  - name: a\n    type: html\n    url: https://e.org/\n",
+        "bad.yaml:2: sources[0]: an html source needs `profile:` or `selectors: {item: ...}`",
+    ),
+    (
+        "sources:\n  - name: a\n    type: html\n    url: https://e.org/\n    selectors: {item: 'a[[['}\n",
+        "bad.yaml:5: sources[0].selectors.item: 'a[[[' is not a CSS selector",
+    ),
+    (
+        "http: {max_bytes: lots}\n",
+        "bad.yaml:1: http.max_bytes: 'lots' is not a size (use 512KB, 20MB, 1GB)",
+    ),
+    (
+        "http: {per_host_concurrency: 0}\n",
+        "bad.yaml:1: http.per_host_concurrency: input should be greater than or equal to 1 (got 0)",
+    ),
+    (
+        "server: {listen: localhost}\n",
+        "bad.yaml:1: server.listen: 'localhost' is not HOST:PORT (e.g. 127.0.0.1:8080)",
+    ),
+    (
+        "sources:\n  - {name: a, type: feed, url: 'https://e.org/feed'}\n  - {name: a, type: feed, url: 'https://e.org/f2'}\n",
+        "bad.yaml:1: sources: two sources are named 'a'",
+    ),
+    (
+        "sources:\n  - {name: A B, type: feed, url: 'https://e.org/feed'}\n",
+        "bad.yaml:2: sources[0].name: 'A B' may use only a-z, 0-9, '-', '_' and '.', starting with a letter or digit",
+    ),
+    (
+        "sources:\n  - {name: a, url: 'https://e.org/feed'}\n",
+        "bad.yaml:2: sources[0]: `type:` is missing (use wordpress, html, feed)",
+    ),
+    ("- just\n- a list\n", "bad.yaml:1: the config must be a mapping of keys to values"),
+    (
+        "sources:\n  - {name: a, type: wordpress, url: 'https://e.org', every: 0s}\n",
+        "bad.yaml:2: sources[0].every: must be at least 1s",
+    ),
+    (
+        "log_level: LOUD\n",
+        "bad.yaml:1: log_level: 'LOUD' is not one of 'DEBUG', 'INFO', 'WARNING' or 'ERROR'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_bad_configs_give_one_line_with_file_line_and_key(
+    text: str, message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, Path("bad.yaml"))
+    shown = str(caught.value)
+    assert "\n" not in shown
+    assert shown.startswith(message), shown
+
+
+def test_a_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the config: No such file or directory"):
+        load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("15m", timedelta(minutes=15)),
+        ("1h30m", timedelta(minutes=90)),
+        ("0s", timedelta()),
+        ("2d", timedelta(days=2)),
+        ("500ms", timedelta(milliseconds=500)),
+    ],
+)
+def test_durations(text: str, value: timedelta) -> None:
+    assert parse_duration(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "15", "15 minutes", "m", "1x"])
+def test_not_durations(text: str) -> None:
+    with pytest.raises(ValueError, match=".*"):
+        parse_duration(text)
+
+
+def test_sizes_and_duration_formatting() -> None:
+    assert parse_size("20MB") == 20_000_000
+    assert parse_size("512KiB") == 524_288
+    assert parse_size("100") == 100
+    assert format_duration(timedelta(minutes=90)) == "1h30m"

@@ -1,0 +1,263 @@
+"""Fetching: politeness, conditional requests, retries, caps, challenge pages, robots.txt."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from tests.conftest import FIXTURES
+from watcher.config import HttpSettings
+from watcher.errors import (
+    ChallengePage,
+    Deferred,
+    FetchNetworkError,
+    FetchTimeout,
+    HttpStatusError,
+    ResponseTooLarge,
+    RobotsDisallowed,
+)
+from watcher.fetch import Fetcher
+from watcher.models import Gone, NotModified, Page, Validators
+
+CHALLENGE = (FIXTURES.parent / "sim" / "fixtures" / "challenge-sucuri.html").read_bytes()
+CHALLENGE_MINIMAL = (
+    FIXTURES.parent / "sim" / "fixtures" / "challenge-sucuri-minimal.html"
+).read_bytes()
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class FakeTime:
+    """A clock and a sleep that only move when told to: waits are recorded, not waited."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+
+def fetcher_for(handler: Handler, fake: FakeTime | None = None) -> Fetcher:
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    fake = fake or FakeTime()
+    fetcher = Fetcher(client=client, clock=fake.clock)
+
+    def sleep(seconds: float) -> None:
+        if seconds > 0:
+            fake.sleeps.append(round(seconds, 3))
+            fake.now += seconds
+
+    fetcher.sleep = sleep  # type: ignore[method-assign]
+    return fetcher
+
+
+def settings(**overrides: object) -> HttpSettings:
+    values: dict[str, object] = {"robots": False, "min_delay": timedelta(), **overrides}
+    return HttpSettings.model_validate(values)
+
+
+def test_sends_user_agent_and_conditional_headers() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(304)
+
+    session = fetcher_for(handler).session(settings(user_agent="watcher-test/1 (ops@example.org)"))
+    result = session.get(
+        "https://asean.org/a/",
+        validators=Validators(etag='"abc"', last_modified="Wed, 10 Jun 2026 01:13:55 GMT"),
+    )
+    assert isinstance(result, NotModified)
+    assert seen[0].headers["User-Agent"] == "watcher-test/1 (ops@example.org)"
+    assert seen[0].headers["If-None-Match"] == '"abc"'
+    assert seen[0].headers["If-Modified-Since"] == "Wed, 10 Jun 2026 01:13:55 GMT"
+    assert session.not_modified == 1
+
+
+def test_page_carries_validators_and_body_hash() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            content=b"<html>hi</html>",
+            headers={"ETag": '"v1"', "Content-Type": "text/html; charset=utf-8"},
+        )
+
+    result = fetcher_for(handler).session(settings()).get("https://asean.org/a/")
+    assert isinstance(result, Page)
+    assert result.validators.etag == '"v1"'
+    assert result.encoding == "utf-8"
+    assert result.unchanged_since(Validators(body_hash=result.validators.body_hash))
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_gone(status: int) -> None:
+    result = fetcher_for(lambda r: httpx.Response(status)).session(settings()).get("https://a.org/")
+    assert result == Gone("https://a.org/", status)
+
+
+def test_retries_5xx_with_backoff_then_succeeds() -> None:
+    answers = iter([503, 502, 200])
+    fake = FakeTime()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(next(answers), content=b"ok")
+
+    session = fetcher_for(handler, fake).session(settings(retries=3))
+    assert isinstance(session.get("https://a.org/"), Page)
+    assert session.requests == 3
+    assert fake.sleeps == [1.0, 2.0]
+
+
+def test_gives_up_after_the_retries() -> None:
+    session = fetcher_for(lambda r: httpx.Response(500)).session(settings(retries=2))
+    with pytest.raises(HttpStatusError, match="HTTP 500"):
+        session.get("https://a.org/x")
+    assert session.requests == 3
+
+
+def test_honours_retry_after_within_the_cap() -> None:
+    answers = iter([httpx.Response(429, headers={"Retry-After": "30"}), httpx.Response(200)])
+    fake = FakeTime()
+    session = fetcher_for(lambda r: next(answers), fake).session(settings())
+    assert isinstance(session.get("https://a.org/"), Page)
+    assert fake.sleeps == [30.0]
+
+
+def test_retry_after_beyond_the_cap_defers_instead_of_waiting() -> None:
+    fake = FakeTime()
+    handler = lambda r: httpx.Response(503, headers={"Retry-After": "3600"})  # noqa: E731
+    session = fetcher_for(handler, fake).session(settings(max_retry_after=timedelta(minutes=10)))
+    with pytest.raises(Deferred) as caught:
+        session.get("https://a.org/")
+    assert caught.value.retry_after == timedelta(hours=1)
+    assert fake.sleeps == []
+
+
+def test_size_cap_from_content_length_and_while_streaming() -> None:
+    big = b"x" * 5000
+    session = fetcher_for(lambda r: httpx.Response(200, content=big)).session(
+        settings(max_bytes=1000)
+    )
+    with pytest.raises(ResponseTooLarge):
+        session.get("https://a.org/")
+
+    def streamed(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=httpx.ByteStream(big))  # no Content-Length
+
+    with pytest.raises(ResponseTooLarge):
+        fetcher_for(streamed).session(settings(max_bytes=1000)).get("https://a.org/")
+
+
+def test_decompressed_size_is_capped() -> None:
+    bomb = gzip.compress(b"\0" * 2_000_000)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"})
+
+    with pytest.raises(ResponseTooLarge):
+        fetcher_for(handler).session(settings(max_bytes=100_000)).get("https://a.org/")
+
+
+@pytest.mark.parametrize("page", [CHALLENGE, CHALLENGE_MINIMAL])
+def test_challenge_pages_are_failures_not_content(page: bytes) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=page, headers={"Content-Type": "text/html"})
+
+    with pytest.raises(ChallengePage):
+        fetcher_for(handler).session(settings()).get("https://asean.org/")
+
+
+def test_cloudflare_challenge_on_403_is_named_as_such() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            403,
+            content=b"<html><head><title>Just a moment...</title></head></html>",
+            headers={"Content-Type": "text/html", "cf-mitigated": "challenge"},
+        )
+
+    with pytest.raises(ChallengePage, match="challenge"):
+        fetcher_for(handler).session(settings()).get("https://asean.org/")
+
+
+def test_timeouts_and_network_errors_become_fetch_errors() -> None:
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(FetchTimeout):
+        fetcher_for(timeout).session(settings()).get("https://a.org/")
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    session = fetcher_for(refused).session(settings(retries=1))
+    with pytest.raises(FetchNetworkError, match="connection refused"):
+        session.get("https://a.org/")
+    assert session.requests == 2
+
+
+def test_redirect_loop_is_a_network_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(301, headers={"Location": str(request.url)})
+
+    with pytest.raises(FetchNetworkError, match="too many redirects"):
+        fetcher_for(handler).session(settings()).get("https://a.org/loop")
+
+
+def test_robots_txt_is_honoured_and_read_once() -> None:
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        if request.url.path == "/robots.txt":
+            return httpx.Response(200, text="User-agent: *\nDisallow: /private/\n")
+        return httpx.Response(200, content=b"ok")
+
+    session = fetcher_for(handler).session(settings(robots=True))
+    assert isinstance(session.get("https://a.org/public/1"), Page)
+    assert isinstance(session.get("https://a.org/public/2"), Page)
+    with pytest.raises(RobotsDisallowed):
+        session.get("https://a.org/private/x")
+    assert asked == ["/robots.txt", "/public/1", "/public/2"]
+
+
+def test_robots_txt_missing_means_allowed_and_server_error_means_keep_out() -> None:
+    def missing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404 if request.url.path == "/robots.txt" else 200)
+
+    assert isinstance(
+        fetcher_for(missing).session(settings(robots=True)).get("https://a.org/"), Page
+    )
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503 if request.url.path == "/robots.txt" else 200)
+
+    with pytest.raises(RobotsDisallowed, match="could not be read"):
+        fetcher_for(broken).session(settings(robots=True, retries=0)).get("https://a.org/")
+
+
+def test_min_delay_spaces_requests_to_one_host_and_crawl_delay_can_raise_it() -> None:
+    fake = FakeTime()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/robots.txt":
+            return httpx.Response(200, text="User-agent: *\nCrawl-delay: 5\n")
+        return httpx.Response(200)
+
+    session = fetcher_for(handler, fake).session(settings(min_delay=timedelta(seconds=2)))
+    for number in range(3):
+        session.get(f"https://a.org/{number}")
+    assert fake.sleeps == [2.0, 2.0]
+
+    polite = FakeTime()
+    slow = fetcher_for(handler, polite).session(
+        settings(robots=True, min_delay=timedelta(seconds=2))
+    )
+    for number in range(3):
+        slow.get(f"https://a.org/{number}")
+    # robots.txt first (then unknown, so 2 s), then Crawl-delay: 5 between the pages
+    assert polite.sleeps == [2.0, 5.0, 5.0]
