@@ -72,7 +72,8 @@ def fold(text: str) -> str:
     """The comparison form: typography folded, all whitespace runs one space."""
     folded = unicodedata.normalize("NFKC", text).translate(_FOLD)
     folded = _INVISIBLE.sub("", folded)
-    folded = re.sub(r"\s*-\s*", "-", folded)  # "ASEAN - Russia", "ASEAN – Russia", "ASEAN-Russia"
+    # "ASEAN - Russia", "ASEAN – Russia", "ASEAN-Russia"; "--" is what WordPress turns into a dash
+    folded = re.sub(r"\s*-+\s*", "-", folded)
     return re.sub(r"\s+", " ", folded).strip()
 
 

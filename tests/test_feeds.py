@@ -1,0 +1,125 @@
+"""Feeds: golden Atom and RSS, valid for feedparser, RFC 4287 and RSS 2.0."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+from lxml import etree
+
+from watcher import feeds
+from watcher.models import ChangeEntry, ChangeKind
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+ATOM = "{http://www.w3.org/2005/Atom}"
+DIFF = """--- version 1
++++ version 2
+@@ -5,2 +5,2 @@
+ 
+-They agreed on 10 points & <more>.
++They agreed on 12 points & <more>."""
+
+
+def entries() -> list[ChangeEntry]:
+    url = "https://asean.org/asean-russia-commit-to-deepen-cooperation/"
+    common = {
+        "source": "asean",
+        "release_id": 1,
+        "url": url,
+        "title": "ASEAN, Russia commit to deepen cooperation",
+        "published": datetime(2019, 2, 21, 3, 0, tzinfo=UTC),
+    }
+    return [
+        ChangeEntry(
+            uid="00000000-0000-4000-8000-000000000003",
+            kind=ChangeKind.REMOVED,
+            detected_at=datetime(2026, 11, 29, 10, 0, tzinfo=UTC),
+            feed_date=datetime(2026, 11, 29, 10, 0, tzinfo=UTC),
+            diff="",
+            html="",
+            baseline=False,
+            **common,
+        ),
+        ChangeEntry(
+            uid="00000000-0000-4000-8000-000000000002",
+            kind=ChangeKind.EDITED,
+            detected_at=datetime(2026, 11, 28, 10, 0, tzinfo=UTC),
+            feed_date=datetime(2026, 11, 28, 10, 0, tzinfo=UTC),
+            diff=DIFF,
+            html="",
+            baseline=False,
+            **common,
+        ),
+        ChangeEntry(
+            uid="00000000-0000-4000-8000-000000000001",
+            kind=ChangeKind.NEW,
+            detected_at=datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+            feed_date=datetime(2019, 2, 21, 3, 0, tzinfo=UTC),
+            diff="",
+            html="<p>BALI, 21 February 2019 – Upon the elevation of the ASEAN-Russia partnership\x0b…</p>",
+            baseline=True,
+            **common,
+        ),
+    ]
+
+
+def render(items: list[ChangeEntry]) -> feeds.FeedDocuments:
+    return feeds.render(
+        items,
+        title="ASEAN Secretariat news watcher",
+        base_url="http://127.0.0.1:8080",
+        name="all",
+        now=NOW,
+    )
+
+
+def test_golden_atom_and_rss(golden: Callable[[str, str], None]) -> None:
+    documents = render(entries())
+    golden("feeds/all.atom", documents.atom.decode())
+    golden("feeds/all.rss", documents.rss.decode())
+
+
+def test_feeds_parse_cleanly_and_carry_what_the_specs_require() -> None:
+    documents = render(entries())
+    for data in (documents.atom, documents.rss):
+        parsed = feedparser.parse(data)
+        assert parsed.bozo == 0, parsed.get("bozo_exception")
+        assert len(parsed.entries) == 3
+        assert [e.title for e in parsed.entries] == [
+            "Removed: ASEAN, Russia commit to deepen cooperation",
+            "Edited: ASEAN, Russia commit to deepen cooperation",
+            "New: ASEAN, Russia commit to deepen cooperation",
+        ]
+        assert len({e.id for e in parsed.entries}) == 3
+    atom = etree.fromstring(documents.atom)
+    for name in ("id", "title", "updated", "author"):
+        assert atom.find(f"{ATOM}{name}") is not None
+    for entry in atom.findall(f"{ATOM}entry"):
+        for name in ("id", "title", "updated", "author"):
+            assert entry.find(f"{ATOM}{name}") is not None, name
+    rss = etree.fromstring(documents.rss)
+    for guid in rss.iter("guid"):
+        assert guid.get("isPermaLink") == "false"
+        assert guid.text.startswith("urn:uuid:")
+
+
+def test_an_edit_shows_the_changed_words() -> None:
+    parsed = feedparser.parse(render(entries()).atom)
+    edited = parsed.entries[1].content[0].value
+    assert "<del>10</del>" in edited and "<ins>12</ins>" in edited
+    assert "&lt;more&gt;" in edited  # page text is escaped, never markup
+
+
+def test_empty_feed_is_valid() -> None:
+    documents = render([])
+    for data in (documents.atom, documents.rss):
+        assert feedparser.parse(data).bozo == 0
+
+
+def test_atomic_write_replaces_whole_files(tmp_path: Path) -> None:
+    feeds.write(tmp_path, "all", render(entries()))
+    feeds.write(tmp_path, "all", render([]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all.atom", "all.rss"]
+    assert feedparser.parse((tmp_path / "all.atom").read_bytes()).entries == []
