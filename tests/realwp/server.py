@@ -83,6 +83,15 @@ def _php_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _link_or_copy(source: str, target: str) -> None:
+    # A hard link copies the tree in a fraction of the time (3,000 files) and keeps __FILE__
+    # inside it. Nothing writes to WordPress's own files: DISALLOW_FILE_MODS, no admin.
+    try:
+        os.link(source, target)
+    except OSError:  # another filesystem, or protected_hardlinks for a user who isn't root
+        shutil.copy2(source, target)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -189,18 +198,22 @@ class RealWordPress:
         return self._dir / "wordpress"
 
     def _copy_tree(self) -> None:
-        # A copy rather than symlinks: PHP resolves symlinks in __FILE__, and WordPress finds
-        # its wp-config.php next to the real wp-load.php, which would be Debian's.
+        # Not symlinks: PHP resolves them in __FILE__, and WordPress then finds the wp-config.php
+        # next to the real wp-load.php, Debian's.
         shutil.copytree(
             self.wordpress_dir,
             self._root,
             symlinks=True,
             ignore=shutil.ignore_patterns("wp-config.php", ".htaccess"),
+            copy_function=_link_or_copy,
         )
         (self._dir / "opcache").mkdir()
         mu_plugins = self._root / "wp-content" / "mu-plugins"
         mu_plugins.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PHP_DIR / "offline.php", mu_plugins / "offline.php")
+        plugin = mu_plugins / "offline.php"
+        # Never write through a hard link into the package's files.
+        plugin.unlink(missing_ok=True)
+        shutil.copyfile(PHP_DIR / "offline.php", plugin)
         (self._root / "wp-content" / "uploads").mkdir(exist_ok=True)
 
     def _write_config(self) -> None:
