@@ -14,12 +14,16 @@ from watcher.models import ChangeEntry, ChangeKind
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 ATOM = "{http://www.w3.org/2005/Atom}"
-DIFF = """--- version 1
-+++ version 2
-@@ -5,2 +5,2 @@
- 
--They agreed on 10 points & <more>.
-+They agreed on 12 points & <more>."""
+DIFF = "\n".join(
+    [
+        "--- version 1",
+        "+++ version 2",
+        "@@ -5,2 +5,2 @@",
+        " ",
+        "-They agreed on 10 points & <more>.",
+        "+They agreed on 12 points & <more>.",
+    ]
+)
 
 
 def entries() -> list[ChangeEntry]:

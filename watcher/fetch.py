@@ -267,7 +267,10 @@ class FetchSession:
         cached = self.fetcher._robots.get(robots_url)
         now = self.fetcher.clock()
         if cached is None or now - cached[0] > ROBOTS_TTL.total_seconds():
-            cached = (now, self._fetch_robots(robots_url))
+            rules = self._fetch_robots(robots_url)
+            # an unreadable robots.txt is asked for again soon, not kept for hours
+            fetched_at = now if rules is not None else now - ROBOTS_TTL.total_seconds() + 60
+            cached = (fetched_at, rules)
             self.fetcher._robots[robots_url] = cached
         rules = cached[1]
         if rules is None:
@@ -280,6 +283,8 @@ class FetchSession:
         parser = RobotFileParser(robots_url)
         try:
             result = self._once(robots_url, {"User-Agent": self.settings.user_agent})
+        except (ChallengePage, Deferred):
+            raise  # the site's answer to every request now, not a robots.txt problem
         except (_Retry, FetchError) as exc:
             log.warning("robots.txt %s: %s", robots_url, exc)
             return None

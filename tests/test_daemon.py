@@ -1,0 +1,152 @@
+"""End to end: `watcher run` as a subprocess against the simulated site, read over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import feedparser
+import httpx
+import pytest
+
+from tests.conftest import ROOT, wordpress_source, write_config
+from tests.sim.wordpress import SimWordPress
+
+BODY = "JAKARTA, 1 December 2026 -- The ASEAN-Japan Joint Statement was adopted with 12 points.\n\nMore text."
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30.0, what: str = "") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Daemon:
+    def __init__(self, config: Path, port: int, log: Path) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = log
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("WATCHER_CONFIG", None)
+        self.log_file = log.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "watcher", "--config", str(config), "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log_file,
+        )
+
+    def get(self, path: str, **headers: str) -> httpx.Response | None:
+        try:
+            return httpx.get(self.base + path, headers=headers, timeout=5)
+        except httpx.TransportError:
+            return None
+
+    def entries(self) -> list[feedparser.FeedParserDict]:
+        response = self.get("/feeds/all.atom")
+        if response is None or response.status_code != 200:
+            return []
+        return list(feedparser.parse(response.content).entries)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=15)
+
+
+@pytest.fixture
+def daemon_for(tmp_path: Path) -> Iterator[Callable[[SimWordPress], Daemon]]:
+    started: list[Daemon] = []
+
+    def start(site: SimWordPress) -> Daemon:
+        port = free_port()
+        config = write_config(
+            tmp_path,
+            [wordpress_source(site, every="1s", sweep_every="0s")],
+            server={"listen": f"127.0.0.1:{port}", "base_url": f"http://127.0.0.1:{port}"},
+        )
+        daemon = Daemon(config, port, tmp_path / "daemon.log")
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+            daemon.process.wait()
+        daemon.log_file.close()
+
+
+def test_new_and_edited_entries_appear_and_widget_changes_do_not(
+    site: SimWordPress, daemon_for: Callable[[SimWordPress], Daemon]
+) -> None:
+    first = site.add_post("ASEAN-Japan Joint Statement", BODY)
+    daemon = daemon_for(site)
+    wait_for(lambda: len(daemon.entries()) == 1, what="the baseline entry")
+
+    site.set_sidebar("Most read")
+    site.set_tagline("A new tagline")
+    site.add_post("ASEAN-Russia Senior Officials' Meeting", "BALI, 21 February 2019 -- Met.")
+    site.edit_post(first, content=BODY.replace("12 points", "14 points"))
+    entries = wait_for(
+        lambda: len(daemon.entries()) >= 3 and daemon.entries(), what="two more entries"
+    )
+    assert isinstance(entries, list)
+    titles = sorted(entry.title for entry in entries)
+    assert titles == [
+        "Edited: ASEAN-Japan Joint Statement",
+        "New: ASEAN-Japan Joint Statement",
+        "New: ASEAN-Russia Senior Officials’ Meeting",
+    ]
+    edited = next(e for e in entries if e.title.startswith("Edited"))
+    assert "<del>12</del>" in edited.content[0].value
+    assert "<ins>14</ins>" in edited.content[0].value
+
+    time.sleep(2.5)  # more cycles: the sidebar and tagline changes never become entries
+    assert len(daemon.entries()) == 3
+
+    response = daemon.get("/feeds/all.atom")
+    assert response is not None
+    assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    again = daemon.get("/feeds/all.atom", **{"If-None-Match": response.headers["etag"]})
+    assert again is not None and again.status_code == 304
+    rss = daemon.get("/feeds/all.rss")
+    assert rss is not None and feedparser.parse(rss.content).bozo == 0
+    traversal = daemon.get("/feeds/../watcher.db")
+    assert traversal is not None and traversal.status_code == 404
+
+    started = time.monotonic()
+    assert daemon.stop() == 0
+    assert time.monotonic() - started < 10
+    log = daemon.log.read_text()
+    assert "check asean: ok, 1 new, 1 edited, 0 removed" in log
+
+
+def test_feeds_exist_before_the_first_check_and_sigint_stops(
+    site: SimWordPress, daemon_for: Callable[[SimWordPress], Daemon]
+) -> None:
+    site.faults["/robots.txt"] = 503  # the first check fails: the feed must still be there
+    daemon = daemon_for(site)
+    response = wait_for(lambda: daemon.get("/feeds/all.atom"), what="the server")
+    assert isinstance(response, httpx.Response)
+    assert response.status_code == 200
+    assert feedparser.parse(response.content).bozo == 0
+    health = daemon.get("/healthz")
+    assert health is not None and health.status_code == 200
+    daemon.process.send_signal(signal.SIGINT)
+    assert daemon.process.wait(timeout=15) == 0

@@ -1,0 +1,99 @@
+"""The README's commands, run as written, with a config pointing at a site on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, wordpress_source, write_config
+from tests.sim.wordpress import SimWordPress
+from tests.test_daemon import free_port, wait_for
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def readme_commands() -> list[str]:
+    blocks = re.findall(r"```console\n(.*?)```", README, re.DOTALL)
+    commands = []
+    for block in blocks:
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                commands.append(line[2:].split("  #", 1)[0].strip())
+    return commands
+
+
+def test_the_readme_starts_with_the_two_commands() -> None:
+    assert readme_commands()[:2] == ["make run", "make test"]
+
+
+def test_make_test_is_what_ci_runs() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.rstrip().splitlines()[-1].strip() == "make test"
+    dry = subprocess.run(
+        ["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    for step in ("ruff check", "ruff format --check", "mypy watcher", "pytest"):
+        assert step in dry.stdout
+
+
+def run_daemon(command: list[str], env: dict[str, str], port: int) -> None:
+    with subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as process:
+        try:
+            wait_for(lambda: _feed_ready(port), timeout=120, what=f"{command} to serve its feed")
+            # `make run` is a parent of the daemon: stop the daemon, as systemd or Ctrl-C would
+            children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+            for pid in children if command[0] == "make" else [str(process.pid)]:
+                os.kill(int(pid), signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def _feed_ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/feeds/all.atom", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_every_readme_command_runs(site: SimWordPress, tmp_path: Path) -> None:
+    site.add_post("ASEAN-Russia Senior Officials' Meeting", "BALI, 21 February 2019 -- Met.")
+    port = free_port()
+    config = write_config(
+        tmp_path,
+        [wordpress_source(site)],
+        server={"listen": f"127.0.0.1:{port}", "base_url": f"http://127.0.0.1:{port}"},
+    )
+    env = {**os.environ, "WATCHER_CONFIG": str(config)}
+    ran = []
+    for line in readme_commands():
+        words = shlex.split(line)
+        if words == ["make", "test"]:
+            continue  # this very suite; test_make_test_is_what_ci_runs checks the target
+        if words == ["make", "run"]:
+            if not (ROOT / ".venv" / "bin" / "watcher").exists():
+                pytest.skip("make run needs the project's .venv (make test sets it up)")
+            run_daemon(["make", "run"], env, port)
+        elif words[:2] == ["watcher", "run"]:
+            run_daemon([sys.executable, "-m", "watcher", *words[1:]], env, port)
+        else:
+            assert words[0] == "watcher", line
+            result = subprocess.run(
+                [sys.executable, "-m", "watcher", *words[1:]],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+            )  # fmt: skip
+            assert result.returncode == 0, (line, result.stdout, result.stderr)
+        ran.append(line)
+    assert "watcher check" in ran and "make run" in ran and len(ran) >= 12
