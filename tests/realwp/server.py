@@ -1,10 +1,11 @@
 """A real WordPress (Debian's `wordpress` package) on 127.0.0.1, for the contract tests.
 
 Everything lives in one temporary directory: a MariaDB data directory served on a unix socket
-only (no TCP port), a copy of the WordPress tree with its own wp-config.php (Debian's reads
-/etc/wordpress, which a test must not touch), and PHP's built-in web server with a router that
-does what WordPress's .htaccess rules do. Changes are made by small PHP scripts that load
-WordPress from the command line and call the functions wp-admin would call.
+only (no TCP port), a hard-linked copy of the WordPress tree with its own wp-config.php
+(Debian's reads /etc/wordpress, which a test must not touch), and PHP's built-in web server with
+a router that does what WordPress's .htaccess rules do. Changes are made by small PHP scripts
+(php/ctl.php) that load WordPress from the command line and call the functions wp-admin would
+call. A must-use plugin (php/offline.php) and wp-config.php keep WordPress off the network.
 
     with RealWordPress() as site:
         post_id = site.add_post("Title", "Body")
