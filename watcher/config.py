@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import soupsieve
 import yaml
+from cssselect import GenericTranslator, SelectorError
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -79,8 +79,8 @@ def _http_url(value: Any) -> str:
 def _css(value: Any) -> str:
     text = str(value)
     try:
-        soupsieve.compile(text)
-    except Exception as exc:
+        GenericTranslator().css_to_xpath(text)
+    except SelectorError as exc:
         reason = str(exc).splitlines()[0]
         raise PydanticCustomError(
             "css",
