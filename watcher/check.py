@@ -12,13 +12,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from watcher import detect
 from watcher.config import Config, SourceConfig
 from watcher.errors import Deferred, SourceError
 from watcher.fetch import Fetcher, Interrupted
-from watcher.models import ChangeKind, CheckResult, CheckStatus
+from watcher.models import ChangeKind, CheckResult, CheckStatus, ReleaseSnapshot
 from watcher.sources import make_source
 from watcher.sources.base import (
     CheckContext,
@@ -32,6 +33,7 @@ from watcher.sources.base import (
     Unchanged,
 )
 from watcher.store import Store
+from watcher.store.store import Previous
 
 log = logging.getLogger("watcher.check")
 
@@ -75,6 +77,7 @@ def check_source(
     cursor: Mapping[str, Any] | None = None
     listed: tuple[str, ...] | None = None
     status, error, deferred_until = CheckStatus.OK, None, None
+    baseline = not view.baseline_done
     try:
         for observation in make_source(source).observe(ctx):
             if stop is not None and stop.is_set():
@@ -82,18 +85,14 @@ def check_source(
             now = clock()
             match observation:
                 case Observed(snapshot, page_url, validators):
-                    previous = store.previous(source_id, snapshot)
-                    verdict = detect.detect(
-                        previous.version,
-                        previous.status,
+                    verdict = store.record_observed(
+                        source_id,
                         snapshot,
+                        partial(judge, snapshot=snapshot, now=now, baseline=baseline),
                         now=now,
-                        baseline=not view.baseline_done,
-                    )
-                    store.save_observed(
-                        source_id, snapshot, verdict, now=now, page_url=page_url,
+                        page_url=page_url,
                         validators=validators,
-                    )  # fmt: skip
+                    )
                     if verdict.change is not None:
                         counts[verdict.change.kind] += 1
                         log.debug("%s: %s %s", source.name, verdict.change.kind, snapshot.url)
@@ -159,6 +158,12 @@ def check_source(
     )
     _log(result)
     return result
+
+
+def judge(
+    previous: Previous, *, snapshot: ReleaseSnapshot, now: datetime, baseline: bool
+) -> detect.Verdict:
+    return detect.detect(previous.version, previous.status, snapshot, now=now, baseline=baseline)
 
 
 def _log(result: CheckResult) -> None:

@@ -260,7 +260,8 @@ def _css(selector: str) -> CSSSelector:
     return CSSSelector(selector, translator="html")
 
 
-def split_selectors(selectors: str) -> list[str]:
+@lru_cache(maxsize=256)
+def split_selectors(selectors: str) -> tuple[str, ...]:
     """'a, b:is(c, d)' -> ['a', 'b:is(c, d)']: a selector list, in the order given."""
     out: list[str] = []
     current: list[str] = []
@@ -280,7 +281,7 @@ def split_selectors(selectors: str) -> list[str]:
             continue
         current.append(char)
     out.append("".join(current).strip())
-    return [part for part in out if part]
+    return tuple(part for part in out if part)
 
 
 def _select_in_order(document: HtmlElement, selectors: str | None) -> Iterator[HtmlElement]:

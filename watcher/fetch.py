@@ -190,10 +190,10 @@ class FetchSession:
 
     def _read(self, url: str, response: httpx.Response, started: float) -> FetchResult:
         status = response.status_code
-        if status == 304:
-            return NotModified(url)
-        if status in (404, 410):
-            return Gone(url, status)
+        if status in (304, 404, 410):
+            # read the (short) body to its end: a connection left mid-response cannot be reused
+            self._body(url, response, started, limit=65536, fail_when_over=False)
+            return NotModified(url) if status == 304 else Gone(url, status)
         if status == 429 or status >= 500 or status in (403, 401):
             head = self._body(url, response, started, limit=65536, fail_when_over=False)
             if _is_challenge(response.headers, head):

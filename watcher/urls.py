@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 _TRACKING_PREFIXES = ("utm_", "fbclid", "gclid", "mc_")
 
 
+@lru_cache(maxsize=8192)
 def canonical_url(url: str) -> str:
     """'https://www.asean.org/slug/' and 'http://asean.org/slug' -> 'asean.org/slug'."""
     parts = urlsplit(url.strip())

@@ -7,12 +7,12 @@ loses at most the release in flight; nothing is ever deleted.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from alembic import command
@@ -53,6 +53,31 @@ from watcher.store.tables import (
 from watcher.urls import canonical_url
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+RELEASE = cast(sa.Table, ReleaseRow.__table__)  # type: ignore[attr-defined]
+VERSION = cast(sa.Table, VersionRow.__table__)  # type: ignore[attr-defined]
+CHANGE = cast(sa.Table, ChangeRow.__table__)  # type: ignore[attr-defined]
+VALIDATOR = cast(sa.Table, ValidatorRow.__table__)  # type: ignore[attr-defined]
+# The hot path's statements are built once and given their values as parameters, so that
+# SQLAlchemy compiles each of them once instead of once per release.
+_LATEST_VERSION = (
+    sa.select(VERSION)
+    .where(VERSION.c.release_id == sa.bindparam("rid"))
+    .order_by(VERSION.c.number.desc())
+    .limit(1)
+)
+_RELEASE_COLUMNS = (RELEASE.c.id, RELEASE.c.status, RELEASE.c.versions)
+_RELEASE_BY_KEY = sa.select(*_RELEASE_COLUMNS).where(
+    RELEASE.c.source_id == sa.bindparam("sid"), RELEASE.c.key == sa.bindparam("k")
+)
+_RELEASE_BY_URL = sa.select(*_RELEASE_COLUMNS).where(
+    RELEASE.c.source_id == sa.bindparam("sid"),
+    RELEASE.c.canonical == sa.bindparam("c"),
+    RELEASE.c.wp_id.is_(None),
+)
+_UPDATE_RELEASE = sa.update(RELEASE).where(RELEASE.c.id == sa.bindparam("rid"))
+_UPDATE_VALIDATOR = sa.update(VALIDATOR).where(
+    VALIDATOR.c.source_id == sa.bindparam("sid"), VALIDATOR.c.url == sa.bindparam("u")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,80 +153,77 @@ class Store:
                 select(SourceRow.deferred_until).where(SourceRow.name == name)
             ).first()
 
-    def previous(self, source_id: int, snapshot: ReleaseSnapshot) -> Previous:
-        with Session(self.engine) as session:
-            release = _find(session, source_id, snapshot)
-            if release is None or release.id is None:
-                return Previous(None, None)
-            version = session.exec(
-                select(VersionRow)
-                .where(VersionRow.release_id == release.id)
-                .order_by(col(VersionRow.number).desc())
-            ).first()
-            record = _record(version) if version is not None else None
-            return Previous(record, ReleaseStatus(release.status))
-
-    # -- what a check writes ---------------------------------------------------------------
-
-    def save_observed(
+    def record_observed(
         self,
         source_id: int,
         snapshot: ReleaseSnapshot,
-        verdict: Verdict,
+        judge: Callable[[Previous], Verdict],
         *,
         now: datetime,
         page_url: str | None = None,
         validators: Validators | None = None,
-    ) -> None:
-        """The release, its new version, its change and its page validators, together."""
-        with Session(self.engine) as session, session.begin():
-            release = _find(session, source_id, snapshot)
+    ) -> Verdict:
+        """Read what is stored of the release, let `judge` decide, and write the release, its
+        new version, its change and its page validators: all in one transaction.
+
+        This is the hot path of a check (once per release read), so it speaks SQL directly."""
+        with self.engine.begin() as connection:
+            release = _find_release(connection, source_id, snapshot)
+            previous = Previous(None, None)
+            if release is not None:
+                version = connection.execute(_LATEST_VERSION, {"rid": release.id}).first()
+                record = _record_from_row(version) if version is not None else None
+                previous = Previous(record, ReleaseStatus(release.status))
+            verdict = judge(previous)
+            values: dict[str, Any] = {
+                "key": snapshot.key,
+                "url": snapshot.url,
+                "canonical": canonical_url(snapshot.url),
+                "source_modified": snapshot.source_modified,
+                "published": verdict.published,
+                "status": ReleaseStatus.ACTIVE.value,
+                "missing_count": 0,
+                "last_seen": now,
+            }
+            if snapshot.wp_id is not None:
+                values["wp_id"] = snapshot.wp_id
+            if verdict.new_version:
+                values["title"] = snapshot.title
+                values["versions"] = (release.versions if release is not None else 0) + 1
+            if verdict.change is not None:
+                values["last_changed"] = now
             if release is None:
-                release = ReleaseRow(
-                    source_id=source_id,
-                    key=snapshot.key,
-                    canonical="",
-                    url=snapshot.url,
-                    first_seen=now,
-                    last_seen=now,
-                    last_changed=now,
-                )
-            release.key = snapshot.key
-            release.url = snapshot.url
-            release.canonical = _canonical(snapshot.url)
-            release.wp_id = snapshot.wp_id if snapshot.wp_id is not None else release.wp_id
-            release.source_modified = snapshot.source_modified
-            release.title = snapshot.title if verdict.new_version else release.title
-            release.published = verdict.published
-            release.status = ReleaseStatus.ACTIVE
-            release.missing_count = 0
-            release.last_seen = now
-            session.add(release)
-            session.flush()
-            assert release.id is not None
+                values.update(source_id=source_id, first_seen=now, last_changed=now)
+                values.setdefault("title", snapshot.title)
+                release_id = _insert(connection, RELEASE, values)
+            else:
+                release_id = release.id
+                connection.execute(_UPDATE_RELEASE, {"rid": release_id, **values})
             version_id = None
             if verdict.new_version:
-                release.versions += 1
-                version = VersionRow(
-                    release_id=release.id,
-                    number=release.versions,
-                    created_at=now,
-                    content_hash=snapshot.content_hash,
-                    title=snapshot.title,
-                    published=verdict.published,
-                    text=snapshot.text,
-                    html=snapshot.html,
-                    attachments=[{"url": a.url, "label": a.label} for a in snapshot.attachments],
-                    origin=snapshot.origin,
+                attachments = [{"url": a.url, "label": a.label} for a in snapshot.attachments]
+                version_id = _insert(
+                    connection,
+                    VERSION,
+                    {
+                        "release_id": release_id,
+                        "number": values["versions"],
+                        "created_at": now,
+                        "content_hash": snapshot.content_hash,
+                        "title": snapshot.title,
+                        "published": verdict.published,
+                        "text": snapshot.text,
+                        "html": snapshot.html,
+                        "attachments": attachments,
+                        "origin": snapshot.origin.value,
+                    },
                 )
-                session.add(version)
-                session.flush()
-                version_id = version.id
             if verdict.change is not None:
-                release.last_changed = now
-                session.add(_change_row(verdict.change, source_id, release.id, version_id))
+                change = _change_values(verdict.change, source_id, release_id, version_id)
+                connection.execute(sa.insert(CHANGE), change)
             if page_url and validators is not None:
-                _put_validators(session, source_id, page_url, validators, None, now)
+                _upsert_validators(connection, source_id, page_url, validators, None, now)
+            return verdict
 
     def save_unchanged(self, source_id: int, keys: Iterable[str], now: datetime) -> None:
         keys = list(keys)
@@ -219,26 +241,29 @@ class Store:
     def save_missing(
         self, source_id: int, key: str, count: int, change: Change | None, now: datetime
     ) -> None:
-        with Session(self.engine) as session, session.begin():
-            release = session.exec(
-                select(ReleaseRow).where(ReleaseRow.source_id == source_id, ReleaseRow.key == key)
+        with self.engine.begin() as connection:
+            release = connection.execute(
+                sa.select(RELEASE.c.id, RELEASE.c.title).where(
+                    RELEASE.c.source_id == source_id, RELEASE.c.key == key
+                )
             ).first()
-            if release is None or release.id is None:
+            if release is None:
                 return
-            release.missing_count = count
+            values: dict[str, Any] = {"missing_count": count}
             if change is not None:
-                release.status = ReleaseStatus.REMOVED
-                release.last_changed = now
-                row = _change_row(change, source_id, release.id, None)
-                row.title = release.title
-                session.add(row)
-            session.add(release)
+                values.update(status=ReleaseStatus.REMOVED.value, last_changed=now)
+                row = _change_values(change, source_id, release.id, None)
+                row["title"] = release.title
+                connection.execute(sa.insert(CHANGE).values(**row))
+            connection.execute(
+                sa.update(RELEASE).where(RELEASE.c.id == release.id).values(**values)
+            )
 
     def save_page_state(
         self, source_id: int, url: str, validators: Validators, derived: Any, now: datetime
     ) -> None:
-        with Session(self.engine) as session, session.begin():
-            _put_validators(session, source_id, url, validators, derived, now)
+        with self.engine.begin() as connection:
+            _upsert_validators(connection, source_id, url, validators, derived, now)
 
     def finish_check(
         self,
@@ -337,7 +362,7 @@ class Store:
             if id_or_url.isdigit():
                 query = query.where(ReleaseRow.id == int(id_or_url))
             else:
-                query = query.where(ReleaseRow.canonical == _canonical(id_or_url))
+                query = query.where(ReleaseRow.canonical == canonical_url(id_or_url))
             found = session.exec(query.order_by(col(ReleaseRow.id))).first()
             if found is None:
                 return None
@@ -422,24 +447,30 @@ def _engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
-def _canonical(url: str) -> str:
-    return canonical_url(url)
+def _insert(connection: sa.Connection, table: sa.Table, values: Mapping[str, Any]) -> int:
+    key = connection.execute(sa.insert(table), dict(values)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
-def _find(session: Session, source_id: int, snapshot: ReleaseSnapshot) -> ReleaseRow | None:
+def _find_release(connection: sa.Connection, source_id: int, snapshot: ReleaseSnapshot) -> Any:
     """By key; a WordPress post first seen without its id is adopted by its URL."""
-    release = session.exec(
-        select(ReleaseRow).where(ReleaseRow.source_id == source_id, ReleaseRow.key == snapshot.key)
-    ).first()
+    release = connection.execute(_RELEASE_BY_KEY, {"sid": source_id, "k": snapshot.key}).first()
     if release is None and snapshot.wp_id is not None:
-        release = session.exec(
-            select(ReleaseRow).where(
-                ReleaseRow.source_id == source_id,
-                ReleaseRow.canonical == _canonical(snapshot.url),
-                col(ReleaseRow.wp_id).is_(None),
-            )
-        ).first()
+        by_url = {"sid": source_id, "c": canonical_url(snapshot.url)}
+        release = connection.execute(_RELEASE_BY_URL, by_url).first()
     return release
+
+
+def _record_from_row(row: Any) -> VersionRecord:
+    return VersionRecord(
+        number=row.number,
+        title=row.title,
+        published=row.published,
+        text=row.text,
+        attachments=tuple(Attachment(a["url"], a["label"]) for a in row.attachments),
+        content_hash=row.content_hash,
+    )
 
 
 def _known(row: ReleaseRow) -> KnownRelease:
@@ -514,43 +545,42 @@ def _run_result(row: CheckRunRow, source: str) -> CheckResult:
     )
 
 
-def _change_row(
+def _change_values(
     change: Change, source_id: int, release_id: int, version_id: int | None
-) -> ChangeRow:
-    return ChangeRow(
-        uid=str(uuid.uuid4()),
-        source_id=source_id,
-        release_id=release_id,
-        version_id=version_id,
-        kind=change.kind,
-        detected_at=change.detected_at,
-        feed_date=change.feed_date,
-        title=change.title,
-        url=change.url,
-        diff=change.diff,
-        baseline=change.baseline,
-    )
+) -> dict[str, Any]:
+    return {
+        "uid": str(uuid.uuid4()),
+        "source_id": source_id,
+        "release_id": release_id,
+        "version_id": version_id,
+        "kind": change.kind.value,
+        "detected_at": change.detected_at,
+        "feed_date": change.feed_date,
+        "title": change.title,
+        "url": change.url,
+        "diff": change.diff,
+        "baseline": change.baseline,
+    }
 
 
-def _put_validators(
-    session: Session,
+def _upsert_validators(
+    connection: sa.Connection,
     source_id: int,
     url: str,
     validators: Validators,
     derived: Any,
     now: datetime,
 ) -> None:
-    row = session.exec(
-        select(ValidatorRow).where(ValidatorRow.source_id == source_id, ValidatorRow.url == url)
-    ).first()
-    if row is None:
-        row = ValidatorRow(source_id=source_id, url=url, updated_at=now)
-    row.etag = validators.etag
-    row.last_modified = validators.last_modified
-    row.body_hash = validators.body_hash
-    row.derived = derived
-    row.updated_at = now
-    session.add(row)
+    values = {
+        "etag": validators.etag,
+        "last_modified": validators.last_modified,
+        "body_hash": validators.body_hash,
+        "derived": derived,
+        "updated_at": now,
+    }
+    updated = connection.execute(_UPDATE_VALIDATOR, {"sid": source_id, "u": url, **values})
+    if updated.rowcount == 0:
+        connection.execute(sa.insert(VALIDATOR), {"source_id": source_id, "url": url, **values})
 
 
 def _save_listed(session: Session, source_id: int, canonicals: set[str]) -> None:

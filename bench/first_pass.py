@@ -1,0 +1,149 @@
+"""Speed and memory of a check, measured against a site served on 127.0.0.1.
+
+A simulated asean.org (in a separate process, so its work is not counted) serves N release pages
+of about 7 KB with ETags. The watcher walks the listing and reads every page (first pass), then
+walks it again when nothing changed (second pass: conditional requests, nothing parsed), then a
+WordPress source reads the same N posts through the REST API. Prints a table:
+
+    pass, pages, requests 200/304, CPU seconds, CPU ms per page, peak RSS
+
+Usage: python bench/first_pass.py [--pages 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PARAGRAPH = (
+    "The Meeting reviewed the progress of cooperation under the Plan of Action and exchanged "
+    "views on regional and international developments, including ways to strengthen the "
+    "ASEAN-led regional architecture and to deepen practical cooperation in trade, connectivity, "
+    "energy, digital transformation and people-to-people exchanges. "
+)
+
+
+def serve(pages: int, ready: Connection, stop: Connection) -> None:
+    from tests.sim.wordpress import SimWordPress
+
+    with SimWordPress(etags=True) as site:
+        start = datetime(2024, 1, 1, tzinfo=UTC)
+        for number in range(pages):
+            body = f"JAKARTA, {number % 28 + 1} May 2026 -- Release {number}.\n\n" + "\n\n".join(
+                PARAGRAPH for _ in range(9)
+            )
+            site.add_post(
+                f"ASEAN release number {number}", body, date_gmt=start + timedelta(hours=number)
+            )
+        ready.send(site.url)
+        stop.recv()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=1000)
+    args = parser.parse_args()
+
+    import yaml
+
+    from watcher.app import App
+    from watcher.config import load_config
+
+    ready_recv, ready_send = multiprocessing.Pipe(duplex=False)
+    stop_recv, stop_send = multiprocessing.Pipe(duplex=False)
+    server = multiprocessing.Process(target=serve, args=(args.pages, ready_send, stop_recv))
+    server.start()
+    url = ready_recv.recv()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path = Path(tmp) / "watcher.yaml"
+        config_path.write_text(
+            yaml.safe_dump(
+                {
+                    "state_dir": tmp,
+                    "http": {"min_delay": "0s", "per_host_concurrency": 4},
+                    "sources": [
+                        {
+                            "name": "html",
+                            "type": "html",
+                            "profile": "asean",
+                            "url": f"{url}/category/news/",
+                            "max_pages": 0,
+                        },
+                        {
+                            "name": "api",
+                            "type": "wordpress",
+                            "profile": "asean",
+                            "url": url,
+                            "categories": ["news"],
+                        },
+                    ],
+                }
+            )
+        )
+        app = App(load_config(config_path))
+        sample = app.fetcher.session(app.config.settings.http).get(f"{url}/asean-release-number-1/")
+        page_size = len(getattr(sample, "body", b""))
+        for label, source in (
+            ("html, first pass", "html"),
+            ("html, nothing new", "html"),
+            ("wordpress API, first pass", "api"),
+            ("wordpress API, nothing new", "api"),
+        ):
+            before, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+            [result] = app.check([source])
+            after, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - wall
+            user = after.ru_utime - before.ru_utime
+            system = after.ru_stime - before.ru_stime
+            cpu = user + system
+            pages = args.pages
+            rows.append(
+                (
+                    label,
+                    str(pages),
+                    f"{result.requests - result.not_modified}/{result.not_modified}",
+                    f"{sum(result.counts.values())}",
+                    f"{cpu:.2f}",
+                    f"{user:.2f}/{system:.2f}",
+                    f"{cpu / pages * 1000:.2f}",
+                    f"{wall:.1f}",
+                    f"{peak_rss_mb():.0f}",
+                )
+            )
+        app.close()
+    stop_send.send(True)
+    server.join()
+    headers = (
+        "pass",
+        "pages",
+        "requests 200/304",
+        "changes",
+        "CPU s",
+        "user/sys s",
+        "CPU ms/page",
+        "wall s",
+        "peak RSS MB",
+    )
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    print(f"{args.pages} releases of ~{page_size / 1000:.1f} KB served on 127.0.0.1")
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+if __name__ == "__main__":
+    main()
