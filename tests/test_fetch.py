@@ -261,3 +261,25 @@ def test_min_delay_spaces_requests_to_one_host_and_crawl_delay_can_raise_it() ->
         slow.get(f"https://a.org/{number}")
     # robots.txt first (then unknown, so 2 s), then Crawl-delay: 5 between the pages
     assert polite.sleeps == [2.0, 5.0, 5.0]
+
+
+def test_validators_of_a_page_changed_within_the_last_minute_are_not_trusted() -> None:
+    """Last-Modified has one-second resolution: a second change in that second would be
+    answered 304 to validators taken after the first."""
+
+    def served(last_modified: str) -> Page:
+        headers = {
+            "ETag": '"e"',
+            "Last-Modified": last_modified,
+            "Date": "Mon, 30 Nov 2026 12:00:30 GMT",
+        }
+        handler = lambda r: httpx.Response(200, content=b"x", headers=headers)  # noqa: E731
+        result = fetcher_for(handler).session(settings()).get("https://a.org/")
+        assert isinstance(result, Page)
+        return result
+
+    fresh = served("Mon, 30 Nov 2026 12:00:00 GMT")
+    assert (fresh.validators.etag, fresh.validators.last_modified) == (None, None)
+    settled = served("Mon, 30 Nov 2026 11:58:00 GMT")
+    assert settled.validators.etag == '"e"'
+    assert settled.validators.last_modified == "Mon, 30 Nov 2026 11:58:00 GMT"

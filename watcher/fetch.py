@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 ROBOTS_TTL = timedelta(hours=6)
 ROBOTS_AGENT = "watcher"
+FRESH_VALIDATOR = timedelta(seconds=60)
 _CHALLENGE_MARKERS = (
     b"sucuri_cloudproxy_js",  # Sucuri CloudProxy (asean.org, Nov 2021)
     b"<title>just a moment...</title>",  # Cloudflare managed challenge
@@ -210,6 +211,7 @@ class FetchSession:
         if _is_challenge(response.headers, body[:65536]):
             raise ChallengePage(url, "anti-bot challenge page instead of content")
         content_type = response.headers.get("content-type", "")
+        etag, last_modified = _strong_validators(response.headers)
         return Page(
             url=url,
             final_url=str(response.url),
@@ -218,8 +220,8 @@ class FetchSession:
             encoding=response.charset_encoding,
             body=body,
             validators=Validators(
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
+                etag=etag,
+                last_modified=last_modified,
                 body_hash=hashlib.sha256(body).hexdigest(),
             ),
             headers={name.lower(): value for name, value in response.headers.items()},
@@ -293,6 +295,26 @@ class FetchSession:
         else:
             parser.parse([])
         return parser
+
+
+def _strong_validators(headers: httpx.Headers) -> tuple[str | None, str | None]:
+    """ETag and Last-Modified, unless the page changed within a minute of being served.
+
+    Last-Modified has a resolution of one second, and WordPress derives its feed ETags from it:
+    a second change within the same second would answer 304 to validators taken after the
+    first. RFC 9110 (8.8.2.2) calls such a Last-Modified weak; the next request is then
+    unconditional (and an unchanged body is still not parsed again, by its hash)."""
+    etag, last_modified = headers.get("etag"), headers.get("last-modified")
+    if last_modified:
+        try:
+            modified = email.utils.parsedate_to_datetime(last_modified)
+            served = email.utils.parsedate_to_datetime(headers.get("date", ""))
+            fresh = served - modified < FRESH_VALIDATOR
+        except (TypeError, ValueError):
+            return etag, last_modified
+        if fresh:
+            return None, None
+    return etag, last_modified
 
 
 def _robots_url(url: str) -> str:
