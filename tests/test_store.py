@@ -1,0 +1,76 @@
+"""Storage: the schema is what the migrations make, SQLite in WAL, nothing deleted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from tests.conftest import wordpress_source
+from tests.sim.wordpress import SimWordPress
+from watcher.app import App
+from watcher.models import ChangeKind
+from watcher.store import (
+    Store,
+    tables,  # noqa: F401  (the tables on SQLModel.metadata)
+)
+
+
+def test_migrations_make_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'w.db'}")
+    with store.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+        names = set(sa.inspect(connection).get_table_names())
+    assert {"source", "release", "version", "change", "http_validator", "check_run"} <= names
+    Store.open(f"sqlite:///{tmp_path / 'w.db'}").close()  # a second start upgrades nothing
+    store.close()
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'w.db'}")
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
+    store.close()
+
+
+def test_history_is_never_deleted(site: SimWordPress, make_app: Callable[..., App]) -> None:
+    post = site.add_post("Statement", "Version 1.")
+    app = make_app([wordpress_source(site)])
+    app.check()
+    for number in range(2, 5):
+        site.edit_post(post, content=f"Version {number}.")
+        app.check()
+    site.trash_post(post)
+    app.check()
+    app.check()
+    [release] = app.store.releases()
+    history = app.store.history(str(release.id))
+    assert history is not None
+    assert [v.text for v in history.versions] == [f"Version {n}." for n in range(1, 5)]
+    assert [c.kind for c in history.changes] == [
+        ChangeKind.NEW,
+        ChangeKind.EDITED,
+        ChangeKind.EDITED,
+        ChangeKind.EDITED,
+        ChangeKind.REMOVED,
+    ]
+
+
+def test_a_reader_is_not_blocked_by_a_writer(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    writer, reader = Store.open(url), Store.open(url)
+    with writer.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO source (name, kind, created_at, baseline_done, cursor, "
+            "consecutive_failures) VALUES ('a', 'feed', '2026-01-01 00:00:00', 0, '{}', 0)"
+        )
+        assert [s.name for s in reader.statuses()] == []  # the write is not committed yet
+    assert [s.name for s in reader.statuses()] == ["a"]
+    writer.close()
+    reader.close()
