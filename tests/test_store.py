@@ -18,6 +18,7 @@ from watcher.store import (
     Store,
     tables,  # noqa: F401  (the tables on SQLModel.metadata)
 )
+from watcher.store.store import SCHEMA_REVISION
 
 
 def test_migrations_make_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
@@ -74,3 +75,14 @@ def test_a_reader_is_not_blocked_by_a_writer(tmp_path: Path) -> None:
     assert [s.name for s in reader.statuses()] == ["a"]
     writer.close()
     reader.close()
+
+
+def test_the_schema_revision_the_code_expects_is_the_newest_migration() -> None:
+    from importlib import resources
+
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(resources.files("watcher.store") / "migrations"))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION

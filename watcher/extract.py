@@ -19,7 +19,6 @@ from functools import lru_cache
 
 import lxml.html
 import nh3
-from bs4 import UnicodeDammit
 from dateutil import parser as dateparser
 from lxml import etree
 from lxml.cssselect import CSSSelector
@@ -112,6 +111,8 @@ def decode(body: bytes, encoding: str | None) -> str:
     if codec == "utf-8":
         # Windows-1252 pasted into a UTF-8 page (or served as UTF-8): Beautiful Soup's
         # UnicodeDammit knows how to untangle it, rather than losing every such character.
+        from bs4 import UnicodeDammit  # noqa: PLC0415  (a rare path; bs4 is slow to import)
+
         body = UnicodeDammit.detwingle(body)
     return body.decode(codec, errors="replace")
 

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -53,6 +51,7 @@ from watcher.store.tables import (
 from watcher.urls import canonical_url
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+SCHEMA_REVISION = "0001"  # the newest migration in store/migrations/versions
 RELEASE = cast(sa.Table, ReleaseRow.__table__)  # type: ignore[attr-defined]
 VERSION = cast(sa.Table, VersionRow.__table__)  # type: ignore[attr-defined]
 CHANGE = cast(sa.Table, ChangeRow.__table__)  # type: ignore[attr-defined]
@@ -103,6 +102,16 @@ class Store:
         return store
 
     def upgrade(self) -> None:
+        """Apply the migrations the database lacks. A database already at SCHEMA_REVISION is
+        left alone without loading Alembic, which keeps every CLI command quick to start."""
+        with self.engine.connect() as connection:
+            if sa.inspect(connection).has_table("alembic_version"):
+                current = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+                if current.scalar() == SCHEMA_REVISION:
+                    return
+        from alembic import command  # noqa: PLC0415  (only when there is something to do)
+        from alembic.config import Config as AlembicConfig  # noqa: PLC0415
+
         config = AlembicConfig()
         config.set_main_option(
             "script_location", str(resources.files("watcher.store") / "migrations")
