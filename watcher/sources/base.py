@@ -27,6 +27,7 @@ from watcher.models import (
     Gone,
     NotModified,
     Origin,
+    Page,
     ReleaseSnapshot,
     ReleaseStatus,
     SourceView,
@@ -112,6 +113,28 @@ class CheckContext:
 
 class Source(Protocol):
     def observe(self, ctx: CheckContext) -> Iterator[Observation]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """What was parsed from a listing or feed page last time; its bytes have not changed."""
+
+    derived: Any
+
+
+def fetch_listing(ctx: CheckContext, url: str) -> Page | Cached | Gone:
+    """A listing or feed page, asked for conditionally when what was parsed from it is kept,
+    and not parsed again when its bytes did not change."""
+    previous = ctx.view.validators.get(url)
+    cached = ctx.view.derived.get(url)
+    result = ctx.fetch.get(url, validators=previous if cached is not None else None)
+    if isinstance(result, Gone):
+        return result
+    if cached is not None and (isinstance(result, NotModified) or result.unchanged_since(previous)):
+        return Cached(cached)
+    if isinstance(result, NotModified):
+        raise SourceError(f"unexpected 304 to an unconditional request: {url}")
+    return result
 
 
 PAGE_ERRORS = (FetchTimeout, FetchNetworkError, HttpStatusError, ResponseTooLarge, ExtractError)

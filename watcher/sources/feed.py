@@ -13,15 +13,17 @@ import feedparser
 
 from watcher import extract
 from watcher.config import FeedSourceConfig
-from watcher.errors import ExtractError, ListingEmpty, SourceError
-from watcher.models import Gone, NotModified, Origin, Page
+from watcher.errors import ExtractError, ListingEmpty
+from watcher.models import Gone, Origin, Page
 from watcher.sources.base import (
+    Cached,
     CheckContext,
     Listed,
     Observation,
     Observed,
     PageState,
     Unchanged,
+    fetch_listing,
     read_articles,
     revisit_order,
 )
@@ -87,17 +89,13 @@ def walk_feed(
     An empty first page is a failed check (unless allowed), never the removal of every release."""
     for number in range(1, (max_pages or 10_000) + 1):
         page_url = feed_page_url(url, number)
-        previous = ctx.view.validators.get(page_url)
-        cached = ctx.view.derived.get(page_url)
-        result = ctx.fetch.get(page_url, validators=previous if cached else None)
+        result = fetch_listing(ctx, page_url)
         if isinstance(result, Gone):
             if number == 1:
                 raise ListingEmpty(f"the feed is gone (HTTP {result.status}): {page_url}")
             return
-        if cached and (isinstance(result, NotModified) or result.unchanged_since(previous)):
-            items, fresh = [_item_from_dict(item) for item in cached["items"]], False
-        elif isinstance(result, NotModified):
-            raise SourceError(f"unexpected 304 for an unconditional request: {page_url}")
+        if isinstance(result, Cached):
+            items, fresh = [_item_from_dict(item) for item in result.derived["items"]], False
         else:
             items, fresh = parse_feed(result), True
             yield PageState(page_url, result.validators, {"items": [_item_dict(i) for i in items]})

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from watcher import extract
 from watcher.config import HtmlSourceConfig
 from watcher.errors import ListingEmpty, SourceError
-from watcher.models import Gone, NotModified
+from watcher.models import Gone
 from watcher.sources.base import (
+    Cached,
     CheckContext,
     Listed,
     Observation,
     PageState,
+    fetch_listing,
     read_articles,
     revisit_order,
 )
@@ -33,17 +35,13 @@ class HtmlSource:
             if self.config.max_pages and pages >= self.config.max_pages:
                 break
             seen_pages.add(url)
-            previous = ctx.view.validators.get(url)
-            cached = ctx.view.derived.get(url)
-            result = ctx.fetch.get(url, validators=previous if cached else None)
+            result = fetch_listing(ctx, url)
             if isinstance(result, Gone):
                 if pages == 0:
                     raise SourceError(f"listing page is gone (HTTP {result.status}): {url}")
                 break
-            if cached and (isinstance(result, NotModified) or result.unchanged_since(previous)):
-                items, next_url = list(cached["items"]), cached["next"]
-            elif isinstance(result, NotModified):
-                raise SourceError(f"unexpected 304 for an unconditional request: {url}")
+            if isinstance(result, Cached):
+                items, next_url = list(result.derived["items"]), result.derived["next"]
             else:
                 page_listing = extract.listing(result, self.selectors)
                 items, next_url = list(page_listing.items), page_listing.next_url

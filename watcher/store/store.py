@@ -495,17 +495,6 @@ def _known(row: ReleaseRow) -> KnownRelease:
     )
 
 
-def _record(row: VersionRow) -> VersionRecord:
-    return VersionRecord(
-        number=row.number,
-        title=row.title,
-        published=row.published,
-        text=row.text,
-        attachments=tuple(Attachment(a["url"], a["label"]) for a in row.attachments),
-        content_hash=row.content_hash,
-    )
-
-
 def _version_view(row: VersionRow) -> VersionView:
     return VersionView(
         number=row.number,
