@@ -236,7 +236,7 @@ def test_robots_txt_missing_means_allowed_and_server_error_means_keep_out() -> N
     def broken(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503 if request.url.path == "/robots.txt" else 200)
 
-    with pytest.raises(RobotsDisallowed, match="could not be read"):
+    with pytest.raises(RobotsDisallowed, match="robots.txt answers with a server error"):
         fetcher_for(broken).session(settings(robots=True, retries=0)).get("https://a.org/")
 
 
@@ -283,3 +283,12 @@ def test_validators_of_a_page_changed_within_the_last_minute_are_not_trusted() -
     settled = served("Mon, 30 Nov 2026 11:58:00 GMT")
     assert settled.validators.etag == '"e"'
     assert settled.validators.last_modified == "Mon, 30 Nov 2026 11:58:00 GMT"
+
+
+def test_robots_txt_unreachable_is_the_network_failure_it_is() -> None:
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    session = fetcher_for(refused).session(settings(robots=True, retries=0))
+    with pytest.raises(FetchNetworkError, match="Name or service not known"):
+        session.get("https://asean.org/wp-json/")

@@ -270,30 +270,32 @@ class FetchSession:
         now = self.fetcher.clock()
         if cached is None or now - cached[0] > ROBOTS_TTL.total_seconds():
             rules = self._fetch_robots(robots_url)
-            # an unreadable robots.txt is asked for again soon, not kept for hours
+            # a robots.txt that answered with a server error is asked for again soon
             fetched_at = now if rules is not None else now - ROBOTS_TTL.total_seconds() + 60
             cached = (fetched_at, rules)
             self.fetcher._robots[robots_url] = cached
         rules = cached[1]
         if rules is None:
-            raise RobotsDisallowed(url, "robots.txt could not be read (server error)")
+            raise RobotsDisallowed(url, "robots.txt answers with a server error, so keeping out")
         if not rules.can_fetch(ROBOTS_AGENT, url):
             raise RobotsDisallowed(url, "disallowed by robots.txt")
 
     def _fetch_robots(self, robots_url: str) -> RobotFileParser | None:
-        """RFC 9309: a 4xx robots.txt means no rules; a 5xx or no answer means keep out."""
+        """RFC 9309: a 4xx robots.txt means no rules, a 5xx one means keep out (None).
+        A network failure is the fetch's own failure, and is not remembered."""
         parser = RobotFileParser(robots_url)
         try:
             result = self._once(robots_url, {"User-Agent": self.settings.user_agent})
-        except (ChallengePage, Deferred):
-            raise  # the site's answer to every request now, not a robots.txt problem
-        except (_Retry, FetchError) as exc:
-            log.warning("robots.txt %s: %s", robots_url, exc)
-            return None
-        if isinstance(result, Page):
-            parser.parse(result.body.decode("utf-8", "replace").splitlines())
-        else:
-            parser.parse([])
+        except _Retry as exc:
+            if isinstance(exc.error, HttpStatusError):
+                log.warning("robots.txt %s: %s", robots_url, exc.error)
+                return None
+            raise exc.error from None
+        except HttpStatusError:
+            result = None  # 401, 403...: no rules
+        parser.parse(
+            result.body.decode("utf-8", "replace").splitlines() if isinstance(result, Page) else []
+        )
         return parser
 
 
