@@ -82,7 +82,7 @@ def test_layout_change_is_a_failed_check_not_a_mass_removal(
         site.add_post(f"Release {number}", BODY)
     app = make_app([html_source(site)])
     app.check()
-    site.theme = "generic"  # the listing's items no longer match `article > a`
+    site.theme = "classic"  # the listing's items no longer match `article > a`
     for _ in range(2):
         [result] = app.check()
         assert result.status == CheckStatus.FAILED
@@ -129,7 +129,7 @@ def test_a_broken_article_fails_the_check_but_not_the_others(
 
 
 def test_custom_selectors_on_a_classic_theme(make_app: Callable[..., App]) -> None:
-    with SimWordPress(theme="generic") as site:
+    with SimWordPress(theme="classic") as site:
         site.add_post("Classic", BODY)
         app = make_app(
             [

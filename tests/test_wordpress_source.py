@@ -105,7 +105,7 @@ def test_widget_menu_tagline_and_footer_changes_are_not_edits(
     assert {kind for kind, _ in kinds(app)} == {ChangeKind.NEW}
 
 
-@pytest.mark.parametrize("theme", ["asean", "generic"])
+@pytest.mark.parametrize("theme", ["asean", "classic"])
 def test_switching_between_api_and_fallback_never_creates_an_edit(
     theme: str, make_app: Callable[..., App]
 ) -> None:
