@@ -236,7 +236,7 @@ def test_robots_txt_missing_means_allowed_and_server_error_means_keep_out() -> N
     def broken(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503 if request.url.path == "/robots.txt" else 200)
 
-    with pytest.raises(RobotsDisallowed, match="robots.txt answers with a server error"):
+    with pytest.raises(RobotsDisallowed, match=r"robots\.txt answers with a server error"):
         fetcher_for(broken).session(settings(robots=True, retries=0)).get("https://a.org/")
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.conftest import ShiftedClock
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.models import ChangeKind, CheckStatus, ReleaseStatus
@@ -185,3 +187,46 @@ def test_feed_source_reading_the_feed_content_only(
     site.clear_hits()
     [result] = app.check()
     assert not result.changed
+
+
+def test_a_post_trashed_behind_a_304_is_found_by_the_sweep(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    """WordPress dates a feed by its newest published change: trashing an older post leaves the
+    feed answering 304 though the post is gone from it. The hourly sweep asks in full."""
+    settled = datetime.now(UTC) - timedelta(minutes=10)
+    kept = site.add_post("Kept", BODY, date_gmt=settled)
+    gone = site.add_post("Withdrawn", BODY, date_gmt=settled - timedelta(minutes=1))
+    site.set_modified(gone, settled - timedelta(minutes=1))
+    site.set_modified(kept, settled)
+    clock = ShiftedClock()
+    app = make_app(
+        [
+            {
+                "name": "feed",
+                "type": "feed",
+                "url": f"{site.url}/feed/",
+                "follow": False,  # the feed's content only: no page request tells of a removal
+                "sweep_every": "1h",
+            }
+        ],
+        clock=clock,
+    )
+    app.check()
+    site.trash_post(gone)
+    site.set_modified(gone, settled - timedelta(minutes=1))  # the trash is not a published change
+    site.clear_hits()
+    for _ in range(2):
+        [result] = app.check()
+        assert not result.changed
+    assert [hit.status for hit in site.requests_to("/feed/")] == [304, 304]
+
+    clock.advance(timedelta(hours=1, minutes=1))
+    [result] = app.check()  # the sweep: the feed in full, the missing post's page asked for
+    assert not result.changed
+    [result] = app.check()
+    assert result.count(ChangeKind.REMOVED) == 1
+    assert {r.title: r.status for r in app.store.releases()} == {
+        "Kept": ReleaseStatus.ACTIVE,
+        "Withdrawn": ReleaseStatus.REMOVED,
+    }

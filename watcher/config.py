@@ -154,6 +154,9 @@ class _SourceBase(_Strict):
     http: HttpOverrides | None = None
     profile: str | None = None
     selectors: SelectorsConfig | None = None
+    # How often removals are looked for in full: the WordPress post ids are listed, listing and
+    # feed pages are fetched without validators (a feed can answer 304 after a post is trashed).
+    sweep_every: Duration = timedelta(hours=1)
 
     @field_validator("profile")
     @classmethod
@@ -190,7 +193,6 @@ class WordPressSourceConfig(_SourceBase):
     type: Literal["wordpress"]
     url: HttpUrl
     categories: list[Annotated[str, Field(min_length=1)]] = []  # slugs; empty = every post
-    sweep_every: Duration = timedelta(hours=1)
     max_pages: int = Field(0, ge=0)  # baseline pages of 100 posts (0 = the whole history)
 
 

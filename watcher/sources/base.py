@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from watcher import extract
@@ -122,12 +122,22 @@ class Cached:
     derived: Any
 
 
-def fetch_listing(ctx: CheckContext, url: str) -> Page | Cached | Gone:
+def sweep_due(ctx: CheckContext, every: timedelta) -> bool:
+    """Whether this check looks for removals in full (see `sweep_every`)."""
+    last = ctx.view.cursor.get("last_sweep")
+    return last is None or ctx.now - datetime.fromisoformat(last) >= every
+
+
+def fetch_listing(ctx: CheckContext, url: str, *, conditional: bool = True) -> Page | Cached | Gone:
     """A listing or feed page, asked for conditionally when what was parsed from it is kept,
-    and not parsed again when its bytes did not change."""
+    and not parsed again when its bytes did not change.
+
+    A sweep asks unconditionally: WordPress dates a feed by its newest published change, so a
+    trashed post vanishes from the feed while the feed still answers 304."""
     previous = ctx.view.validators.get(url)
     cached = ctx.view.derived.get(url)
-    result = ctx.fetch.get(url, validators=previous if cached is not None else None)
+    send = previous if cached is not None and conditional else None
+    result = ctx.fetch.get(url, validators=send)
     if isinstance(result, Gone):
         return result
     if cached is not None and (isinstance(result, NotModified) or result.unchanged_since(previous)):

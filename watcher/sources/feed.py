@@ -18,6 +18,7 @@ from watcher.models import Gone, Origin, Page
 from watcher.sources.base import (
     Cached,
     CheckContext,
+    Cursor,
     Listed,
     Observation,
     Observed,
@@ -26,6 +27,7 @@ from watcher.sources.base import (
     fetch_listing,
     read_articles,
     revisit_order,
+    sweep_due,
 )
 from watcher.urls import canonical_url, same_site
 
@@ -83,13 +85,13 @@ class FeedPage:
 
 
 def walk_feed(
-    ctx: CheckContext, url: str, max_pages: int, *, allow_empty: bool = False
+    ctx: CheckContext, url: str, max_pages: int, *, sweep: bool, allow_empty: bool = False
 ) -> Iterator[Observation | FeedPage]:
     """Yields PageState observations and each feed page's items; stops at a missing page.
     An empty first page is a failed check (unless allowed), never the removal of every release."""
     for number in range(1, (max_pages or 10_000) + 1):
         page_url = feed_page_url(url, number)
-        result = fetch_listing(ctx, page_url)
+        result = fetch_listing(ctx, page_url, conditional=not sweep)
         if isinstance(result, Gone):
             if number == 1:
                 raise ListingEmpty(f"the feed is gone (HTTP {result.status}): {page_url}")
@@ -166,16 +168,23 @@ class FeedSource:
     def observe(self, ctx: CheckContext) -> Iterator[Observation]:
         max_pages = self.config.max_pages if not ctx.view.baseline_done else 1
         pages: list[FeedPage] = []
-        for step in walk_feed(ctx, self.config.url, max_pages):
+        sweep = sweep_due(ctx, self.config.sweep_every)
+        for step in walk_feed(ctx, self.config.url, max_pages, sweep=sweep):
             if isinstance(step, FeedPage):
                 pages.append(step)
             else:
                 yield step
         links = [item.link for page in pages for item in page.items]
         yield Listed(tuple(canonical_url(link) for link in links))
+        if sweep:
+            yield Cursor({**ctx.view.cursor, "last_sweep": ctx.now.isoformat()})
         if self.config.follow:
             yield from read_articles(ctx, revisit_order(ctx.view, links), self.selectors)
             return
         for page in pages:
             for item in page.items:
                 yield from feed_item_observations(ctx, item, page.fresh, self.selectors.exclude)
+        # a release that left the feed (or was missing last time) is asked for by its page
+        listed = set(links)
+        left = [url for url in revisit_order(ctx.view, links) if url not in listed]
+        yield from read_articles(ctx, left, self.selectors)

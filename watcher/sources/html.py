@@ -11,12 +11,14 @@ from watcher.models import Gone
 from watcher.sources.base import (
     Cached,
     CheckContext,
+    Cursor,
     Listed,
     Observation,
     PageState,
     fetch_listing,
     read_articles,
     revisit_order,
+    sweep_due,
 )
 from watcher.urls import canonical_url
 
@@ -31,11 +33,12 @@ class HtmlSource:
         url: str | None = self.config.url
         seen_pages: set[str] = set()
         pages = 0
+        sweep = sweep_due(ctx, self.config.sweep_every)
         while url and url not in seen_pages:
             if self.config.max_pages and pages >= self.config.max_pages:
                 break
             seen_pages.add(url)
-            result = fetch_listing(ctx, url)
+            result = fetch_listing(ctx, url, conditional=not sweep)
             if isinstance(result, Gone):
                 if pages == 0:
                     raise SourceError(f"listing page is gone (HTTP {result.status}): {url}")
@@ -59,4 +62,6 @@ class HtmlSource:
             pages += 1
             url = next_url
         yield Listed(tuple(canonical_url(item) for item in listed))
+        if sweep:
+            yield Cursor({**ctx.view.cursor, "last_sweep": ctx.now.isoformat()})
         yield from read_articles(ctx, revisit_order(ctx.view, listed), self.selectors)

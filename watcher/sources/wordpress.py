@@ -42,6 +42,7 @@ from watcher.sources.base import (
     Unchanged,
     read_articles,
     revisit_order,
+    sweep_due,
 )
 from watcher.sources.feed import FeedPage, feed_item_observations, walk_feed
 from watcher.urls import canonical_url
@@ -73,19 +74,25 @@ class WordPressSource:
                 cursor.pop("api_retry_at", None)
                 yield Cursor(cursor)
                 return
-        yield from self._through_feeds(ctx)
+        sweep = sweep_due(ctx, self.config.sweep_every)
+        yield from self._through_feeds(ctx, sweep=sweep)
+        if sweep:
+            cursor["last_sweep"] = ctx.now.isoformat()
         yield Cursor(cursor)
 
     # -- REST API --------------------------------------------------------------------------
 
     def _api(self, ctx: CheckContext, route: str, params: Mapping[str, Any]) -> tuple[Any, int]:
-        """One API request: the decoded JSON and X-WP-TotalPages."""
+        """One API request: the decoded JSON and X-WP-TotalPages. A 400 for a page after the
+        first means the list shrank while it was paged (posts trashed meanwhile): no more."""
         url = f"{self.base}/wp-json{route}?{urlencode(params)}"
         try:
             result = ctx.fetch.get(url, accept="application/json")
         except ChallengePage as exc:
             raise ApiUnavailable(f"challenge page at {route}") from exc
         except HttpStatusError as exc:
+            if exc.status == 400 and int(params.get("page", 1)) > 1:
+                return [], 0
             if exc.status in (400, 401, 403):
                 raise ApiUnavailable(f"HTTP {exc.status} at {route}") from exc
             raise
@@ -146,13 +153,9 @@ class WordPressSource:
             newest = max(newest, str(post.get("modified_gmt") or ""))
             yield self._post_observation(ctx, post)
         cursor["watermark"] = newest or None
-        last_sweep = cursor.get("last_sweep")
-        due = last_sweep is None or (
-            ctx.now - datetime.fromisoformat(last_sweep) >= self.config.sweep_every
-        )
         if baseline:
             cursor["last_sweep"] = ctx.now.isoformat()
-        elif due:
+        elif sweep_due(ctx, self.config.sweep_every):
             yield from self._sweep(ctx, query)
             cursor["last_sweep"] = ctx.now.isoformat()
 
@@ -213,13 +216,13 @@ class WordPressSource:
 
     # -- fallback: category feeds and article pages --------------------------------------
 
-    def _through_feeds(self, ctx: CheckContext) -> Iterator[Observation]:
+    def _through_feeds(self, ctx: CheckContext, *, sweep: bool) -> Iterator[Observation]:
         feeds = [f"{self.base}/category/{slug}/feed/" for slug in self.config.categories]
         max_pages = self.config.max_pages if not ctx.view.baseline_done else 1
         pages: list[FeedPage] = []
         for feed_url in feeds or [f"{self.base}/feed/"]:
             # One watched category may well be empty; all of them at once is not believable.
-            for step in walk_feed(ctx, feed_url, max_pages, allow_empty=True):
+            for step in walk_feed(ctx, feed_url, max_pages, sweep=sweep, allow_empty=True):
                 if isinstance(step, FeedPage):
                     pages.append(step)
                 else:
