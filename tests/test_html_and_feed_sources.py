@@ -123,6 +123,9 @@ def test_a_broken_article_fails_the_check_but_not_the_others(
     assert result.status == CheckStatus.FAILED
     assert result.error == "1 page(s) failed; the others were read"
     assert [r.title for r in app.store.releases()] == ["Good"]
+    [status] = app.store.statuses()
+    assert status.baseline_done  # one broken page must not keep the source in its baseline
+    assert status.consecutive_failures == 1
 
     site.faults.clear()
     [result] = app.check()

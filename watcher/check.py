@@ -77,6 +77,7 @@ def check_source(
     cursor: Mapping[str, Any] | None = None
     listed: tuple[str, ...] | None = None
     status, error, deferred_until = CheckStatus.OK, None, None
+    completed = False
     baseline = not view.baseline_done
     try:
         for observation in make_source(source).observe(ctx):
@@ -121,6 +122,7 @@ def check_source(
                 case Note(message):
                     notes.append(message)
                     log.warning("%s: %s", source.name, message)
+        completed = True
         if failed_pages:
             status = CheckStatus.FAILED
             error = f"{failed_pages} page(s) failed; the others were read"
@@ -154,6 +156,7 @@ def check_source(
         finished_at=clock(),
         cursor=cursor,
         listed=listed,
+        completed=completed,
         deferred_until=deferred_until,
     )
     _log(result)

@@ -282,23 +282,25 @@ class Store:
         finished_at: datetime,
         cursor: Mapping[str, Any] | None,
         listed: Iterable[str] | None,
+        completed: bool,
         deferred_until: datetime | None = None,
     ) -> None:
-        """Record the run; a successful one also saves the cursor, the listing and the
-        baseline flag, so a failed check is simply done again."""
+        """Record the run. A check that went through the whole source (even if some pages
+        failed) also saves the cursor, the listing and the baseline flag; one that stopped
+        early is simply done again."""
         with Session(self.engine) as session, session.begin():
             source = session.get(SourceRow, source_id)
             assert source is not None
-            ok = result.status == CheckStatus.OK
-            if ok:
+            if completed:
                 source.baseline_done = True
-                source.consecutive_failures = 0
-                source.last_success_at = finished_at
-                source.last_error = None
                 if cursor is not None:
                     source.cursor = dict(cursor)
                 if listed is not None:
                     _save_listed(session, source_id, set(listed))
+            if result.status == CheckStatus.OK:
+                source.consecutive_failures = 0
+                source.last_success_at = finished_at
+                source.last_error = None
             elif result.status == CheckStatus.FAILED:
                 source.consecutive_failures += 1
                 source.last_error = result.error
