@@ -13,14 +13,18 @@ Usage: python bench/first_pass.py [--pages 1000]
 from __future__ import annotations
 
 import argparse
+import http.client
 import multiprocessing
 import resource
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -34,6 +38,9 @@ PARAGRAPH = (
 
 
 def serve(pages: int, ready: Connection, stop: Connection) -> None:
+    """The simulated site behind a cache that answers like a static file server: rendering
+    a page in Python would otherwise cost the server more CPU than the watcher spends reading
+    it, and on a two-core machine the two compete."""
     from tests.sim.wordpress import SimWordPress
 
     with SimWordPress(etags=True) as site:
@@ -42,11 +49,67 @@ def serve(pages: int, ready: Connection, stop: Connection) -> None:
             body = f"JAKARTA, {number % 28 + 1} May 2026 -- Release {number}.\n\n" + "\n\n".join(
                 PARAGRAPH for _ in range(9)
             )
-            site.add_post(
+            post = site.add_post(
                 f"ASEAN release number {number}", body, date_gmt=start + timedelta(hours=number)
             )
-        ready.send(site.url)
-        stop.recv()
+            # settled long ago, as a real archive is: nothing within the API's look-back window
+            site.set_modified(post, start + timedelta(hours=number))
+        cache = StaticCache(site.url)
+        for page in range(1, pages // 10 + 2):
+            cache.warm("/category/news/" + (f"page/{page}/" if page > 1 else ""))
+        for post_id in site.posts:
+            cache.warm(urlsplit(site.link(post_id)).path)
+        cache.warm("/robots.txt")
+        with ThreadingHTTPServer(("127.0.0.1", 0), cache.handler()) as server:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            ready.send(f"http://127.0.0.1:{server.server_address[1]}")
+            stop.recv()
+            server.shutdown()
+
+
+class StaticCache:
+    """Responses kept by path; what is not kept (the REST API) is asked of the site."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = urlsplit(origin).netloc
+        self.kept: dict[str, tuple[int, list[tuple[str, str]], bytes]] = {}
+
+    def fetch(self, target: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        connection = http.client.HTTPConnection(self.origin)
+        connection.request("GET", target)
+        response = connection.getresponse()
+        body = response.read()
+        headers = [(k, v) for k, v in response.getheaders() if k.lower() not in ("date", "server")]
+        connection.close()
+        return response.status, headers, body
+
+    def warm(self, target: str) -> None:
+        self.kept[target] = self.fetch(target)
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        cache = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                status, headers, body = cache.kept.get(self.path) or cache.fetch(self.path)
+                etag = {k.lower(): v for k, v in headers}.get("etag")
+                if etag and self.headers.get("If-None-Match") == etag:
+                    status, body = 304, b""
+                self.send_response(status)
+                for name, value in headers:
+                    if name.lower() not in ("content-length", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
 
 
 def peak_rss_mb() -> float:

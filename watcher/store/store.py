@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -64,16 +65,35 @@ _LATEST_VERSION = (
     .order_by(VERSION.c.number.desc())
     .limit(1)
 )
-_RELEASE_COLUMNS = (RELEASE.c.id, RELEASE.c.status, RELEASE.c.versions)
-_RELEASE_BY_KEY = sa.select(*_RELEASE_COLUMNS).where(
-    RELEASE.c.source_id == sa.bindparam("sid"), RELEASE.c.key == sa.bindparam("k")
-)
-_RELEASE_BY_URL = sa.select(*_RELEASE_COLUMNS).where(
-    RELEASE.c.source_id == sa.bindparam("sid"),
-    RELEASE.c.canonical == sa.bindparam("c"),
-    RELEASE.c.wp_id.is_(None),
+# By key; else, for a WordPress post first seen without its id, by its URL (then adopted).
+_FIND_RELEASE = (
+    sa.select(RELEASE.c.id, RELEASE.c.status, RELEASE.c.versions)
+    .where(
+        RELEASE.c.source_id == sa.bindparam("sid"),
+        sa.or_(
+            RELEASE.c.key == sa.bindparam("k"),
+            sa.and_(
+                sa.bindparam("by_url", type_=sa.Boolean),
+                RELEASE.c.canonical == sa.bindparam("c"),
+                RELEASE.c.wp_id.is_(None),
+            ),
+        ),
+    )
+    .order_by(sa.case((RELEASE.c.key == sa.bindparam("k"), 0), else_=1))
+    .limit(1)
 )
 _UPDATE_RELEASE = sa.update(RELEASE).where(RELEASE.c.id == sa.bindparam("rid"))
+_VALIDATOR_FIELDS = ("etag", "last_modified", "body_hash", "derived", "updated_at")
+# One statement where the database has INSERT ... ON CONFLICT (SQLite, PostgreSQL).
+
+
+def _upsert(insert: Any) -> Any:
+    statement = insert(VALIDATOR)
+    changes = {field: statement.excluded[field] for field in _VALIDATOR_FIELDS}
+    return statement.on_conflict_do_update(index_elements=["source_id", "url"], set_=changes)
+
+
+_UPSERT_VALIDATOR = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
 _UPDATE_VALIDATOR = sa.update(VALIDATOR).where(
     VALIDATOR.c.source_id == sa.bindparam("sid"), VALIDATOR.c.url == sa.bindparam("u")
 )
@@ -465,12 +485,13 @@ def _insert(connection: sa.Connection, table: sa.Table, values: Mapping[str, Any
 
 
 def _find_release(connection: sa.Connection, source_id: int, snapshot: ReleaseSnapshot) -> Any:
-    """By key; a WordPress post first seen without its id is adopted by its URL."""
-    release = connection.execute(_RELEASE_BY_KEY, {"sid": source_id, "k": snapshot.key}).first()
-    if release is None and snapshot.wp_id is not None:
-        by_url = {"sid": source_id, "c": canonical_url(snapshot.url)}
-        release = connection.execute(_RELEASE_BY_URL, by_url).first()
-    return release
+    parameters = {
+        "sid": source_id,
+        "k": snapshot.key,
+        "by_url": snapshot.wp_id is not None,
+        "c": canonical_url(snapshot.url),
+    }
+    return connection.execute(_FIND_RELEASE, parameters).first()
 
 
 def _record_from_row(row: Any) -> VersionRecord:
@@ -578,6 +599,12 @@ def _upsert_validators(
         "derived": derived,
         "updated_at": now,
     }
+    dialect = connection.dialect.name
+    if dialect in _UPSERT_VALIDATOR:
+        connection.execute(
+            _UPSERT_VALIDATOR[dialect], {"source_id": source_id, "url": url, **values}
+        )
+        return
     updated = connection.execute(_UPDATE_VALIDATOR, {"sid": source_id, "u": url, **values})
     if updated.rowcount == 0:
         connection.execute(sa.insert(VALIDATOR), {"source_id": source_id, "url": url, **values})
