@@ -196,3 +196,21 @@ def test_sizes_and_duration_formatting() -> None:
     assert parse_size("512KiB") == 524_288
     assert parse_size("100") == 100
     assert format_duration(timedelta(minutes=90)) == "1h30m"
+
+
+def test_a_source_overrides_the_global_http_settings(tmp_path: Path) -> None:
+    text = (
+        "http: {min_delay: 2s, user_agent: 'global'}\n"
+        "sources:\n"
+        "  - {name: a, type: feed, url: 'https://e.org/feed', http: {min_delay: 10s, robots: false}}\n"
+        "  - {name: b, type: feed, url: 'https://e.org/f2'}\n"
+    )
+    config = parse_config(text, tmp_path / "w.yaml")
+    defaults = config.settings.http
+    overridden = config.source("a").http_settings(defaults)
+    assert (overridden.min_delay, overridden.robots, overridden.user_agent) == (
+        timedelta(seconds=10),
+        False,
+        "global",
+    )
+    assert config.source("b").http_settings(defaults) == defaults

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -292,3 +294,32 @@ def test_robots_txt_unreachable_is_the_network_failure_it_is() -> None:
     session = fetcher_for(refused).session(settings(robots=True, retries=0))
     with pytest.raises(FetchNetworkError, match="Name or service not known"):
         session.get("https://asean.org/wp-json/")
+
+
+def test_per_host_concurrency_is_shared_by_every_session() -> None:
+    """Two sources on one host share its budget: never more requests in flight than allowed."""
+    lock = threading.Lock()
+    in_flight, most = 0, 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        time.sleep(0.02)
+        with lock:
+            in_flight -= 1
+        return httpx.Response(200)
+
+    fetcher = Fetcher(client=httpx.Client(transport=httpx.MockTransport(handler)))
+    sessions = [fetcher.session(settings(per_host_concurrency=2)) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda s=s: [s.get(f"https://a.org/{n}") for n in range(5)])
+        for s in sessions
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 2
+    assert sum(s.requests for s in sessions) == 20

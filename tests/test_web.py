@@ -1,0 +1,87 @@
+"""The daemon's HTTP server: its own routes only, validators and 304s, safe headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from watcher.web import WebServer
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "all.atom").write_bytes(b"<feed/>")
+    (feeds / "all.rss").write_bytes(b"<rss/>")
+    (tmp_path / "watcher.db").write_bytes(b"secret")
+    web = WebServer("127.0.0.1:0", feeds, lambda: True)
+    web.start()
+    yield f"http://127.0.0.1:{web.port}", feeds
+    web.stop()
+
+
+def test_feeds_with_validators_and_304(server: tuple[str, Path]) -> None:
+    base, _ = server
+    response = httpx.get(f"{base}/feeds/all.atom")
+    assert response.status_code == 200
+    assert response.content == b"<feed/>"
+    assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    by_etag = httpx.get(
+        f"{base}/feeds/all.atom", headers={"If-None-Match": response.headers["etag"]}
+    )
+    assert (by_etag.status_code, by_etag.content) == (304, b"")
+    since = httpx.get(
+        f"{base}/feeds/all.atom", headers={"If-Modified-Since": response.headers["last-modified"]}
+    )
+    assert since.status_code == 304
+    earlier = format_datetime(datetime.now(UTC) - timedelta(days=1), usegmt=True)
+    assert (
+        httpx.get(f"{base}/feeds/all.atom", headers={"If-Modified-Since": earlier}).status_code
+        == 200
+    )
+    rss = httpx.get(f"{base}/feeds/all.rss")
+    assert rss.headers["content-type"] == "application/rss+xml; charset=utf-8"
+    head = httpx.head(f"{base}/feeds/all.rss")
+    assert (head.status_code, head.content, head.headers["content-length"]) == (200, b"", "6")
+
+
+def test_a_rewritten_feed_gets_a_new_etag(server: tuple[str, Path]) -> None:
+    base, feeds = server
+    first = httpx.get(f"{base}/feeds/all.atom").headers["etag"]
+    (feeds / "all.atom").write_bytes(b"<feed><entry/></feed>")
+    again = httpx.get(f"{base}/feeds/all.atom", headers={"If-None-Match": first})
+    assert again.status_code == 200
+    assert again.headers["etag"] != first
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/watcher.db",
+        "/feeds/../watcher.db",
+        "/feeds/%2e%2e/watcher.db",
+        "/feeds/all.atom.bak",
+        "/state/watcher.db",
+    ],
+)
+def test_nothing_but_its_own_routes(server: tuple[str, Path], path: str) -> None:
+    base, _ = server
+    response = httpx.get(base + path)
+    assert response.status_code == 404
+    assert b"secret" not in response.content
+
+
+def test_index_and_health(server: tuple[str, Path]) -> None:
+    base, _ = server
+    index = httpx.get(f"{base}/feeds/")
+    assert index.status_code == 200
+    assert "default-src 'none'" in index.headers["content-security-policy"]
+    assert 'href="/feeds/all.atom"' in index.text
+    assert httpx.get(f"{base}/healthz").text == "ok\n"
