@@ -19,7 +19,7 @@ from watcher import detect
 from watcher.config import Config, SourceConfig
 from watcher.errors import Deferred, SourceError
 from watcher.fetch import Fetcher, Interrupted
-from watcher.models import ChangeKind, CheckResult, CheckStatus, ReleaseSnapshot
+from watcher.models import ChangeKind, CheckResult, CheckStatus, ReleaseSnapshot, Verdict
 from watcher.sources import make_source
 from watcher.sources.base import (
     CheckContext,
@@ -72,6 +72,7 @@ def check_source(
     ctx = CheckContext(fetch=session, view=view, now=started, log=log)
     counts: Counter[ChangeKind] = Counter()
     unchanged: list[str] = []
+    seen: set[str] = set()  # releases read (or found unchanged) in this check
     failed_pages = 0
     notes: list[str] = []
     cursor: Mapping[str, Any] | None = None
@@ -94,22 +95,26 @@ def check_source(
                         page_url=page_url,
                         validators=validators,
                     )
+                    seen.add(snapshot.key)
                     if verdict.change is not None:
                         counts[verdict.change.kind] += 1
                         log.debug("%s: %s %s", source.name, verdict.change.kind, snapshot.url)
                 case Unchanged(key):
-                    unchanged.append(key)
-                case Missing(key, reason):
+                    seen.add(key)
                     known = view.releases.get(key)
-                    if known is None:
-                        continue
-                    count, change = detect.missing(known, now)
-                    store.save_missing(source_id, key, count, change, now)
+                    if known is not None and known.missing_count:
+                        store.save_unchanged(source_id, [key], now)  # a miss in a row no more
+                    else:
+                        unchanged.append(key)
+                case Missing(key, reason):
+                    if key in seen:
+                        continue  # read under another URL in this very check
+                    change = store.record_missing(
+                        source_id, key, partial(detect.missing, now=now), now
+                    )
                     if change is not None:
                         counts[change.kind] += 1
-                    log.info(
-                        "%s: %s missing (%s), %d time(s)", source.name, known.url, reason, count
-                    )
+                    log.info("%s: %s missing (%s)", source.name, key, reason)
                 case PageState(url, validators, derived):
                     store.save_page_state(source_id, url, validators, derived, now)
                 case Listed(canonicals):
@@ -165,7 +170,7 @@ def check_source(
 
 def judge(
     previous: Previous, *, snapshot: ReleaseSnapshot, now: datetime, baseline: bool
-) -> detect.Verdict:
+) -> Verdict:
     return detect.detect(previous.version, previous.status, snapshot, now=now, baseline=baseline)
 
 

@@ -7,7 +7,6 @@ that had been removed is back; REMOVED only after it was missing twice in a row.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from watcher.models import (
@@ -17,6 +16,7 @@ from watcher.models import (
     KnownRelease,
     ReleaseSnapshot,
     ReleaseStatus,
+    Verdict,
     VersionRecord,
 )
 
@@ -24,13 +24,6 @@ from watcher.models import (
 # less than this is the same date read two ways, not a re-dated release.
 DATE_TOLERANCE = timedelta(days=1, hours=12)
 MISSING_BEFORE_REMOVED = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    change: Change | None
-    new_version: bool  # store the snapshot as a new version
-    published: datetime | None  # the date to keep (a re-reading within tolerance keeps the old)
 
 
 def detect(

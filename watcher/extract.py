@@ -16,9 +16,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from html import escape as html_escape
 
 import lxml.html
 import nh3
+from cssselect import HTMLTranslator
+from cssselect import parse as css_parse
 from dateutil import parser as dateparser
 from lxml import etree
 from lxml.cssselect import CSSSelector
@@ -28,7 +31,7 @@ from watcher.errors import ExtractError
 from watcher.models import Attachment, Origin, Page, ReleaseSnapshot
 from watcher.profiles import Selectors
 from watcher.text import LINE_BREAK, PARAGRAPH_BREAK, clean_line, content_hash, join_marked
-from watcher.urls import absolute, canonical_url
+from watcher.urls import absolute, release_key
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -50,6 +53,10 @@ _POSTID_CLASS = re.compile(r"\bpostid-(\d+)\b")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _NEEDS_A_YEAR = re.compile(r"\d{4}")
+# WordPress names the kind of page in the body's classes.
+_LISTING_CLASSES = frozenset({"home", "blog", "archive", "category", "tag", "search", "error404"})
+# Two different defaults: a field the text does not give comes out differently from each.
+_DATE_DEFAULTS = (datetime(1900, 1, 1), datetime(1904, 2, 2))  # noqa: DTZ001 (fields only)
 # Yoast SEO appends this to every post in a WordPress feed, never to the page itself.
 _FEED_FOOTER = re.compile(
     r"<p>\s*The post\s+<a[^>]*>.*?</a>\s+appeared first on\s+<a[^>]*>.*?</a>\.?\s*</p>\s*$",
@@ -76,6 +83,7 @@ class Article:
     html: str
     attachments: tuple[Attachment, ...]
     wp_id: int | None
+    is_article: bool  # False for a WordPress home page, archive or search page
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +129,24 @@ def _codec(name: str | None) -> str:
     if not name:
         return "utf-8"
     try:
-        codec = codecs.lookup(name).name
+        info = codecs.lookup(name)
     except LookupError:
         return "utf-8"
+    if not getattr(info, "_is_text_encoding", True):  # rot13, base64, hex: not a charset
+        return "utf-8"
+    codec = info.name
     # WHATWG: a page labelled Latin-1 or ASCII is read as Windows-1252.
     return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
 
 
 def listing(page: Page, selectors: Selectors) -> Listing:
+    try:
+        return _listing(page, selectors)
+    except (ValueError, LookupError) as exc:  # what a malformed page can raise from deep down
+        raise ExtractError(f"unreadable listing ({exc}): {page.final_url}") from exc
+
+
+def _listing(page: Page, selectors: Selectors) -> Listing:
     if not selectors.item:
         raise ExtractError(f"no item selector for the listing {page.final_url}")
     document = parse(page.body, page.encoding)
@@ -149,6 +167,13 @@ def listing(page: Page, selectors: Selectors) -> Listing:
 
 def article(page: Page, selectors: Selectors) -> Article:
     """The article on a page: title, date, body region minus exclusions."""
+    try:
+        return _article(page, selectors)
+    except (ValueError, LookupError) as exc:  # what a malformed page can raise from deep down
+        raise ExtractError(f"unreadable page ({exc}): {page.final_url}") from exc
+
+
+def _article(page: Page, selectors: Selectors) -> Article:
     document = parse(page.body, page.encoding)
     region = next(_select_in_order(document, selectors.content), None)
     if region is None:
@@ -158,8 +183,10 @@ def article(page: Page, selectors: Selectors) -> Article:
         raise ExtractError(f"no title ({selectors.title}) on {page.final_url}")
     published = _published(document, selectors.date)
     wp_id = _wp_id(document)
+    body_classes = set(" ".join(document.xpath("//body/@class")).split())
+    is_article = not body_classes & _LISTING_CLASSES
     text, html, attachments = region_content(region, page.final_url, selectors.exclude)
-    return Article(title, published, text, html, attachments, wp_id)
+    return Article(title, published, text, html, attachments, wp_id, is_article)
 
 
 def fragment(
@@ -225,9 +252,8 @@ def snapshot(
 ) -> ReleaseSnapshot:
     """A release reading; its key is the WordPress post id when known (a changed slug is the
     same release), else the canonical URL."""
-    key = f"wp:{wp_id}" if wp_id is not None else canonical_url(url)
     return ReleaseSnapshot(
-        key=key,
+        key=release_key(url, wp_id),
         url=url,
         title=title,
         published=published,
@@ -248,9 +274,12 @@ def parse_date(value: str) -> datetime | None:
     if not value or not _NEEDS_A_YEAR.search(value):
         return None
     try:
-        parsed = dateparser.parse(value, fuzzy=True)
+        first, second = (dateparser.parse(value, fuzzy=True, default=d) for d in _DATE_DEFAULTS)
     except (ValueError, OverflowError):
         return None
+    if (first.year, first.month, first.day) != (second.year, second.month, second.day):
+        return None  # "ASEAN 2026" is a year, not a date: dateutil would fill in the rest
+    parsed = first
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
@@ -258,38 +287,22 @@ def parse_date(value: str) -> datetime | None:
 
 @lru_cache(maxsize=256)
 def _css(selector: str) -> CSSSelector:
+    """A selector list compiled once; matches come in document order."""
     return CSSSelector(selector, translator="html")
 
 
 @lru_cache(maxsize=256)
-def split_selectors(selectors: str) -> tuple[str, ...]:
-    """'a, b:is(c, d)' -> ['a', 'b:is(c, d)']: a selector list, in the order given."""
-    out: list[str] = []
-    current: list[str] = []
-    depth, quote = 0, ""
-    for char in selectors:
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-        elif char == "," and depth == 0:
-            out.append("".join(current).strip())
-            current = []
-            continue
-        current.append(char)
-    out.append("".join(current).strip())
-    return tuple(part for part in out if part)
+def _css_in_order(selectors: str) -> tuple[etree.XPath, ...]:
+    """Each selector of a list compiled apart, to be tried in the order written."""
+    translator = HTMLTranslator()
+    return tuple(etree.XPath(translator.selector_to_xpath(part)) for part in css_parse(selectors))
 
 
 def _select_in_order(document: HtmlElement, selectors: str | None) -> Iterator[HtmlElement]:
     """Matches of the first selector of the list, then the second's...: earlier selectors are
     preferred, whatever the document order."""
-    for selector in split_selectors(selectors or ""):
-        yield from _css(selector)(document)
+    for xpath in _css_in_order(selectors or ""):
+        yield from xpath(document)
 
 
 def _is_attachment(href: str) -> bool:
@@ -323,7 +336,7 @@ def _block_text(region: HtmlElement) -> str:
 
 
 def _inner_html(region: HtmlElement) -> str:
-    inner = [region.text or ""]
+    inner = [html_escape(region.text or "", quote=False)]
     inner += [lxml.html.tostring(child, encoding="unicode") for child in region]
     return "".join(inner)
 
@@ -350,7 +363,10 @@ def _published(document: HtmlElement, selectors: str | None) -> datetime | None:
             day = _DAY_ARCHIVE.search(value)
             if day:
                 year, month, date = (int(g) for g in day.groups())
-                return datetime(year, month, date, tzinfo=UTC)
+                try:
+                    return datetime(year, month, date, tzinfo=UTC)
+                except ValueError:
+                    continue  # /2026/13/45/ is no day
             if element.tag != "a" and (parsed := parse_date(value)):
                 return parsed
         if element.tag != "meta" and (parsed := parse_date(element.text_content())):

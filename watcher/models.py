@@ -124,6 +124,15 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Verdict:
+    """What detection made of a reading."""
+
+    change: Change | None
+    new_version: bool  # store the snapshot as a new version
+    published: datetime | None  # the date to keep (a re-reading within tolerance keeps the old)
+
+
+@dataclass(frozen=True, slots=True)
 class KnownRelease:
     """What a source may know about a release it reported before."""
 

@@ -8,13 +8,23 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 _TRACKING_PREFIXES = ("utm_", "fbclid", "gclid", "mc_")
 
 
+def release_key(url: str, wp_id: int | None) -> str:
+    """A release's identity within its source: the WordPress post id when known (a changed
+    slug is the same release), else the canonical URL."""
+    return f"wp:{wp_id}" if wp_id is not None else canonical_url(url)
+
+
 @lru_cache(maxsize=8192)
 def canonical_url(url: str) -> str:
     """'https://www.asean.org/slug/' and 'http://asean.org/slug' -> 'asean.org/slug'."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower().removeprefix("www.")
     default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    try:
+        port_number = parts.port
+    except ValueError:  # a malformed port: keep what was written rather than fail
+        port_number = None
+    port = f":{port_number}" if port_number and port_number != default_port else ""
     path = parts.path.rstrip("/")
     query = urlencode(
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k)]
@@ -27,7 +37,11 @@ def _tracking(name: str) -> bool:
 
 
 def absolute(base: str, href: str) -> str:
-    return urljoin(base, href.strip())
+    """`href` resolved against `base`; a link too malformed to resolve is kept as written."""
+    try:
+        return urljoin(base, href.strip())
+    except ValueError:
+        return href.strip()
 
 
 def same_site(a: str, b: str) -> bool:

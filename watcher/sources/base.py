@@ -151,12 +151,20 @@ PAGE_ERRORS = (FetchTimeout, FetchNetworkError, HttpStatusError, ResponseTooLarg
 
 
 def read_articles(
-    ctx: CheckContext, urls: Iterable[str], selectors: Selectors
+    ctx: CheckContext,
+    urls: Iterable[str],
+    selectors: Selectors,
+    *,
+    wp_ids: Mapping[str, int] | None = None,
+    existence_only: bool = False,
 ) -> Iterator[Observation]:
     """Fetch each article page conditionally; parse only pages whose bytes changed.
 
-    A page that fails is reported and skipped; a challenge page, a Retry-After deferral or a
-    robots refusal ends the whole check (the site is telling us to stop)."""
+    `wp_ids` are post ids known from elsewhere (a feed's guid) for pages that may not name
+    their own. With `existence_only`, a page only tells whether the release is still there
+    (its content comes from elsewhere, such as a feed). A page that fails is reported and
+    skipped; a challenge page, a Retry-After deferral or a robots refusal ends the whole check
+    (the site is telling us to stop)."""
     failures_in_a_row = 0
     for url in urls:
         known = ctx.view.known_url(canonical_url(url))
@@ -170,7 +178,11 @@ def read_articles(
                 if known is not None:
                     yield Missing(known.key, f"HTTP {result.status}")
                 continue
-            if isinstance(result, NotModified) or result.unchanged_since(previous):
+            if (
+                isinstance(result, NotModified)
+                or result.unchanged_since(previous)
+                or (existence_only and known is not None)
+            ):
                 failures_in_a_row = 0
                 if known is not None:
                     yield Unchanged(known.key)
@@ -185,6 +197,12 @@ def read_articles(
                 ) from exc
             continue
         failures_in_a_row = 0
+        if not parts.is_article:
+            # A removed release often redirects to the home page or a listing.
+            if known is not None:
+                yield Missing(known.key, f"now a listing, not an article: {result.final_url}")
+            continue
+        wp_id = parts.wp_id or (wp_ids or {}).get(url) or (known.wp_id if known else None)
         snapshot = extract.snapshot(
             url=result.final_url,
             title=parts.title,
@@ -193,7 +211,7 @@ def read_articles(
             html=parts.html,
             attachments=parts.attachments,
             origin=Origin.PAGE,
-            wp_id=parts.wp_id,
+            wp_id=wp_id,
         )
         yield Observed(snapshot, url, result.validators)
 
@@ -205,7 +223,7 @@ def revisit_order(view: SourceView, listed: Iterable[str]) -> list[str]:
     urls = dict.fromkeys(listed)
     canonicals = {canonical_url(url) for url in urls}
     for release in view.releases.values():
-        if release.status != "active" or release.canonical in canonicals:
+        if release.status != ReleaseStatus.ACTIVE or release.canonical in canonicals:
             continue
         if release.listed or release.missing_count > 0:
             urls[release.url] = None

@@ -29,7 +29,7 @@ from watcher.sources.base import (
     revisit_order,
     sweep_due,
 )
-from watcher.urls import canonical_url, same_site
+from watcher.urls import canonical_url, release_key, same_site
 
 _GUID_POST_ID = re.compile(r"[?&]p=(\d+)$")
 
@@ -136,7 +136,7 @@ def feed_item_observations(
 ) -> Iterator[Observation]:
     """A release read from the feed's own content (no page request); nothing is parsed again
     when the feed's bytes did not change."""
-    known = ctx.view.releases.get(f"wp:{item.wp_id}") if item.wp_id is not None else None
+    known = ctx.view.releases.get(release_key(item.link, item.wp_id))
     known = known or ctx.view.known_url(canonical_url(item.link))
     if known is not None and not fresh and known.status == "active":
         yield Unchanged(known.key)
@@ -178,13 +178,16 @@ class FeedSource:
         yield Listed(tuple(canonical_url(link) for link in links))
         if sweep:
             yield Cursor({**ctx.view.cursor, "last_sweep": ctx.now.isoformat()})
+        ids = {item.link: item.wp_id for page in pages for item in page.items if item.wp_id}
         if self.config.follow:
-            yield from read_articles(ctx, revisit_order(ctx.view, links), self.selectors)
+            urls = revisit_order(ctx.view, links)
+            yield from read_articles(ctx, urls, self.selectors, wp_ids=ids)
             return
         for page in pages:
             for item in page.items:
                 yield from feed_item_observations(ctx, item, page.fresh, self.selectors.exclude)
-        # a release that left the feed (or was missing last time) is asked for by its page
+        # a release that left the feed (or was missing last time) is asked for by its page, only
+        # to know whether it is still there: its content was read from the feed, not the page
         listed = set(links)
         left = [url for url in revisit_order(ctx.view, links) if url not in listed]
-        yield from read_articles(ctx, left, self.selectors)
+        yield from read_articles(ctx, left, self.selectors, existence_only=True)

@@ -45,7 +45,7 @@ from watcher.sources.base import (
     sweep_due,
 )
 from watcher.sources.feed import FeedPage, feed_item_observations, walk_feed
-from watcher.urls import canonical_url
+from watcher.urls import canonical_url, release_key
 
 PER_PAGE = 100  # the REST API's maximum
 POST_FIELDS = "id,date_gmt,modified_gmt,link,title,content"
@@ -160,7 +160,7 @@ class WordPressSource:
             cursor["last_sweep"] = ctx.now.isoformat()
 
     def _post_observation(self, ctx: CheckContext, post: Mapping[str, Any]) -> Observation:
-        key = f"wp:{post['id']}"
+        key = release_key("", int(post["id"]))
         known = ctx.view.releases.get(key)
         modified = str(post.get("modified_gmt") or "")
         if known and known.status == ReleaseStatus.ACTIVE and known.source_modified == modified:
@@ -243,7 +243,8 @@ class WordPressSource:
                 else:
                     without_content.append(item.link)
         extra = [url for url in revisit_order(ctx.view, links) if url not in done]
-        yield from read_articles(ctx, without_content + extra, self.selectors)
+        ids = {item.link: item.wp_id for page in pages for item in page.items if item.wp_id}
+        yield from read_articles(ctx, without_content + extra, self.selectors, wp_ids=ids)
 
 
 def _rendered(post: Mapping[str, Any], name: str) -> str:

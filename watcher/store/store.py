@@ -19,7 +19,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from watcher.detect import Verdict
 from watcher.errors import StoreError
 from watcher.models import (
     Attachment,
@@ -38,6 +37,7 @@ from watcher.models import (
     SourceStatus,
     SourceView,
     Validators,
+    Verdict,
     VersionRecord,
     VersionView,
 )
@@ -65,17 +65,17 @@ _LATEST_VERSION = (
     .order_by(VERSION.c.number.desc())
     .limit(1)
 )
-# By key; else, for a WordPress post first seen without its id, by its URL (then adopted).
+# By key; else by URL, where one side does not know the WordPress post id: a post read from a
+# page without a shortlink and the same post read through the API are one release.
 _FIND_RELEASE = (
-    sa.select(RELEASE.c.id, RELEASE.c.status, RELEASE.c.versions)
+    sa.select(RELEASE.c.id, RELEASE.c.key, RELEASE.c.status, RELEASE.c.versions)
     .where(
         RELEASE.c.source_id == sa.bindparam("sid"),
         sa.or_(
             RELEASE.c.key == sa.bindparam("k"),
             sa.and_(
-                sa.bindparam("by_url", type_=sa.Boolean),
                 RELEASE.c.canonical == sa.bindparam("c"),
-                RELEASE.c.wp_id.is_(None),
+                sa.or_(sa.bindparam("wp", type_=sa.Integer).is_(None), RELEASE.c.wp_id.is_(None)),
             ),
         ),
     )
@@ -204,8 +204,10 @@ class Store:
                 record = _record_from_row(version) if version is not None else None
                 previous = Previous(record, ReleaseStatus(release.status))
             verdict = judge(previous)
+            # a reading without the post id does not demote a release known by its id
+            key = release.key if release is not None and snapshot.wp_id is None else snapshot.key
             values: dict[str, Any] = {
-                "key": snapshot.key,
+                "key": key,
                 "url": snapshot.url,
                 "canonical": canonical_url(snapshot.url),
                 "source_modified": snapshot.source_modified,
@@ -267,26 +269,30 @@ class Store:
                     .values(last_seen=now, missing_count=0)
                 )
 
-    def save_missing(
-        self, source_id: int, key: str, count: int, change: Change | None, now: datetime
-    ) -> None:
+    def record_missing(
+        self,
+        source_id: int,
+        key: str,
+        judge: Callable[[KnownRelease], tuple[int, Change | None]],
+        now: datetime,
+    ) -> Change | None:
+        """A release was not found: `judge` decides from what is stored now (not from the
+        start of the check) how many misses that makes and whether it is removed."""
         with self.engine.begin() as connection:
             release = connection.execute(
-                sa.select(RELEASE.c.id, RELEASE.c.title).where(
-                    RELEASE.c.source_id == source_id, RELEASE.c.key == key
-                )
+                sa.select(RELEASE).where(RELEASE.c.source_id == source_id, RELEASE.c.key == key)
             ).first()
             if release is None:
-                return
+                return None
+            count, change = judge(_known(release))
             values: dict[str, Any] = {"missing_count": count}
             if change is not None:
                 values.update(status=ReleaseStatus.REMOVED.value, last_changed=now)
                 row = _change_values(change, source_id, release.id, None)
                 row["title"] = release.title
-                connection.execute(sa.insert(CHANGE).values(**row))
-            connection.execute(
-                sa.update(RELEASE).where(RELEASE.c.id == release.id).values(**values)
-            )
+                connection.execute(sa.insert(CHANGE), row)
+            connection.execute(_UPDATE_RELEASE, {"rid": release.id, **values})
+            return change
 
     def save_page_state(
         self, source_id: int, url: str, validators: Validators, derived: Any, now: datetime
@@ -488,7 +494,7 @@ def _find_release(connection: sa.Connection, source_id: int, snapshot: ReleaseSn
     parameters = {
         "sid": source_id,
         "k": snapshot.key,
-        "by_url": snapshot.wp_id is not None,
+        "wp": snapshot.wp_id,
         "c": canonical_url(snapshot.url),
     }
     return connection.execute(_FIND_RELEASE, parameters).first()
@@ -505,7 +511,8 @@ def _record_from_row(row: Any) -> VersionRecord:
     )
 
 
-def _known(row: ReleaseRow) -> KnownRelease:
+def _known(row: Any) -> KnownRelease:
+    """From a release row, ORM or Core (the columns have the same names)."""
     return KnownRelease(
         key=row.key,
         url=row.url,
