@@ -37,7 +37,7 @@ def test_baseline_takes_the_whole_history_dated_by_publication(
 
     assert result.status == CheckStatus.OK
     assert result.count(ChangeKind.NEW) == 131
-    assert result.requests == 4  # robots.txt, the categories, two pages of 100 posts
+    assert result.requests == 5  # robots.txt, categories, the newest change, 2 pages of 100
     entries = {e.title: e for e in app.store.recent_changes(200)}
     assert entries["Release 0"].feed_date == old  # a baseline entry is dated by publication
     assert entries["Release 0"].baseline

@@ -86,11 +86,11 @@ def check_source(
                 raise Interrupted("stopping")
             now = clock()
             match observation:
-                case Observed(snapshot, page_url, validators):
+                case Observed(snapshot, page_url, validators, in_history):
                     verdict = store.record_observed(
                         source_id,
                         snapshot,
-                        partial(judge, snapshot=snapshot, now=now, baseline=baseline),
+                        partial(judge, snapshot=snapshot, now=now, baseline=baseline or in_history),
                         now=now,
                         page_url=page_url,
                         validators=validators,

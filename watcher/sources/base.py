@@ -47,6 +47,7 @@ class Observed:
     snapshot: ReleaseSnapshot
     page_url: str | None = None
     validators: Validators | None = None
+    baseline: bool = False  # part of a source's first walk of its history, whenever that is
 
 
 @dataclass(frozen=True, slots=True)

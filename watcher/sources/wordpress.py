@@ -28,6 +28,7 @@ from watcher.errors import (
     ChallengePage,
     HttpStatusError,
     ListingEmpty,
+    RobotsDisallowed,
     SourceError,
 )
 from watcher.models import Gone, NotModified, Origin, ReleaseStatus
@@ -51,8 +52,9 @@ PER_PAGE = 100  # the REST API's maximum
 POST_FIELDS = "id,date_gmt,modified_gmt,link,title,content"
 # modified_after is strict and second-granular: look back a little, skip what did not move.
 OVERLAP = timedelta(minutes=1)
-API_RETRY = timedelta(hours=1)
-FRESH = timedelta(seconds=2)  # after a fallback, how long before the API is tried again
+API_RETRY = timedelta(hours=1)  # after a fallback, how long before the API is tried again
+# A modified_gmt this recent may be shared by an edit later in the same second: not trusted.
+FRESH = timedelta(seconds=2)
 
 
 class WordPressSource:
@@ -90,6 +92,8 @@ class WordPressSource:
             result = ctx.fetch.get(url, accept="application/json")
         except ChallengePage as exc:
             raise ApiUnavailable(f"challenge page at {route}") from exc
+        except RobotsDisallowed as exc:
+            raise ApiUnavailable(f"robots.txt keeps out of {route}") from exc
         except HttpStatusError as exc:
             if exc.status == 400 and int(params.get("page", 1)) > 1:
                 return [], 0
@@ -140,26 +144,50 @@ class WordPressSource:
             page += 1
 
     def _through_api(self, ctx: CheckContext, cursor: dict[str, Any]) -> Iterator[Observation]:
-        query: dict[str, Any] = {"per_page": PER_PAGE, "orderby": "modified", "order": "asc"}
+        sweep = sweep_due(ctx, self.config.sweep_every)
+        if sweep:
+            cursor.pop("categories", None)  # resolved again: a category may have been re-created
+        query: dict[str, Any] = {"per_page": PER_PAGE}
         if self.config.categories:
             query["categories"] = ",".join(map(str, self._categories(ctx, cursor)))
         watermark: str | None = cursor.get("watermark")
-        baseline = not ctx.view.baseline_done or watermark is None
-        if watermark is not None and not baseline:
-            since = datetime.fromisoformat(watermark).replace(tzinfo=UTC) - OVERLAP
-            query["modified_after"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
-        newest = watermark or ""
-        for post in self._posts(ctx, {**query, "_fields": POST_FIELDS}, self.config.max_pages):
+        if watermark is None:
+            yield from self._history(ctx, cursor, query)
+            cursor["last_sweep"] = ctx.now.isoformat()
+            return
+        since = datetime.fromisoformat(watermark).replace(tzinfo=UTC) - OVERLAP
+        changed = {
+            **query,
+            "orderby": "modified",
+            "order": "asc",
+            "modified_after": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "_fields": POST_FIELDS,
+        }
+        newest = watermark
+        for post in self._posts(ctx, changed):
             newest = max(newest, str(post.get("modified_gmt") or ""))
             yield self._post_observation(ctx, post)
-        cursor["watermark"] = newest or None
-        if baseline:
-            cursor["last_sweep"] = ctx.now.isoformat()
-        elif sweep_due(ctx, self.config.sweep_every):
+        cursor["watermark"] = newest
+        if sweep:
             yield from self._sweep(ctx, query)
             cursor["last_sweep"] = ctx.now.isoformat()
 
-    def _post_observation(self, ctx: CheckContext, post: Mapping[str, Any]) -> Observation:
+    def _history(
+        self, ctx: CheckContext, cursor: dict[str, Any], query: Mapping[str, Any]
+    ) -> Iterator[Observation]:
+        """The baseline: the newest posts first (all of them, or `max_pages` pages of them),
+        each entering the feed dated by its publication. The watermark is taken first, so
+        that what changes while the history is read shows up in the next check."""
+        latest = {**query, "orderby": "modified", "order": "desc", "per_page": 1}
+        newest, _ = self._api(ctx, "/wp/v2/posts", {**latest, "_fields": "modified_gmt"})
+        history = {**query, "orderby": "date", "order": "desc", "_fields": POST_FIELDS}
+        for post in self._posts(ctx, history, self.config.max_pages):
+            yield self._post_observation(ctx, post, baseline=True)
+        cursor["watermark"] = str(newest[0]["modified_gmt"]) if newest else None
+
+    def _post_observation(
+        self, ctx: CheckContext, post: Mapping[str, Any], *, baseline: bool = False
+    ) -> Observation:
         key = release_key("", int(post["id"]))
         known = ctx.view.releases.get(key)
         modified = str(post.get("modified_gmt") or "")
@@ -187,14 +215,19 @@ class WordPressSource:
                 origin=Origin.API,
                 wp_id=int(post["id"]),
                 source_modified=modified if trusted else None,
-            )
+            ),
+            baseline=baseline,
         )
 
     def _sweep(self, ctx: CheckContext, query: Mapping[str, Any]) -> Iterator[Observation]:
         """Compare the ids the site lists with the ones we know."""
-        params = {k: v for k, v in query.items() if k in ("categories", "per_page")}
-        params.update(orderby="id", order="asc", _fields="id")
+        params = {**query, "orderby": "id", "order": "asc", "_fields": "id"}
         present = {int(post["id"]) for post in self._posts(ctx, params)}
+        if not present and any(
+            r.wp_id is not None and r.status == ReleaseStatus.ACTIVE
+            for r in ctx.view.releases.values()
+        ):
+            raise ListingEmpty(f"the id sweep of {self.base} lists no posts; nothing is removed")
         unseen: list[int] = []
         for release in ctx.view.releases.values():
             if release.wp_id is None:
