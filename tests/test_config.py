@@ -151,6 +151,14 @@ BAD = [
         "log_level: LOUD\n",
         "bad.yaml:1: log_level: 'LOUD' is not one of 'DEBUG', 'INFO', 'WARNING' or 'ERROR'",
     ),
+    (
+        "database: nonsense-url\n",
+        "bad.yaml:1: database: 'nonsense-url' is not a database URL (e.g. sqlite:///../state/watcher.db, postgresql://user@host/db)",
+    ),
+    (
+        "http:\n  timeout: 5s\n  timeout: 9s\n",
+        "bad.yaml:3: http.timeout: given twice (first on line 2)",
+    ),
 ]
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import httpx
@@ -70,15 +71,16 @@ class Daemon:
 
 
 @pytest.fixture
-def daemon_for(tmp_path: Path) -> Iterator[Callable[[SimWordPress], Daemon]]:
+def daemon_for(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     started: list[Daemon] = []
 
-    def start(site: SimWordPress) -> Daemon:
+    def start(site: SimWordPress, **settings: Any) -> Daemon:
         port = free_port()
         config = write_config(
             tmp_path,
             [wordpress_source(site, every="1s", sweep_every="0s")],
             server={"listen": f"127.0.0.1:{port}", "base_url": f"http://127.0.0.1:{port}"},
+            **settings,
         )
         daemon = Daemon(config, port, tmp_path / "daemon.log")
         started.append(daemon)
@@ -92,14 +94,23 @@ def daemon_for(tmp_path: Path) -> Iterator[Callable[[SimWordPress], Daemon]]:
         daemon.log_file.close()
 
 
+@pytest.mark.parametrize("api", ["on", "forbidden"])
 def test_new_and_edited_entries_appear_and_widget_changes_do_not(
-    site: SimWordPress, daemon_for: Callable[[SimWordPress], Daemon]
+    api: str, daemon_for: Callable[[SimWordPress], Daemon]
 ) -> None:
+    """Through the REST API, and through excerpt-only feeds and article pages (where the
+    sidebar, menu and tagline are on every page read)."""
+    with SimWordPress(api=api, feed_content=False) as site:
+        run_the_story(site, daemon_for)
+
+
+def run_the_story(site: SimWordPress, daemon_for: Callable[[SimWordPress], Daemon]) -> None:
     first = site.add_post("ASEAN-Japan Joint Statement", BODY)
     daemon = daemon_for(site)
     wait_for(lambda: len(daemon.entries()) == 1, what="the baseline entry")
 
     site.set_sidebar("Most read")
+    site.set_menu(["Home", "Media"])
     site.set_tagline("A new tagline")
     site.add_post("ASEAN-Russia Senior Officials' Meeting", "BALI, 21 February 2019 -- Met.")
     site.edit_post(first, content=BODY.replace("12 points", "14 points"))
@@ -150,3 +161,17 @@ def test_feeds_exist_before_the_first_check_and_sigint_stops(
     assert health is not None and health.status_code == 200
     daemon.process.send_signal(signal.SIGINT)
     assert daemon.process.wait(timeout=15) == 0
+
+
+def test_stops_within_seconds_even_with_a_request_on_the_wire(
+    daemon_for: Callable[[SimWordPress], Daemon],
+) -> None:
+    with SimWordPress(api="forbidden", feed_content=False) as site:
+        slow = site.add_post("A page that takes half a minute", BODY)
+        site.delays[f"/{site.posts[slow].slug}/"] = 30
+        daemon = daemon_for(site, http={"timeout": "60s"})
+        wait_for(lambda: site.waiting, what="the slow request")
+        started = time.monotonic()
+        assert daemon.stop() == 0
+        assert time.monotonic() - started < 10
+        assert "exiting without them" in daemon.log.read_text()

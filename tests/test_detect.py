@@ -105,3 +105,14 @@ def test_removed_only_when_missing_twice() -> None:
     assert count == 2 and change is not None and change.kind == ChangeKind.REMOVED
     already = replace(known, status=ReleaseStatus.REMOVED, missing_count=5)
     assert missing(already, NOW) == (6, None)  # removed once, never again
+
+
+def test_a_date_appearing_is_not_an_edit_but_an_exact_one_moving_is() -> None:
+    undated = reading("Text.", published=None)
+    dated = reading("Text.")
+    assert (
+        detect(stored(undated), ReleaseStatus.ACTIVE, dated, now=NOW, baseline=False).change is None
+    )
+    hour_later = reading("Text.", published=PUBLISHED + timedelta(hours=3))
+    verdict = detect(stored(dated), ReleaseStatus.ACTIVE, hour_later, now=NOW, baseline=False)
+    assert verdict.change is not None and verdict.change.kind == ChangeKind.EDITED

@@ -122,8 +122,25 @@ def test_empty_feed_is_valid() -> None:
         assert feedparser.parse(data).bozo == 0
 
 
-def test_atomic_write_replaces_whole_files(tmp_path: Path) -> None:
+def test_writing_replaces_both_files_and_leaves_no_temporary_file(tmp_path: Path) -> None:
     feeds.write(tmp_path, "all", render(entries()))
     feeds.write(tmp_path, "all", render([]))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["all.atom", "all.rss"]
     assert feedparser.parse((tmp_path / "all.atom").read_bytes()).entries == []
+
+
+def test_a_changed_line_that_starts_with_dashes_is_shown() -> None:
+    diff = "\n".join(
+        [
+            "--- version 1",
+            "+++ version 2",
+            "@@ -1,2 +1,2 @@",
+            " Title",
+            "--- a list item",
+            "+-- a list item, changed",
+        ]
+    )
+    assert (
+        feeds.diff_html(diff)
+        == "<p>Title</p><p>-- a list <del>item</del> <ins>item, changed</ins></p>"
+    )

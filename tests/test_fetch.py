@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import httpx
@@ -19,6 +19,7 @@ from watcher.errors import (
     FetchNetworkError,
     FetchTimeout,
     HttpStatusError,
+    Interrupted,
     ResponseTooLarge,
     RobotsDisallowed,
 )
@@ -323,3 +324,25 @@ def test_per_host_concurrency_is_shared_by_every_session() -> None:
         thread.join()
     assert most == 2
     assert sum(s.requests for s in sessions) == 20
+
+
+def test_a_body_that_drips_forever_stops_at_the_deadline() -> None:
+    fake = FakeTime()
+
+    class Drip(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            while True:
+                fake.now += 5  # each byte arrives just inside the read timeout
+                yield b"x"
+
+    handler = lambda r: httpx.Response(200, stream=Drip())  # noqa: E731
+    session = fetcher_for(handler, fake).session(settings(deadline=timedelta(minutes=2)))
+    with pytest.raises(FetchTimeout, match="not complete after 0:02:00"):
+        session.get("https://a.org/slow")
+
+
+def test_a_stopping_process_makes_no_new_request() -> None:
+    fetcher = fetcher_for(lambda r: httpx.Response(200))
+    fetcher.stop.set()
+    with pytest.raises(Interrupted):
+        fetcher.session(settings()).get("https://a.org/")

@@ -64,20 +64,6 @@ def test_history_is_never_deleted(site: SimWordPress, make_app: Callable[..., Ap
     ]
 
 
-def test_a_reader_is_not_blocked_by_a_writer(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'w.db'}"
-    writer, reader = Store.open(url), Store.open(url)
-    with writer.engine.begin() as connection:
-        connection.exec_driver_sql(
-            "INSERT INTO source (name, kind, created_at, baseline_done, cursor, "
-            "consecutive_failures) VALUES ('a', 'feed', '2026-01-01 00:00:00', 0, '{}', 0)"
-        )
-        assert [s.name for s in reader.statuses()] == []  # the write is not committed yet
-    assert [s.name for s in reader.statuses()] == ["a"]
-    writer.close()
-    reader.close()
-
-
 def test_the_schema_revision_the_code_expects_is_the_newest_migration() -> None:
     from importlib import resources
 

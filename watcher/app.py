@@ -13,7 +13,7 @@ from watcher import feeds
 from watcher.check import Clock, check_source, utc_now
 from watcher.config import Config
 from watcher.fetch import Fetcher
-from watcher.models import CheckResult
+from watcher.models import CheckResult, CheckStatus
 from watcher.store import Store
 
 log = logging.getLogger("watcher")
@@ -58,14 +58,20 @@ class App:
 
     def check_one(self, name: str) -> CheckResult:
         source = self.config.source(name)
-        result = check_source(
-            self.config,
-            source,
-            store=self.store,
-            fetcher=self.fetcher,
-            clock=self.clock,
-            stop=self.stop,
-        )
+        started = self.clock()
+        try:
+            result = check_source(
+                self.config,
+                source,
+                store=self.store,
+                fetcher=self.fetcher,
+                clock=self.clock,
+                stop=self.stop,
+            )
+        except Exception as exc:  # the database itself failing: report it, keep running
+            log.exception("check %s: could not be recorded", name)
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            return CheckResult(name, CheckStatus.FAILED, started, 0.0, 0, error=reason)
         if result.changed:
             self.build_feeds()
         return result

@@ -17,8 +17,8 @@ from typing import Any
 
 from watcher import detect
 from watcher.config import Config, SourceConfig
-from watcher.errors import Deferred, SourceError
-from watcher.fetch import Fetcher, Interrupted
+from watcher.errors import Deferred, Interrupted, SourceError
+from watcher.fetch import Fetcher
 from watcher.models import ChangeKind, CheckResult, CheckStatus, ReleaseSnapshot, Verdict
 from watcher.sources import make_source
 from watcher.sources.base import (

@@ -89,9 +89,11 @@ def run(context: Context) -> None:
     _logging(context)
     app = context.app()
     try:
-        code = Daemon(app).run()
-    except OSError as exc:
-        _fail(f"cannot listen on {context.config.settings.server.listen}: {exc.strerror}", 1)
+        try:
+            daemon = Daemon(app)
+        except OSError as exc:
+            _fail(f"cannot listen on {context.config.settings.server.listen}: {exc.strerror}", 1)
+        code = daemon.run()
     finally:
         app.close()
     sys.exit(code)

@@ -221,6 +221,21 @@ SourceConfig = Annotated[
     WordPressSourceConfig | HtmlSourceConfig | FeedSourceConfig, Field(discriminator="type")
 ]
 SOURCE_TYPES = ("wordpress", "html", "feed")
+# Errors raised by this module's validators, whose message is already what a user should read.
+_OWN_MESSAGES = frozenset(
+    {
+        "duration",
+        "size",
+        "url",
+        "css",
+        "profile",
+        "listen",
+        "every",
+        "database",
+        "selectors",
+        "unique",
+    }
+)
 
 
 class ServerSettings(_Strict):
@@ -243,9 +258,21 @@ class FeedSettings(_Strict):
     limit: int = Field(50, ge=1, le=1000)
 
 
+def _database_url(value: Any) -> str:
+    text = str(value).strip()
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+]*://", text):
+        raise PydanticCustomError(
+            "database",
+            "{value} is not a database URL (e.g. sqlite:///../state/watcher.db, "
+            "postgresql://user@host/db)",
+            {"value": repr(value)},
+        )
+    return text
+
+
 class Settings(_Strict):
     state_dir: str = "../state"
-    database: str | None = None
+    database: Annotated[str, BeforeValidator(_database_url)] | None = None
     database_env: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     server: ServerSettings = ServerSettings()
@@ -320,7 +347,7 @@ def load_config(path: Path) -> Config:
 def parse_config(text: str, path: Path) -> Config:
     try:
         data = yaml.safe_load(text)
-        lines = _key_lines(yaml.compose(text))
+        lines = _key_lines(yaml.compose(text), path)
     except yaml.MarkedYAMLError as exc:
         line = f"{exc.problem_mark.line + 1}:" if exc.problem_mark else ""
         problem = exc.problem or str(exc)
@@ -370,15 +397,21 @@ def _absolute_sqlite(url: str, base: Path) -> str:
     return f"sqlite{driver}:///{(base / match.group(2)).resolve()}"
 
 
-def _key_lines(node: yaml.Node | None) -> dict[tuple[Any, ...], int]:
-    """Map each key path ('sources', 2, 'every') to its 1-based line in the file."""
+def _key_lines(node: yaml.Node | None, path: Path) -> dict[tuple[Any, ...], int]:
+    """Map each key path ('sources', 2, 'every') to its 1-based line in the file. A key given
+    twice in one mapping is an error: YAML would silently keep the last one."""
     lines: dict[tuple[Any, ...], int] = {}
 
     def walk(current: yaml.Node, prefix: tuple[Any, ...]) -> None:
         if isinstance(current, yaml.MappingNode):
             for key_node, value_node in current.value:
                 key = (*prefix, key_node.value)
-                lines[key] = key_node.start_mark.line + 1
+                line = key_node.start_mark.line + 1
+                if key in lines:
+                    raise ConfigError(
+                        f"{path}:{line}: {_dotted(key)}: given twice (first on line {lines[key]})"
+                    )
+                lines[key] = line
                 walk(value_node, key)
         elif isinstance(current, yaml.SequenceNode):
             for index, item in enumerate(current.value):
@@ -440,9 +473,7 @@ def _message(error: Any) -> str:
         return f"{error['ctx']['tag']!r} is not a source type (use {', '.join(SOURCE_TYPES)})"
     if kind == "union_tag_not_found":
         return f"`type:` is missing (use {', '.join(SOURCE_TYPES)})"
-    if kind in ("duration", "size", "url", "css", "profile", "listen", "every", "database"):
-        return str(error["msg"])
-    if kind in ("selectors", "unique"):
+    if kind in _OWN_MESSAGES:
         return str(error["msg"])
     if kind == "string_pattern_mismatch":
         return f"{value!r} may use only a-z, 0-9, '-', '_' and '.', starting with a letter or digit"

@@ -8,6 +8,7 @@ SIGTERM and SIGINT stop checks at the next release boundary and exit 0.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -23,7 +24,10 @@ from watcher.web import WebServer
 
 log = logging.getLogger("watcher.daemon")
 
-STOP_GRACE = timedelta(seconds=10)  # how long running checks get to reach a release boundary
+# How long running checks get to reach a release boundary. A request already on the wire can
+# take up to its timeout; past this the process exits anyway: the release in flight was not
+# committed, so nothing half-written remains, and the next start reads it again.
+STOP_GRACE = timedelta(seconds=5)
 
 
 class Daemon:
@@ -66,9 +70,11 @@ class Daemon:
         stop = threading.Event()
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
-            log.info(
-                "%s received: stopping at the next release boundary", signal.Signals(signum).name
-            )
+            name = signal.Signals(signum).name
+            if stop.is_set():
+                log.warning("%s received again: exiting now", name)
+                _exit_now()
+            log.info("%s received: stopping at the next release boundary", name)
             stop.set()
 
         signal.signal(signal.SIGTERM, on_signal)
@@ -87,11 +93,14 @@ class Daemon:
         deadline = time.monotonic() + STOP_GRACE.total_seconds()
         while self.running and time.monotonic() < deadline:
             time.sleep(0.05)
+        self.web.stop()
         if self.running:
             log.warning(
-                "%d check(s) still running at exit; their releases are rolled back", self.running
+                "%d check(s) still waiting on the network; exiting without them "
+                "(their release in flight was not written and is read again next time)",
+                self.running,
             )
-        self.web.stop()
+            _exit_now()
         log.info("watcher stopped")
 
     def _check(self, name: str) -> None:
@@ -107,3 +116,9 @@ class Daemon:
 
     def _healthy(self) -> bool:
         return bool(self.scheduler.running)
+
+
+def _exit_now() -> None:
+    """Leave without waiting for worker threads (the interpreter would join them)."""
+    logging.shutdown()
+    os._exit(0)

@@ -40,7 +40,8 @@ def detect(
         return Verdict(change, True, snapshot.published)
     published = _same_date(previous.published, snapshot.published)
     content_changed = previous.content_hash != snapshot.content_hash
-    redated = published != previous.published
+    # a date appearing where none was read before is more knowledge, not an edit
+    redated = previous.published is not None and published != previous.published
     if status == ReleaseStatus.REMOVED:
         diff = unified_diff(previous, snapshot, published) if content_changed or redated else ""
         change = _change(ChangeKind.RESTORED, snapshot, now, now, diff=diff)
@@ -104,11 +105,19 @@ def unified_diff(
 
 
 def _same_date(old: datetime | None, new: datetime | None) -> datetime | None:
+    """The date to keep: the old one, unless the new reading really moved it. Two exact
+    instants must agree to the minute; a day read from a page (midnight UTC) agrees with any
+    instant of that local day."""
     if old is None:
         return new
-    if new is None or abs(new - old) < DATE_TOLERANCE:
+    if new is None:
         return old
-    return new
+    tolerance = DATE_TOLERANCE if _day_only(old) or _day_only(new) else timedelta(minutes=1)
+    return old if abs(new - old) < tolerance else new
+
+
+def _day_only(moment: datetime) -> bool:
+    return (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
 
 
 def _change(

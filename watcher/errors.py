@@ -3,6 +3,7 @@
     WatcherError
     ├── ConfigError                 bad YAML or values; the CLI exits 2 with its one-line message
     ├── StoreError                  the database cannot be opened or upgraded
+    ├── Interrupted                 the process is stopping: checks end at a release boundary
     └── SourceError                 one check of one source failed; the daemon carries on
         ├── FetchError              one HTTP fetch failed
         │   ├── FetchTimeout        connect/read timeout or the overall deadline
@@ -35,6 +36,10 @@ class ConfigError(WatcherError):
 
 class StoreError(WatcherError):
     pass
+
+
+class Interrupted(WatcherError):
+    """The process is stopping: give up waiting, stop at the next release boundary."""
 
 
 class SourceError(WatcherError):

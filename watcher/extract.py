@@ -349,7 +349,11 @@ def _title(document: HtmlElement, selectors: str | None) -> str:
     for content in document.xpath("//meta[@property='og:title']/@content"):
         return clean_line(str(content))
     titles = document.xpath("//title")
-    return clean_line(titles[0].text_content()) if titles else ""
+    title = clean_line(titles[0].text_content()) if titles else ""
+    for site_name in document.xpath("//meta[@property='og:site_name']/@content"):
+        # "Title – Site name": the site's name is not the release's title
+        title = re.sub(rf"\s+[-–—|]\s+{re.escape(clean_line(str(site_name)))}$", "", title)
+    return title
 
 
 def _published(document: HtmlElement, selectors: str | None) -> datetime | None:

@@ -128,10 +128,14 @@ def diff_html(diff: str) -> str:
         removed.clear()
         added.clear()
 
+    in_header = True  # "--- version 1" / "+++ version 2" come once, before the first hunk
     for line in diff.splitlines():
-        if line.startswith(("---", "+++", "@@")):
+        if in_header and line.startswith(("---", "+++")):
+            continue
+        if line.startswith("@@"):
+            in_header = False
             flush()
-            if line.startswith("@@") and blocks:
+            if blocks:
                 blocks.append("<hr/>")
             continue
         if line.startswith("-"):

@@ -29,9 +29,9 @@ from watcher.errors import (
     FetchNetworkError,
     FetchTimeout,
     HttpStatusError,
+    Interrupted,
     ResponseTooLarge,
     RobotsDisallowed,
-    WatcherError,
 )
 from watcher.models import FetchResult, Gone, NotModified, Page, Validators
 
@@ -51,10 +51,6 @@ _CHALLENGE_MARKERS = (
     b"the requested url was rejected. please consult with your administrator.",
     b"<title>you are being redirected...</title>",
 )
-
-
-class Interrupted(WatcherError):
-    """The process is stopping: give up waiting, stop at the next release boundary."""
 
 
 class _Retry(Exception):
@@ -119,6 +115,8 @@ class FetchSession:
     ) -> FetchResult:
         """GET with conditional headers, retries on 5xx/429 and dropped connections, and every
         cap. Returns the page, NotModified (304) or Gone (404/410); raises a FetchError."""
+        if self.fetcher.stop.is_set():
+            raise Interrupted("stopping")
         if self.settings.robots:
             self._check_robots(url)
         headers = {"User-Agent": self.settings.user_agent}
@@ -158,7 +156,9 @@ class FetchSession:
         timeout = settings.timeout.total_seconds()
         host = urlsplit(url).netloc.lower()
         gate = self.fetcher.gate(host, settings.per_host_concurrency)
-        gate.slots.acquire()
+        while not gate.slots.acquire(timeout=0.2):  # a stop must not wait for a busy host
+            if self.fetcher.stop.is_set():
+                raise Interrupted("stopping")
         try:
             self._space(gate, self._min_delay(url))
             self.requests += 1
@@ -245,6 +245,8 @@ class FetchSession:
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():
+            if self.fetcher.stop.is_set():
+                raise Interrupted("stopping")
             size += len(chunk)
             chunks.append(chunk)
             if size > limit:

@@ -64,7 +64,11 @@ WORDPRESS = Selectors(
 ASEAN = Selectors(
     item="article > a[href]",
     next="a.page-numbers.next",
-    title=".elementor-widget-theme-post-title h1, .elementor-widget-theme-post-title h2",
+    # then WordPress's usual markup, should a page come in another template
+    title=(
+        ".elementor-widget-theme-post-title h1, .elementor-widget-theme-post-title h2, "
+        "h1.entry-title, .wp-block-post-title"
+    ),
     date=".elementor-widget-post-info a[href], time[datetime]",
     content=".elementor-widget-theme-post-content, .entry-content",
     exclude=(*COMMON_EXCLUDES, ".elementor-location-header", ".elementor-location-footer"),

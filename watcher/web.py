@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import html
 import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -81,8 +82,9 @@ def _handler(feeds_dir: Path, health: Callable[[], bool]) -> type[BaseHTTPReques
 
         def _send_file(self, file: Path, send_body: bool) -> None:
             try:
-                body = file.read_bytes()
-                modified = datetime.fromtimestamp(int(file.stat().st_mtime), UTC)
+                with file.open("rb") as handle:  # one file: replaced feeds never mix
+                    modified = datetime.fromtimestamp(int(os.fstat(handle.fileno()).st_mtime), UTC)
+                    body = handle.read()
             except FileNotFoundError:
                 self._send(
                     HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not built yet\n", send_body

@@ -22,6 +22,7 @@ import json
 import math
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -85,6 +86,8 @@ class SimWordPress:
         timezone: str = SITE_TIMEZONE,
         robots: str | None = None,
         etags: bool = False,
+        feed_content: bool = True,
+        post_ids_on_pages: bool = True,
     ) -> None:
         assert theme in THEMES, theme
         self.theme = theme
@@ -93,6 +96,13 @@ class SimWordPress:
         self.tz = ZoneInfo(timezone)
         self.robots = robots
         self.etags = etags  # send ETag on HTML pages and answer 304 (a caching layer in front)
+        # False: feeds carry the excerpt only (as asean.org's captured feed does), so a reader
+        # of the feed must read the article pages
+        self.feed_content = feed_content
+        # False: pages name no post id (no shortlink, no postid- class), as some themes do
+        self.post_ids_on_pages = post_ids_on_pages
+        self.delays: dict[str, float] = {}  # path -> seconds to wait before answering
+        self.waiting: list[str] = []  # delayed requests, as they arrive
         self.challenge = False
         self.tagline = "One Vision, One Identity, One Community"
         self.sidebar_note = "Latest News"
@@ -601,6 +611,10 @@ def _handler(site: SimWordPress) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
+            delay = site.delays.get(parts.path)
+            if delay:
+                site.waiting.append(parts.path)
+                time.sleep(delay)
             query = parse_qs(parts.query, keep_blank_values=True)
             with site.lock:
                 request = _Request(parts.path, parts.query, self.headers)
@@ -1413,6 +1427,11 @@ def _feed_item(site: SimWordPress, post: Post) -> str:
     description = ent2ncr(convert_chars(site.excerpt(post))) + site.feed_footer(post)
     title = esc_html(ent2ncr(strip_tags(site.rendered_title(post))))
     link = site.link(post.id)
+    encoded = (
+        f"\t\t<content:encoded><![CDATA[{content}]]></content:encoded>\n"
+        if site.feed_content
+        else ""
+    )
     categories = "".join(
         f"\t\t<category><![CDATA[{site.category_names()[c]}]]></category>\n"
         for c in post.categories
@@ -1427,8 +1446,7 @@ def _feed_item(site: SimWordPress, post: Post) -> str:
 {categories}		<guid isPermaLink="false">{site.url}/?p={post.id}</guid>
 
 		<description><![CDATA[{description}]]></description>
-		<content:encoded><![CDATA[{content}]]></content:encoded>
-
+{encoded}
 		<wfw:commentRss>{link}feed/</wfw:commentRss>
 		<slash:comments>0</slash:comments>
 	</item>
@@ -1503,6 +1521,9 @@ def _article(site: SimWordPress, post: Post) -> Response:
         f'<meta property="article:published_time" content="{published}" />'
     )
     body_class = f"post-template-default single single-post postid-{post.id} single-format-standard"
+    if not site.post_ids_on_pages:
+        head = f'<meta property="article:published_time" content="{published}" />'
+        body_class = "post-template-default single single-post single-format-standard"
     if site.theme == "asean":
         main = f"""<div class="breadcrumb"><a href="{site.url}/">Home</a> <a href="{site.url}/category/news-events/">News &amp; Events</a> <a href="{site.url}/category/news/">News</a></div>
 <div class="elementor-element elementor-element-b369dd8 elementor-widget elementor-widget-theme-post-title elementor-page-title elementor-widget-heading">
