@@ -11,6 +11,7 @@ from lxml import etree
 
 from watcher import feeds
 from watcher.models import ChangeEntry, ChangeKind
+from watcher.render import changed_words, diff_html
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -141,6 +142,10 @@ def test_a_changed_line_that_starts_with_dashes_is_shown() -> None:
         ]
     )
     assert (
-        feeds.diff_html(diff)
+        diff_html(diff)
         == "<p>Title</p><p>-- a list <del>item</del> <ins>item, changed</ins></p>"
     )
+
+
+def test_the_words_an_edit_changed() -> None:
+    assert changed_words(DIFF) == [("10", "12")]

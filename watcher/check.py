@@ -33,7 +33,7 @@ from watcher.sources.base import (
     Unchanged,
 )
 from watcher.store import Store
-from watcher.store.store import Previous
+from watcher.store.checks import Previous
 
 log = logging.getLogger("watcher.check")
 

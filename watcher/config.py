@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 import yaml
-from cssselect import GenericTranslator, SelectorError
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -30,9 +27,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from watcher import __version__
+from watcher.config_notify import EmailSettings, SubscriptionConfig, TopicConfig
+from watcher.config_types import Css, Duration, HttpUrl, Name, Size, Strict
 from watcher.errors import ConfigError
 from watcher.profiles import PROFILES, WORDPRESS, Selectors
-from watcher.units import parse_duration, parse_size
+from watcher.topics import Topic
 
 DEFAULT_CONFIG = Path("config/watcher.yaml")
 CONFIG_ENV = "WATCHER_CONFIG"
@@ -42,66 +41,7 @@ DEFAULT_USER_AGENT = (
 )
 
 
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
-        return timedelta()
-    try:
-        return parse_duration(str(value))
-    except ValueError:
-        raise PydanticCustomError(
-            "duration", "{value} is not a duration (use 15m, 1h, 1d)", {"value": repr(value)}
-        ) from None
-
-
-def _size(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    try:
-        return parse_size(str(value))
-    except ValueError:
-        raise PydanticCustomError(
-            "size", "{value} is not a size (use 512KB, 20MB, 1GB)", {"value": repr(value)}
-        ) from None
-
-
-def _http_url(value: Any) -> str:
-    text = str(value).strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PydanticCustomError(
-            "url", "{value} is not an http(s) URL", {"value": repr(value)}
-        ) from None
-    return text
-
-
-def _css(value: Any) -> str:
-    text = str(value)
-    try:
-        GenericTranslator().css_to_xpath(text)
-    except SelectorError as exc:
-        reason = str(exc).splitlines()[0]
-        raise PydanticCustomError(
-            "css",
-            "{value} is not a CSS selector ({reason})",
-            {"value": repr(value), "reason": reason},
-        ) from None
-    return text
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-Size = Annotated[int, BeforeValidator(_size)]
-HttpUrl = Annotated[str, BeforeValidator(_http_url)]
-Css = Annotated[str, BeforeValidator(_css)]
-Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class HttpSettings(_Strict):
+class HttpSettings(Strict):
     user_agent: str = DEFAULT_USER_AGENT
     timeout: Duration = timedelta(seconds=30)  # connect and each read
     deadline: Duration = timedelta(minutes=2)  # a whole request, however slowly it drips
@@ -113,7 +53,7 @@ class HttpSettings(_Strict):
     max_retry_after: Duration = timedelta(minutes=10)
 
 
-class HttpOverrides(_Strict):
+class HttpOverrides(Strict):
     """A source's own `http:` block: any field set here wins over the global one."""
 
     user_agent: str | None = None
@@ -127,7 +67,7 @@ class HttpOverrides(_Strict):
     max_retry_after: Duration | None = None
 
 
-class SelectorsConfig(_Strict):
+class SelectorsConfig(Strict):
     item: Css | None = None
     next: Css | None = None
     title: Css | None = None
@@ -146,7 +86,7 @@ class SelectorsConfig(_Strict):
         )
 
 
-class _SourceBase(_Strict):
+class _SourceBase(Strict):
     name: Name
     every: Duration = timedelta(minutes=15)
     jitter: Duration = timedelta()
@@ -224,21 +164,13 @@ SOURCE_TYPES = ("wordpress", "html", "feed")
 # Errors raised by this module's validators, whose message is already what a user should read.
 _OWN_MESSAGES = frozenset(
     {
-        "duration",
-        "size",
-        "url",
-        "css",
-        "profile",
-        "listen",
-        "every",
-        "database",
-        "selectors",
-        "unique",
+        "duration", "size", "url", "css", "profile", "listen", "every", "database", "selectors",
+        "unique", "schedule", "timezone", "term", "address", "preset",
     }
-)
+)  # fmt: skip
 
 
-class ServerSettings(_Strict):
+class ServerSettings(Strict):
     listen: str = "127.0.0.1:8080"
     base_url: HttpUrl | None = None
 
@@ -253,7 +185,7 @@ class ServerSettings(_Strict):
         return value
 
 
-class FeedSettings(_Strict):
+class FeedSettings(Strict):
     title: str = "ASEAN Secretariat news watcher"
     limit: int = Field(50, ge=1, le=1000)
 
@@ -270,7 +202,7 @@ def _database_url(value: Any) -> str:
     return text
 
 
-class Settings(_Strict):
+class Settings(Strict):
     state_dir: str = "../state"
     database: Annotated[str, BeforeValidator(_database_url)] | None = None
     database_env: str | None = None
@@ -279,6 +211,9 @@ class Settings(_Strict):
     http: HttpSettings = HttpSettings()
     feeds: FeedSettings = FeedSettings()
     sources: list[SourceConfig] = []
+    topics: dict[Name, TopicConfig] = {}
+    email: EmailSettings | None = None
+    subscriptions: list[SubscriptionConfig] = []
 
     @field_validator("sources")
     @classmethod
@@ -307,6 +242,7 @@ class Config:
     state_dir: Path
     database_url: str
     settings: Settings
+    topics: Mapping[str, Topic] = field(default_factory=dict)
 
     @property
     def sources(self) -> list[WordPressSourceConfig | HtmlSourceConfig | FeedSourceConfig]:
@@ -366,23 +302,52 @@ def parse_config(text: str, path: Path) -> Config:
 
 
 def _resolve(settings: Settings, path: Path, lines: dict[tuple[Any, ...], int]) -> Config:
+    def fail(loc: tuple[Any, ...], message: str) -> ConfigError:
+        line = _line_for(loc, lines)
+        return ConfigError(
+            f"{path}:{line}: {_dotted(loc)}: {message}" if line else f"{path}: {message}"
+        )
+
     base = path.parent.resolve()
     state_dir = (base / settings.state_dir).resolve()
     if settings.database_env:
         url = os.environ.get(settings.database_env)
         if not url:
-            line = lines.get(("database_env",), 0)
-            where = f"{path}:{line}" if line else str(path)
-            raise ConfigError(
-                f"{where}: database_env: environment variable {settings.database_env} is not set"
+            raise fail(
+                ("database_env",), f"environment variable {settings.database_env} is not set"
             )
     else:
         url = settings.database or f"sqlite:///{state_dir / 'watcher.db'}"
+    names: set[str] = set()
+    for index, subscription in enumerate(settings.subscriptions):
+        loc: tuple[Any, ...] = ("subscriptions", index)
+        if subscription.name in names:
+            raise fail((*loc, "name"), f"two subscriptions are named {subscription.name!r}")
+        names.add(subscription.name)
+        for number, topic in enumerate(subscription.topics):
+            if topic not in settings.topics:
+                known = ", ".join(settings.topics) or "none configured"
+                raise fail((*loc, "topics", number), f"{topic!r} is not a topic (topics: {known})")
+        if subscription.to and settings.email is None:
+            raise fail((*loc, "to"), "sending mail needs an `email:` section (smtp, from)")
+        for number, variable in enumerate(subscription.notify_env):
+            if not os.environ.get(variable):
+                raise fail(
+                    (*loc, "notify_env", number), f"environment variable {variable} is not set"
+                )
+    smtp = settings.email.smtp if settings.email else None
+    mails = any(s.to for s in settings.subscriptions)
+    if smtp and smtp.password_env and mails and not os.environ.get(smtp.password_env):
+        raise fail(
+            ("email", "smtp", "password_env"),
+            f"environment variable {smtp.password_env} is not set",
+        )
     return Config(
         path=path,
         state_dir=state_dir,
         database_url=_absolute_sqlite(url, base),
         settings=settings,
+        topics={name: topic.to_topic(name) for name, topic in settings.topics.items()},
     )
 
 

@@ -6,7 +6,6 @@ and never rewrites the entry of the original release, so readers show it as news
 
 from __future__ import annotations
 
-import difflib
 import html
 import os
 import re
@@ -20,6 +19,7 @@ from feedgen.feed import FeedGenerator
 
 from watcher import __version__
 from watcher.models import ChangeEntry, ChangeKind
+from watcher.render import diff_html
 
 FEED_NAMES = ("all.atom", "all.rss")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -112,57 +112,6 @@ def entry_html(entry: ChangeEntry) -> str:
         )
     changed = diff_html(entry.diff) if entry.diff else "<p>Its text is unchanged.</p>"
     return f"<p>This release is back after being removed: {link}</p>" + changed
-
-
-def diff_html(diff: str) -> str:
-    """A unified diff as paragraphs, changed words marked with <del> and <ins>."""
-    blocks: list[str] = []
-    removed: list[str] = []
-    added: list[str] = []
-
-    def flush() -> None:
-        for old, new in zip(removed, added, strict=False):
-            blocks.append(f"<p>{_word_diff(old, new)}</p>")
-        blocks.extend(f"<p><del>{html.escape(line)}</del></p>" for line in removed[len(added) :])
-        blocks.extend(f"<p><ins>{html.escape(line)}</ins></p>" for line in added[len(removed) :])
-        removed.clear()
-        added.clear()
-
-    in_header = True  # "--- version 1" / "+++ version 2" come once, before the first hunk
-    for line in diff.splitlines():
-        if in_header and line.startswith(("---", "+++")):
-            continue
-        if line.startswith("@@"):
-            in_header = False
-            flush()
-            if blocks:
-                blocks.append("<hr/>")
-            continue
-        if line.startswith("-"):
-            removed.append(line[1:])
-        elif line.startswith("+"):
-            added.append(line[1:])
-        else:
-            flush()
-            if line[1:].strip():
-                blocks.append(f"<p>{html.escape(line[1:])}</p>")
-    flush()
-    return "".join(blocks)
-
-
-def _word_diff(old: str, new: str) -> str:
-    old_words, new_words = old.split(" "), new.split(" ")
-    out: list[str] = []
-    matcher = difflib.SequenceMatcher(a=old_words, b=new_words, autojunk=False)
-    for op, a1, a2, b1, b2 in matcher.get_opcodes():
-        if op == "equal":
-            out.append(html.escape(" ".join(old_words[a1:a2])))
-            continue
-        if a2 > a1:
-            out.append(f"<del>{html.escape(' '.join(old_words[a1:a2]))}</del>")
-        if b2 > b1:
-            out.append(f"<ins>{html.escape(' '.join(new_words[b1:b2]))}</ins>")
-    return " ".join(out)
 
 
 def _add_entry(feed: FeedGenerator, entry: ChangeEntry) -> None:

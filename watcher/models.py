@@ -199,6 +199,9 @@ class ChangeEntry:
     diff: str
     html: str  # the version's sanitised HTML (NEW, RESTORED), else empty
     baseline: bool
+    id: int = 0  # the change's row, in detection order (watermarks of deliveries)
+    text: str = ""  # the version's text, when the change made one
+    topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,3 +257,37 @@ class SourceStatus:
     last_error: str | None
     deferred_until: datetime | None
     last_run: CheckResult | None
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMembership:
+    """A release in a topic, and the terms that put it there."""
+
+    release: ReleaseSummary
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message as fixed before sending: sending it again sends the very same bytes."""
+
+    subscription: str
+    channel: str  # "email" or "notify"
+    message_id: str
+    kind: str  # "instant" or "digest"
+    change_ids: tuple[int, ...]
+    recipients: tuple[str, ...]
+    subject: str
+    message: str  # the whole RFC 5322 message (email) or the text (notify)
+    id: int | None = None
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionState:
+    name: str
+    created_at: datetime
+    last_change_id: int  # every change up to this one has been given to the subscription
+    last_digest_at: datetime | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -132,3 +132,71 @@ class CheckRunRow(SQLModel, table=True):
     not_modified: int = 0
     failed_pages: int = 0
     error: str | None = None
+
+
+class ReleaseTopicRow(SQLModel, table=True):
+    """A release is in a topic when any of its versions matched; why is kept in `terms`."""
+
+    __tablename__ = "release_topic"
+    __table_args__ = (sa.UniqueConstraint("release_id", "topic", name="uq_release_topic"),)
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="release.id", index=True)
+    topic: str = Field(max_length=64, index=True)
+    terms: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    matched_at: datetime = _when()
+
+
+class TopicStateRow(SQLModel, table=True):
+    """The definition each topic was last applied with, and since when it holds."""
+
+    __tablename__ = "topic_state"
+    name: str = Field(primary_key=True, max_length=64)
+    fingerprint: str = Field(max_length=64)
+    effective_from: datetime = _when()
+
+
+class SubscriptionStateRow(SQLModel, table=True):
+    """What a subscription has been given: every change up to `last_change_id`."""
+
+    __tablename__ = "subscription_state"
+    name: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = _when()
+    last_change_id: int = 0
+    last_digest_at: datetime | None = _when(nullable=True)
+
+
+class OutboxRow(SQLModel, table=True):
+    """A message fixed before it is sent (its Message-ID included), sent until it is sent."""
+
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    subscription: str = Field(max_length=64, index=True)
+    channel: str = Field(max_length=8)  # email | notify
+    message_id: str = Field(sa_column=sa.Column(sa.String(255), nullable=False, unique=True))
+    kind: str = Field(max_length=8)  # instant | digest
+    created_at: datetime = _when()
+    change_ids: list[int] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
+    recipients: list[str] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
+    subject: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    message: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    status: str = Field(default="pending", max_length=8, index=True)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = _when()
+    last_error: str | None = None
+    sent_at: datetime | None = _when(nullable=True)
+
+
+# The tables as SQLAlchemy Core sees them, for the statements of the hot paths.
+RELEASE = cast(sa.Table, ReleaseRow.__table__)  # type: ignore[attr-defined]
+VERSION = cast(sa.Table, VersionRow.__table__)  # type: ignore[attr-defined]
+CHANGE = cast(sa.Table, ChangeRow.__table__)  # type: ignore[attr-defined]
+VALIDATOR = cast(sa.Table, ValidatorRow.__table__)  # type: ignore[attr-defined]
+SOURCE = cast(sa.Table, SourceRow.__table__)  # type: ignore[attr-defined]
+RELEASE_TOPIC = cast(sa.Table, ReleaseTopicRow.__table__)  # type: ignore[attr-defined]
+TOPIC_STATE = cast(sa.Table, TopicStateRow.__table__)  # type: ignore[attr-defined]
+SUBSCRIPTION = cast(sa.Table, SubscriptionStateRow.__table__)  # type: ignore[attr-defined]
+OUTBOX = cast(sa.Table, OutboxRow.__table__)  # type: ignore[attr-defined]

@@ -1,0 +1,74 @@
+"""Value types shared by the config's models: durations, sizes, URLs, CSS selectors, names."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from cssselect import GenericTranslator, SelectorError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from watcher.units import parse_duration, parse_size
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        return timedelta()
+    try:
+        return parse_duration(str(value))
+    except ValueError:
+        raise PydanticCustomError(
+            "duration", "{value} is not a duration (use 15m, 1h, 1d)", {"value": repr(value)}
+        ) from None
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return parse_size(str(value))
+    except ValueError:
+        raise PydanticCustomError(
+            "size", "{value} is not a size (use 512KB, 20MB, 1GB)", {"value": repr(value)}
+        ) from None
+
+
+def _http_url(value: Any) -> str:
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PydanticCustomError(
+            "url", "{value} is not an http(s) URL", {"value": repr(value)}
+        ) from None
+    return text
+
+
+def _css(value: Any) -> str:
+    text = str(value)
+    try:
+        GenericTranslator().css_to_xpath(text)
+    except SelectorError as exc:
+        reason = str(exc).splitlines()[0]
+        raise PydanticCustomError(
+            "css",
+            "{value} is not a CSS selector ({reason})",
+            {"value": repr(value), "reason": reason},
+        ) from None
+    return text
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Size = Annotated[int, BeforeValidator(_size)]
+HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+Css = Annotated[str, BeforeValidator(_css)]
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; values never change after load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

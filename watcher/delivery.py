@@ -1,0 +1,293 @@
+"""Subscriptions: which changes each one is owed, when, and getting them out.
+
+Never skip, never duplicate (within what SMTP allows):
+1. `enqueue_*` composes the messages a subscription is owed and writes them to the outbox, each
+   with its Message-ID, in the same transaction that moves the subscription's watermark past
+   their changes. A crash before that commit loses nothing (the changes are taken again); after
+   it, the messages wait in the outbox.
+2. `deliver` sends what waits and marks it sent; failures are retried with backoff.
+The one window SMTP leaves: the server accepted a message and the process died before marking
+it sent. The message is then sent again after the restart, with the same Message-ID (mail
+clients and servers treat it as the same message), never as a different one.
+
+Only changes detected after a subscription was created, and after the definition of the topic
+that brings them took effect, are mailed; a source's baseline is never mailed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from watcher import mail
+from watcher.config import Config
+from watcher.config_notify import SubscriptionConfig
+from watcher.models import ChangeEntry, OutboxMessage
+from watcher.store import Store
+
+log = logging.getLogger("watcher.delivery")
+
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+)
+MAX_ATTEMPTS = 12  # then the message is marked failed and shown by `watcher status`
+
+Clock = Callable[[], datetime]
+Notifier = Callable[[str, str, str], bool]  # (apprise URL, title, body) -> delivered
+
+
+class Deliverer:
+    def __init__(
+        self, config: Config, store: Store, clock: Clock, notifier: Notifier | None = None
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.notifier = notifier or apprise_notify
+
+    @property
+    def subscriptions(self) -> list[SubscriptionConfig]:
+        return list(self.config.settings.subscriptions)
+
+    def subscription(self, name: str) -> SubscriptionConfig:
+        for subscription in self.subscriptions:
+            if subscription.name == name:
+                return subscription
+        known = ", ".join(s.name for s in self.subscriptions) or "none configured"
+        raise KeyError(f"no subscription named {name!r} (subscriptions: {known})")
+
+    # -- what is owed -------------------------------------------------------------------------
+
+    def owed(
+        self, subscription: SubscriptionConfig, until_id: int
+    ) -> tuple[int, list[ChangeEntry]]:
+        """The subscription's watermark and the changes after it it should hear about."""
+        state = self.store.subscription_state(subscription.name, self.clock())
+        effective = self.store.topics_effective_from()
+        entries = [
+            entry
+            for entry in self.store.changes_after(
+                state.last_change_id, subscription.topics, until_id=until_id
+            )
+            if not entry.baseline
+            and entry.detected_at >= state.created_at
+            and any(entry.detected_at >= effective.get(t, state.created_at) for t in entry.topics)
+        ]
+        return state.last_change_id, entries
+
+    def enqueue_instant(self) -> int:
+        """One message per change for every instant subscription; returns how many."""
+        queued = 0
+        newest = self.store.newest_change_id()
+        for subscription in self.subscriptions:
+            if subscription.mode != "instant":
+                continue
+            _, entries = self.owed(subscription, newest)
+            messages = [m for entry in entries for m in self._instant(subscription, entry)]
+            self.store.enqueue(
+                subscription.name, messages, last_change_id=newest, digest_at=None, now=self.clock()
+            )
+            queued += len(messages)
+        return queued
+
+    def digests_due(self) -> list[SubscriptionConfig]:
+        """Digest subscriptions whose scheduled time has come since their last digest (or since
+        they were created: a new subscription's first digest waits for its schedule)."""
+        now = self.clock()
+        due = []
+        for subscription in self.subscriptions:
+            if subscription.mode != "digest":
+                continue
+            state = self.store.subscription_state(subscription.name, now)
+            start = state.last_digest_at or state.created_at
+            trigger = CronTrigger.from_crontab(
+                subscription.cron, timezone=ZoneInfo(subscription.timezone)
+            )
+            fire = trigger.get_next_fire_time(None, start + timedelta(seconds=1))
+            if fire is not None and fire <= now:
+                due.append(subscription)
+        return due
+
+    def enqueue_digest(self, subscription: SubscriptionConfig) -> OutboxMessage | None:
+        """The digest for the period that just ended (None if it is empty and not wanted)."""
+        now = self.clock()
+        newest = self.store.newest_change_id()
+        state = self.store.subscription_state(subscription.name, now)
+        _, entries = self.owed(subscription, newest)
+        messages = self._digest(
+            subscription, entries, state.last_digest_at or state.created_at, now
+        )
+        self.store.enqueue(
+            subscription.name, messages, last_change_id=newest, digest_at=now, now=now
+        )
+        return messages[0] if messages else None
+
+    def preview(self, subscription: SubscriptionConfig) -> list[OutboxMessage]:
+        """The next digest (or the pending instant messages) as they would be sent now."""
+        now = self.clock()
+        state = self.store.subscription_state(subscription.name, now)
+        _, entries = self.owed(subscription, self.store.newest_change_id())
+        if subscription.mode == "instant":
+            return [m for entry in entries for m in self._instant(subscription, entry)]
+        return self._digest(
+            subscription, entries, state.last_digest_at or state.created_at, now, preview=True
+        )
+
+    # -- getting it out -----------------------------------------------------------------------
+
+    def deliver(self) -> tuple[int, int]:
+        """Send what waits in the outbox and is due; returns (sent, failed attempts)."""
+        sent = failed = 0
+        for message in self.store.due_messages(self.clock()):
+            assert message.id is not None
+            try:
+                self._send(message)
+            except Exception as exc:  # any failure of one message: retried, never fatal
+                failed += 1
+                attempts = message.attempts + 1
+                retry = None
+                if attempts < MAX_ATTEMPTS:
+                    retry = self.clock() + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.store.mark_attempt_failed(message.id, reason, retry_at=retry)
+                log.warning(
+                    "delivery %s to %s failed (attempt %d): %s",
+                    message.message_id,
+                    message.subscription,
+                    attempts,
+                    reason,
+                )
+                continue
+            self.store.mark_sent(message.id, self.clock())
+            sent += 1
+            log.info("delivered %s (%s) to %s", message.subject, message.kind, message.subscription)
+        return sent, failed
+
+    def run_due(self) -> None:
+        """Everything that is due now: digests whose time has come, then the outbox."""
+        for subscription in self.digests_due():
+            self.enqueue_digest(subscription)
+        self.deliver()
+
+    def _send(self, message: OutboxMessage) -> None:
+        if message.channel == "notify":
+            url = os.environ.get(message.recipients[0], "")
+            if not url or not self.notifier(url, message.subject, message.message):
+                raise mail.MailError(
+                    f"notification through ${message.recipients[0]} was not delivered"
+                )
+            return
+        email = self.config.settings.email
+        if email is None:
+            raise mail.MailError("no `email:` section to send with")
+        password = os.environ.get(email.smtp.password_env) if email.smtp.password_env else None
+        mail.send(message.message, email.sender, message.recipients, email.smtp, password)
+
+    # -- composing ----------------------------------------------------------------------------
+
+    def _titles(self, subscription: SubscriptionConfig) -> dict[str, str]:
+        return {name: self.config.topics[name].title for name in subscription.topics}
+
+    def _envelope(self, subscription: SubscriptionConfig) -> mail.Envelope:
+        email = self.config.settings.email
+        sender = email.sender if email else "watcher <watcher@localhost>"
+        return mail.Envelope(sender, tuple(subscription.to), subscription.timezone)
+
+    def _instant(self, subscription: SubscriptionConfig, entry: ChangeEntry) -> list[OutboxMessage]:
+        envelope = self._envelope(subscription)
+        message_id = mail.new_message_id(envelope.sender)
+        message = mail.compose_instant(
+            envelope,
+            topic_titles=self._titles(subscription),
+            entry=entry,
+            now=self.clock(),
+            message_id=message_id,
+        )
+        return self._outgoing(subscription, "instant", message, message_id, (entry.id,))
+
+    def _digest(
+        self,
+        subscription: SubscriptionConfig,
+        entries: Sequence[ChangeEntry],
+        since: datetime,
+        now: datetime,
+        *,
+        preview: bool = False,
+    ) -> list[OutboxMessage]:
+        if not entries and not subscription.send_empty and not preview:
+            return []
+        envelope = self._envelope(subscription)
+        message_id = mail.new_message_id(envelope.sender)
+        message = mail.compose_digest(
+            envelope,
+            topic_titles=self._titles(subscription),
+            entries=entries,
+            since=since,
+            now=now,
+            message_id=message_id,
+        )
+        return self._outgoing(
+            subscription, "digest", message, message_id, tuple(e.id for e in entries)
+        )
+
+    def _outgoing(
+        self,
+        subscription: SubscriptionConfig,
+        kind: str,
+        message: EmailMessage,
+        message_id: str,
+        change_ids: tuple[int, ...],
+    ) -> list[OutboxMessage]:
+        subject = str(message["Subject"])
+        out = []
+        if subscription.to:
+            out.append(
+                OutboxMessage(
+                    subscription.name,
+                    "email",
+                    message_id,
+                    kind,
+                    change_ids,
+                    tuple(subscription.to),
+                    subject,
+                    mail.as_text(message),
+                )
+            )
+        plain = message.get_body(("plain",))
+        text = plain.get_content() if plain is not None else subject
+        for variable in subscription.notify_env:
+            out.append(
+                OutboxMessage(
+                    subscription.name,
+                    "notify",
+                    f"{message_id}#{variable}",
+                    kind,
+                    change_ids,
+                    (variable,),
+                    subject,
+                    text,
+                )
+            )
+        return out
+
+
+def apprise_notify(url: str, title: str, body: str) -> bool:
+    """Chat services (Slack, Telegram, Matrix, ...) through apprise; the URL carries a token,
+    so it comes from the environment and is never logged."""
+    import apprise  # noqa: PLC0415  (large, and only needed when a subscription uses it)
+
+    notifier = apprise.Apprise()
+    if not notifier.add(url):
+        return False
+    return bool(notifier.notify(title=title, body=body))

@@ -1,0 +1,399 @@
+"""What a check writes: one transaction per release (the release, its new version, its change
+and its page validators together), so an interruption loses at most the release in flight.
+
+This is the hot path of a check, so it speaks SQL through prebuilt statements.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from watcher.models import (
+    Attachment,
+    Change,
+    ChangeKind,
+    CheckResult,
+    CheckStatus,
+    KnownRelease,
+    ReleaseSnapshot,
+    ReleaseStatus,
+    SourceView,
+    Validators,
+    Verdict,
+    VersionRecord,
+)
+from watcher.store.tables import (
+    CHANGE,
+    RELEASE,
+    VALIDATOR,
+    VERSION,
+    CheckRunRow,
+    ReleaseRow,
+    SourceRow,
+    ValidatorRow,
+)
+from watcher.store.topics import Matches, add_matches
+from watcher.urls import canonical_url
+
+# The hot path's statements are built once and given their values as parameters, so that
+# SQLAlchemy compiles each of them once instead of once per release.
+_LATEST_VERSION = (
+    sa.select(VERSION)
+    .where(VERSION.c.release_id == sa.bindparam("rid"))
+    .order_by(VERSION.c.number.desc())
+    .limit(1)
+)
+# By key; else by URL, where one side does not know the WordPress post id: a post read from a
+# page without a shortlink and the same post read through the API are one release.
+_FIND_RELEASE = (
+    sa.select(RELEASE.c.id, RELEASE.c.key, RELEASE.c.status, RELEASE.c.versions)
+    .where(
+        RELEASE.c.source_id == sa.bindparam("sid"),
+        sa.or_(
+            RELEASE.c.key == sa.bindparam("k"),
+            sa.and_(
+                RELEASE.c.canonical == sa.bindparam("c"),
+                sa.or_(sa.bindparam("wp", type_=sa.Integer).is_(None), RELEASE.c.wp_id.is_(None)),
+            ),
+        ),
+    )
+    .order_by(sa.case((RELEASE.c.key == sa.bindparam("k"), 0), else_=1))
+    .limit(1)
+)
+_UPDATE_RELEASE = sa.update(RELEASE).where(RELEASE.c.id == sa.bindparam("rid"))
+_VALIDATOR_FIELDS = ("etag", "last_modified", "body_hash", "derived", "updated_at")
+# One statement where the database has INSERT ... ON CONFLICT (SQLite, PostgreSQL).
+
+
+def _upsert(insert: Any) -> Any:
+    statement = insert(VALIDATOR)
+    changes = {field: statement.excluded[field] for field in _VALIDATOR_FIELDS}
+    return statement.on_conflict_do_update(index_elements=["source_id", "url"], set_=changes)
+
+
+_UPSERT_VALIDATOR = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+_UPDATE_VALIDATOR = sa.update(VALIDATOR).where(
+    VALIDATOR.c.source_id == sa.bindparam("sid"), VALIDATOR.c.url == sa.bindparam("u")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Previous:
+    version: VersionRecord | None
+    status: ReleaseStatus | None
+
+
+class CheckRecords:
+    engine: Engine
+
+    def source_view(self, name: str, kind: str, now: datetime) -> tuple[int, SourceView]:
+        with Session(self.engine) as session, session.begin():
+            source = session.exec(select(SourceRow).where(SourceRow.name == name)).first()
+            if source is None:
+                source = SourceRow(name=name, kind=kind, created_at=now)
+                session.add(source)
+                session.flush()
+            assert source.id is not None
+            releases = session.exec(
+                select(ReleaseRow).where(ReleaseRow.source_id == source.id)
+            ).all()
+            known = {r.key: _known(r) for r in releases}
+            validators: dict[str, Validators] = {}
+            derived: dict[str, Any] = {}
+            for row in session.exec(
+                select(ValidatorRow).where(ValidatorRow.source_id == source.id)
+            ):
+                validators[row.url] = Validators(row.etag, row.last_modified, row.body_hash)
+                if row.derived is not None:
+                    derived[row.url] = row.derived
+            view = SourceView(
+                name=name,
+                baseline_done=source.baseline_done,
+                cursor=dict(source.cursor or {}),
+                releases=known,
+                by_canonical={k.canonical: k for k in known.values()},
+                validators=validators,
+                derived=derived,
+            )
+            return source.id, view
+
+    def deferred_until(self, name: str) -> datetime | None:
+        with Session(self.engine) as session:
+            return session.exec(
+                select(SourceRow.deferred_until).where(SourceRow.name == name)
+            ).first()
+
+    def record_observed(
+        self,
+        source_id: int,
+        snapshot: ReleaseSnapshot,
+        judge: Callable[[Previous], Verdict],
+        *,
+        now: datetime,
+        page_url: str | None = None,
+        validators: Validators | None = None,
+        topics: Matches | None = None,
+    ) -> Verdict:
+        """Read what is stored of the release, let `judge` decide, and write the release, its
+        new version, its change, the topics its new version adds, and its page validators: all
+        in one transaction.
+
+        This is the hot path of a check (once per release read), so it speaks SQL directly."""
+        with self.engine.begin() as connection:
+            release = _find_release(connection, source_id, snapshot)
+            previous = Previous(None, None)
+            if release is not None:
+                version = connection.execute(_LATEST_VERSION, {"rid": release.id}).first()
+                record = _record_from_row(version) if version is not None else None
+                previous = Previous(record, ReleaseStatus(release.status))
+            verdict = judge(previous)
+            # a reading without the post id does not demote a release known by its id
+            key = release.key if release is not None and snapshot.wp_id is None else snapshot.key
+            values: dict[str, Any] = {
+                "key": key,
+                "url": snapshot.url,
+                "canonical": canonical_url(snapshot.url),
+                "source_modified": snapshot.source_modified,
+                "published": verdict.published,
+                "status": ReleaseStatus.ACTIVE.value,
+                "missing_count": 0,
+                "last_seen": now,
+            }
+            if snapshot.wp_id is not None:
+                values["wp_id"] = snapshot.wp_id
+            if verdict.new_version:
+                values["title"] = snapshot.title
+                values["versions"] = (release.versions if release is not None else 0) + 1
+            if verdict.change is not None:
+                values["last_changed"] = now
+            if release is None:
+                values.update(source_id=source_id, first_seen=now, last_changed=now)
+                values.setdefault("title", snapshot.title)
+                release_id = _insert(connection, RELEASE, values)
+            else:
+                release_id = release.id
+                connection.execute(_UPDATE_RELEASE, {"rid": release_id, **values})
+            version_id = None
+            if verdict.new_version:
+                attachments = [{"url": a.url, "label": a.label} for a in snapshot.attachments]
+                version_id = _insert(
+                    connection,
+                    VERSION,
+                    {
+                        "release_id": release_id,
+                        "number": values["versions"],
+                        "created_at": now,
+                        "content_hash": snapshot.content_hash,
+                        "title": snapshot.title,
+                        "published": verdict.published,
+                        "text": snapshot.text,
+                        "html": snapshot.html,
+                        "attachments": attachments,
+                        "origin": snapshot.origin.value,
+                    },
+                )
+            if verdict.change is not None:
+                change = _change_values(verdict.change, source_id, release_id, version_id)
+                connection.execute(sa.insert(CHANGE), change)
+            if verdict.new_version and topics:
+                add_matches(connection, release_id, topics, now)
+            if page_url and validators is not None:
+                _upsert_validators(connection, source_id, page_url, validators, None, now)
+            return verdict
+
+    def save_unchanged(self, source_id: int, keys: Iterable[str], now: datetime) -> None:
+        keys = list(keys)
+        if not keys:
+            return
+        with Session(self.engine) as session, session.begin():
+            for start in range(0, len(keys), 500):
+                session.execute(
+                    sa.update(ReleaseRow)
+                    .where(col(ReleaseRow.source_id) == source_id)
+                    .where(col(ReleaseRow.key).in_(keys[start : start + 500]))
+                    .values(last_seen=now, missing_count=0)
+                )
+
+    def record_missing(
+        self,
+        source_id: int,
+        key: str,
+        judge: Callable[[KnownRelease], tuple[int, Change | None]],
+        now: datetime,
+    ) -> Change | None:
+        """A release was not found: `judge` decides from what is stored now (not from the
+        start of the check) how many misses that makes and whether it is removed."""
+        with self.engine.begin() as connection:
+            release = connection.execute(
+                sa.select(RELEASE).where(RELEASE.c.source_id == source_id, RELEASE.c.key == key)
+            ).first()
+            if release is None:
+                return None
+            count, change = judge(_known(release))
+            values: dict[str, Any] = {"missing_count": count}
+            if change is not None:
+                values.update(status=ReleaseStatus.REMOVED.value, last_changed=now)
+                row = _change_values(change, source_id, release.id, None)
+                row["title"] = release.title
+                connection.execute(sa.insert(CHANGE), row)
+            connection.execute(_UPDATE_RELEASE, {"rid": release.id, **values})
+            return change
+
+    def save_page_state(
+        self, source_id: int, url: str, validators: Validators, derived: Any, now: datetime
+    ) -> None:
+        with self.engine.begin() as connection:
+            _upsert_validators(connection, source_id, url, validators, derived, now)
+
+    def finish_check(
+        self,
+        source_id: int,
+        result: CheckResult,
+        *,
+        finished_at: datetime,
+        cursor: Mapping[str, Any] | None,
+        listed: Iterable[str] | None,
+        completed: bool,
+        deferred_until: datetime | None = None,
+    ) -> None:
+        """Record the run. A check that went through the whole source (even if some pages
+        failed) also saves the cursor, the listing and the baseline flag; one that stopped
+        early is simply done again."""
+        with Session(self.engine) as session, session.begin():
+            source = session.get(SourceRow, source_id)
+            assert source is not None
+            if completed:
+                source.baseline_done = True
+                if cursor is not None:
+                    source.cursor = dict(cursor)
+                if listed is not None:
+                    _save_listed(session, source_id, set(listed))
+            if result.status == CheckStatus.OK:
+                source.consecutive_failures = 0
+                source.last_success_at = finished_at
+                source.last_error = None
+            elif result.status == CheckStatus.FAILED:
+                source.consecutive_failures += 1
+                source.last_error = result.error
+            source.deferred_until = deferred_until
+            session.add(source)
+            session.add(
+                CheckRunRow(
+                    source_id=source_id,
+                    started_at=result.started_at,
+                    finished_at=finished_at,
+                    status=result.status,
+                    new=result.count(ChangeKind.NEW),
+                    edited=result.count(ChangeKind.EDITED),
+                    removed=result.count(ChangeKind.REMOVED),
+                    restored=result.count(ChangeKind.RESTORED),
+                    requests=result.requests,
+                    not_modified=result.not_modified,
+                    failed_pages=result.failed_pages,
+                    error=result.error,
+                )
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+
+
+def _insert(connection: sa.Connection, table: sa.Table, values: Mapping[str, Any]) -> int:
+    key = connection.execute(sa.insert(table), dict(values)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _find_release(connection: sa.Connection, source_id: int, snapshot: ReleaseSnapshot) -> Any:
+    parameters = {
+        "sid": source_id,
+        "k": snapshot.key,
+        "wp": snapshot.wp_id,
+        "c": canonical_url(snapshot.url),
+    }
+    return connection.execute(_FIND_RELEASE, parameters).first()
+
+
+def _record_from_row(row: Any) -> VersionRecord:
+    return VersionRecord(
+        number=row.number,
+        title=row.title,
+        published=row.published,
+        text=row.text,
+        attachments=tuple(Attachment(a["url"], a["label"]) for a in row.attachments),
+        content_hash=row.content_hash,
+    )
+
+
+def _known(row: Any) -> KnownRelease:
+    """From a release row, ORM or Core (the columns have the same names)."""
+    return KnownRelease(
+        key=row.key,
+        url=row.url,
+        canonical=row.canonical,
+        status=ReleaseStatus(row.status),
+        missing_count=row.missing_count,
+        wp_id=row.wp_id,
+        source_modified=row.source_modified,
+        listed=row.listed,
+    )
+
+
+def _change_values(
+    change: Change, source_id: int, release_id: int, version_id: int | None
+) -> dict[str, Any]:
+    return {
+        "uid": str(uuid.uuid4()),
+        "source_id": source_id,
+        "release_id": release_id,
+        "version_id": version_id,
+        "kind": change.kind.value,
+        "detected_at": change.detected_at,
+        "feed_date": change.feed_date,
+        "title": change.title,
+        "url": change.url,
+        "diff": change.diff,
+        "baseline": change.baseline,
+    }
+
+
+def _upsert_validators(
+    connection: sa.Connection,
+    source_id: int,
+    url: str,
+    validators: Validators,
+    derived: Any,
+    now: datetime,
+) -> None:
+    values = {
+        "etag": validators.etag,
+        "last_modified": validators.last_modified,
+        "body_hash": validators.body_hash,
+        "derived": derived,
+        "updated_at": now,
+    }
+    dialect = connection.dialect.name
+    if dialect in _UPSERT_VALIDATOR:
+        connection.execute(
+            _UPSERT_VALIDATOR[dialect], {"source_id": source_id, "url": url, **values}
+        )
+        return
+    updated = connection.execute(_UPDATE_VALIDATOR, {"sid": source_id, "u": url, **values})
+    if updated.rowcount == 0:
+        connection.execute(sa.insert(VALIDATOR), {"source_id": source_id, "url": url, **values})
+
+
+def _save_listed(session: Session, source_id: int, canonicals: set[str]) -> None:
+    session.execute(
+        sa.update(ReleaseRow)
+        .where(col(ReleaseRow.source_id) == source_id)
+        .values(listed=col(ReleaseRow.canonical).in_(canonicals) if canonicals else False)
+    )

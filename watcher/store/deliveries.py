@@ -1,0 +1,214 @@
+"""Subscriptions' watermarks and the outbox.
+
+A message is written to the outbox, with its Message-ID, in the same transaction that moves
+its subscription's watermark past the changes it carries: a change is either waiting in the
+outbox or not yet taken, never lost and never taken twice. Sending marks it sent afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from watcher.models import ChangeEntry, ChangeKind, OutboxMessage, SubscriptionState
+from watcher.store.tables import (
+    CHANGE,
+    OUTBOX,
+    RELEASE,
+    RELEASE_TOPIC,
+    SOURCE,
+    SUBSCRIPTION,
+    VERSION,
+)
+
+
+class Deliveries:
+    engine: Engine
+
+    def subscription_state(self, name: str, now: datetime) -> SubscriptionState:
+        """A new subscription starts after the newest change: it never mails the past."""
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                sa.select(SUBSCRIPTION).where(SUBSCRIPTION.c.name == name)
+            ).first()
+            if row is None:
+                newest = connection.execute(sa.select(sa.func.max(CHANGE.c.id))).scalar() or 0
+                values = {"name": name, "created_at": now, "last_change_id": newest}
+                connection.execute(sa.insert(SUBSCRIPTION), values)
+                return SubscriptionState(name, now, newest, None)
+            return SubscriptionState(
+                row.name, row.created_at, row.last_change_id, row.last_digest_at
+            )
+
+    def changes_after(
+        self, last_change_id: int, topics: Sequence[str], *, until_id: int | None = None
+    ) -> list[ChangeEntry]:
+        """Changes after the watermark whose release is in one of `topics`, oldest first, each
+        with the version text it made and the topics (of these) it is in."""
+        with self.engine.connect() as connection:
+            top = (
+                until_id
+                if until_id is not None
+                else sa.func.coalesce(sa.select(sa.func.max(CHANGE.c.id)).scalar_subquery(), 0)
+            )
+            rows = connection.execute(
+                sa.select(
+                    CHANGE,
+                    SOURCE.c.name.label("source_name"),
+                    RELEASE.c.published,
+                    VERSION.c.html.label("version_html"),
+                    VERSION.c.text.label("version_text"),
+                )
+                .join(SOURCE, SOURCE.c.id == CHANGE.c.source_id)
+                .join(RELEASE, RELEASE.c.id == CHANGE.c.release_id)
+                .outerjoin(VERSION, VERSION.c.id == CHANGE.c.version_id)
+                .where(CHANGE.c.id > last_change_id, CHANGE.c.id <= top)
+                .where(
+                    sa.exists().where(
+                        RELEASE_TOPIC.c.release_id == CHANGE.c.release_id,
+                        RELEASE_TOPIC.c.topic.in_(list(topics)),
+                    )
+                )
+                .order_by(CHANGE.c.id)
+            ).all()
+            memberships: dict[int, list[str]] = {}
+            release_ids = list({row.release_id for row in rows})
+            for start in range(0, len(release_ids), 500):
+                for release_id, topic in connection.execute(
+                    sa.select(RELEASE_TOPIC.c.release_id, RELEASE_TOPIC.c.topic)
+                    .where(RELEASE_TOPIC.c.release_id.in_(release_ids[start : start + 500]))
+                    .where(RELEASE_TOPIC.c.topic.in_(list(topics)))
+                ):
+                    memberships.setdefault(release_id, []).append(topic)
+            return [_entry(row, memberships.get(row.release_id, [])) for row in rows]
+
+    def newest_change_id(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(sa.select(sa.func.max(CHANGE.c.id))).scalar() or 0)
+
+    def enqueue(
+        self,
+        subscription: str,
+        messages: Sequence[OutboxMessage],
+        *,
+        last_change_id: int,
+        digest_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        """The messages and the watermark past their changes, together."""
+        with self.engine.begin() as connection:
+            for message in messages:
+                connection.execute(
+                    sa.insert(OUTBOX),
+                    {
+                        "subscription": subscription,
+                        "channel": message.channel,
+                        "message_id": message.message_id,
+                        "kind": message.kind,
+                        "created_at": now,
+                        "change_ids": list(message.change_ids),
+                        "recipients": list(message.recipients),
+                        "subject": message.subject,
+                        "message": message.message,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                    },
+                )
+            values: dict[str, Any] = {"last_change_id": last_change_id}
+            if digest_at is not None:
+                values["last_digest_at"] = digest_at
+            connection.execute(
+                sa.update(SUBSCRIPTION).where(SUBSCRIPTION.c.name == subscription).values(**values)
+            )
+
+    def due_messages(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(OUTBOX)
+                .where(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now)
+                .order_by(OUTBOX.c.id)
+                .limit(limit)
+            )
+            return [_message(row) for row in rows]
+
+    def mark_sent(self, message_id: int, now: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.update(OUTBOX)
+                .where(OUTBOX.c.id == message_id)
+                .values(status="sent", sent_at=now, last_error=None)
+            )
+
+    def mark_attempt_failed(
+        self, message_id: int, error: str, *, retry_at: datetime | None
+    ) -> None:
+        """Another try at `retry_at`; None gives up (the message stays, marked failed)."""
+        with self.engine.begin() as connection:
+            values: dict[str, Any] = {"attempts": OUTBOX.c.attempts + 1, "last_error": error}
+            if retry_at is None:
+                values["status"] = "failed"
+            else:
+                values["next_attempt_at"] = retry_at
+            connection.execute(sa.update(OUTBOX).where(OUTBOX.c.id == message_id).values(**values))
+
+    def outbox(self, subscription: str | None = None) -> list[OutboxMessage]:
+        with self.engine.connect() as connection:
+            query = sa.select(OUTBOX).order_by(OUTBOX.c.id)
+            if subscription is not None:
+                query = query.where(OUTBOX.c.subscription == subscription)
+            return [_message(row) for row in connection.execute(query)]
+
+    def delivery_counts(self) -> dict[str, dict[str, int]]:
+        """Per subscription: how many messages are pending, sent, failed."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(OUTBOX.c.subscription, OUTBOX.c.status, sa.func.count()).group_by(
+                    OUTBOX.c.subscription, OUTBOX.c.status
+                )
+            )
+            counts: dict[str, dict[str, int]] = {}
+            for subscription, status, count in rows:
+                counts.setdefault(subscription, {})[status] = count
+            return counts
+
+
+def _entry(row: Any, topics: Sequence[str]) -> ChangeEntry:
+    return ChangeEntry(
+        uid=row.uid,
+        kind=ChangeKind(row.kind),
+        source=row.source_name,
+        release_id=row.release_id,
+        url=row.url,
+        title=row.title,
+        detected_at=row.detected_at,
+        feed_date=row.feed_date,
+        published=row.published,
+        diff=row.diff,
+        html=row.version_html or "",
+        baseline=row.baseline,
+        id=row.id,
+        text=row.version_text or "",
+        topics=tuple(sorted(topics)),
+    )
+
+
+def _message(row: Any) -> OutboxMessage:
+    return OutboxMessage(
+        subscription=row.subscription,
+        channel=row.channel,
+        message_id=row.message_id,
+        kind=row.kind,
+        change_ids=tuple(row.change_ids),
+        recipients=tuple(row.recipients),
+        subject=row.subject,
+        message=row.message,
+        id=row.id,
+        status=row.status,
+        attempts=row.attempts,
+        last_error=row.last_error,
+    )
