@@ -1,4 +1,4 @@
-"""The program's parts wired together once: config, store, fetcher, feeds.
+"""The program's parts wired together once: config, store, fetcher, feeds, deliveries.
 
 The CLI and the daemon both drive an `App`; neither holds business logic of its own.
 """
@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from watcher import feeds
 from watcher.check import Clock, check_source, utc_now
 from watcher.config import Config
+from watcher.delivery import Deliverer
 from watcher.fetch import Fetcher
 from watcher.models import CheckResult, CheckStatus
 from watcher.store import Store
+from watcher.topics import Topic, match, topic_fingerprint
 
 log = logging.getLogger("watcher")
 
@@ -33,7 +35,9 @@ class App:
         self.fetcher = fetcher or Fetcher()
         self.clock = clock
         self.stop = threading.Event()
+        self.deliverer = Deliverer(config, self.store, clock)
         self._feeds_lock = threading.Lock()
+        self._delivery_lock = threading.Lock()
 
     def close(self) -> None:
         self.fetcher.close()
@@ -74,16 +78,64 @@ class App:
             return CheckResult(name, CheckStatus.FAILED, started, 0.0, 0, error=reason)
         if result.changed:
             self.build_feeds()
+            self.deliver(instant=True)
         return result
 
+    def apply_topics(self, *, force: bool = False) -> dict[str, int]:
+        """Match every stored version again for each topic whose definition changed (or is
+        new); returns how many releases each re-evaluated topic now holds."""
+        applied = self.store.topic_fingerprints()
+        counts = {}
+        for name, topic in self.config.topics.items():
+            fingerprint = topic_fingerprint(topic)
+            if applied.get(name) == fingerprint and not force:
+                continue
+
+            def judge(title: str, body: str, topic: Topic = topic) -> tuple[str, ...] | None:
+                found = match(topic, title=title, body=body)
+                return found.terms if found else None
+
+            counts[name] = self.store.apply_topic(name, fingerprint, judge, self.clock())
+            log.info("topic %s: %d release(s) after applying its definition", name, counts[name])
+        return counts
+
     def build_feeds(self) -> None:
+        """The main feed and one per topic, written whole (readers never see half a file)."""
+        limit = self.config.settings.feeds.limit
+        title = self.config.settings.feeds.title
         with self._feeds_lock:
-            entries = self.store.recent_changes(self.config.settings.feeds.limit)
+            now = self.clock()
             documents = feeds.render(
-                entries,
-                title=self.config.settings.feeds.title,
+                self.store.recent_changes(limit),
+                title=title,
                 base_url=self.config.base_url,
                 name="all",
-                now=self.clock(),
+                now=now,
             )
             feeds.write(self.config.feeds_dir, "all", documents)
+            for name, topic in self.config.topics.items():
+                documents = feeds.render(
+                    self.store.recent_changes(limit, topic=name),
+                    title=f"{title}: {topic.title}",
+                    base_url=self.config.base_url,
+                    name=f"topics/{name}",
+                    now=now,
+                    subtitle=f"New, edited and removed releases about {topic.title}",
+                )
+                feeds.write(self.config.feeds_dir / "topics", name, documents)
+
+    def deliver(self, *, instant: bool = False, due: bool = False) -> None:
+        """Instant messages for new changes and/or digests whose time has come, then the
+        outbox. One thread at a time: a message is composed and sent once."""
+        if not self.config.settings.subscriptions:
+            return
+        with self._delivery_lock:
+            try:
+                if instant:
+                    self.deliverer.enqueue_instant()
+                if due:
+                    for subscription in self.deliverer.digests_due():
+                        self.deliverer.enqueue_digest(subscription)
+                self.deliverer.deliver()
+            except Exception:  # the outbox keeps what was not sent; the next round retries
+                log.exception("deliveries: unexpected error")

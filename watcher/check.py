@@ -34,6 +34,7 @@ from watcher.sources.base import (
 )
 from watcher.store import Store
 from watcher.store.checks import Previous
+from watcher.topics import Topic, match
 
 log = logging.getLogger("watcher.check")
 
@@ -94,6 +95,7 @@ def check_source(
                         now=now,
                         page_url=page_url,
                         validators=validators,
+                        topics=topic_matches(config.topics, snapshot),
                     )
                     seen.add(snapshot.key)
                     if verdict.change is not None:
@@ -166,6 +168,18 @@ def check_source(
     )
     _log(result)
     return result
+
+
+def topic_matches(
+    topics: Mapping[str, Topic], snapshot: ReleaseSnapshot
+) -> dict[str, tuple[str, ...]]:
+    """The topics a reading is in, and the terms that put it there."""
+    found = {}
+    for name, topic in topics.items():
+        matched = match(topic, title=snapshot.title, body=snapshot.text)
+        if matched is not None:
+            found[name] = matched.terms
+    return found
 
 
 def judge(

@@ -6,52 +6,32 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
-from typing import Any, NoReturn
 
 import click
 
 from watcher import __version__
 from watcher.app import App
-from watcher.config import Config, config_path, load_config
+from watcher.cli_common import (
+    Context,
+    day,
+    fail,
+    jsonable,
+    pass_context,
+    read,
+    redacted,
+    release_json,
+    short,
+    table,
+    when,
+)
+from watcher.cli_notify import digest_group, topics_group
 from watcher.daemon import Daemon
-from watcher.errors import ConfigError, StoreError
-from watcher.models import ChangeKind, CheckStatus, ReleaseSummary
+from watcher.errors import ConfigError
+from watcher.models import ChangeKind, CheckStatus, OutboxMessage, ReleaseSummary
 from watcher.sources import DESCRIPTIONS
-from watcher.store.store import safe_url
 from watcher.units import format_duration
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(message if code == 2 else f"watcher: {message}", err=True)
-    sys.exit(code)
-
-
-class Context:
-    def __init__(self, config_option: str | None) -> None:
-        self.path = config_path(config_option)
-        self.verbose = False
-        self._config: Config | None = None
-
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            try:
-                self._config = load_config(self.path)
-            except ConfigError as exc:
-                _fail(str(exc), 2)
-        return self._config
-
-    def app(self) -> App:
-        try:
-            return App(self.config)
-        except StoreError as exc:
-            _fail(str(exc), 1)
-
-
-pass_context = click.make_pass_decorator(Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,7 +72,7 @@ def run(context: Context) -> None:
         try:
             daemon = Daemon(app)
         except OSError as exc:
-            _fail(f"cannot listen on {context.config.settings.server.listen}: {exc.strerror}", 1)
+            fail(f"cannot listen on {context.config.settings.server.listen}: {exc.strerror}", 1)
         code = daemon.run()
     finally:
         app.close()
@@ -109,11 +89,13 @@ def check(context: Context, sources: Sequence[str]) -> None:
         for name in sources:
             context.config.source(name)
     except ConfigError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     app = context.app()
     try:
+        app.apply_topics()
         results = app.check(sources or None)
         app.build_feeds()
+        app.deliver(instant=True)  # as the daemon does after a check
     finally:
         app.close()
     rows = [
@@ -130,7 +112,7 @@ def check(context: Context, sources: Sequence[str]) -> None:
         for r in results
     ]
     headers = ["source", "status", "new", "edited", "removed", "requests", "seconds", "error"]
-    click.echo(_table(headers, rows))
+    click.echo(table(headers, rows))
     sys.exit(0 if all(r.status == CheckStatus.OK for r in results) else 1)
 
 
@@ -146,7 +128,7 @@ def config_check(context: Context) -> None:
     config = context.config
     click.echo(f"{config.path}: ok")
     click.echo(f"state:    {config.state_dir}")
-    click.echo(f"database: {_redacted(config)}")
+    click.echo(f"database: {redacted(config)}")
     click.echo(f"feeds:    {config.base_url}/feeds/all.atom")
     for source in config.sources:
         state = "" if source.enabled else " (disabled)"
@@ -182,19 +164,30 @@ def feeds_build(context: Context) -> None:
 
 @cli.command()
 @click.option("--source", metavar="NAME", help="Only this source's releases.")
+@click.option("--topic", metavar="NAME", help="Only the releases in this topic.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per release.")
 @pass_context
-def releases(context: Context, source: str | None, as_json: bool) -> None:
+def releases(context: Context, source: str | None, topic: str | None, as_json: bool) -> None:
     """List stored releases, newest first."""
-    found = _read(context, lambda app: app.store.releases(source))
+    if topic is not None and topic not in context.config.topics:
+        known = ", ".join(context.config.topics) or "none configured"
+        fail(f"{context.path}: no topic named {topic!r} (topics: {known})", 2)
+
+    def query(app: App) -> tuple[list[ReleaseSummary], dict[int, dict[str, tuple[str, ...]]]]:
+        app.apply_topics()
+        found = app.store.releases(source, topic)
+        return found, app.store.release_topics(r.id for r in found)
+
+    found, topics = read(context, query)
     if as_json:
-        click.echo(json.dumps([_release_json(r) for r in found], indent=2, ensure_ascii=False))
+        data = [{**release_json(r), "topics": topics.get(r.id, {})} for r in found]
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     rows = [
-        [str(r.id), r.source, _day(r.published), r.status, str(r.versions), _short(r.title, 70)]
+        [str(r.id), r.source, day(r.published), r.status, str(r.versions), short(r.title, 70)]
         for r in found
     ]
-    click.echo(_table(["id", "source", "published", "status", "versions", "title"], rows))
+    click.echo(table(["id", "source", "published", "status", "versions", "title"], rows))
 
 
 @cli.command()
@@ -203,14 +196,14 @@ def releases(context: Context, source: str | None, as_json: bool) -> None:
 @pass_context
 def history(context: Context, release: str, as_json: bool) -> None:
     """Every version of a release (by id or URL), with what changed."""
-    found = _read(context, lambda app: app.store.history(release))
+    found = read(context, lambda app: app.store.history(release))
     if found is None:
-        _fail(f"no release {release!r} (give an id from `watcher releases` or a URL)", 1)
+        fail(f"no release {release!r} (give an id from `watcher releases` or a URL)", 1)
     if as_json:
         data = {
-            "release": _release_json(found.release),
-            "versions": [_jsonable(asdict(v)) for v in found.versions],
-            "changes": [_jsonable(asdict(c)) for c in found.changes],
+            "release": release_json(found.release),
+            "versions": [jsonable(asdict(v)) for v in found.versions],
+            "changes": [jsonable(asdict(c)) for c in found.changes],
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
@@ -232,7 +225,7 @@ def history(context: Context, release: str, as_json: bool) -> None:
 @pass_context
 def status(context: Context) -> None:
     """Each source's last check, from the database (works with or without a daemon)."""
-    statuses = _read(context, lambda app: app.store.statuses())
+    statuses = read(context, lambda app: app.store.statuses())
     rows = []
     for s in statuses:
         run = s.last_run
@@ -240,81 +233,42 @@ def status(context: Context) -> None:
             [
                 s.name,
                 str(run.status) if run else "never",
-                _when(run.started_at) if run else "",
-                _when(s.last_success_at),
+                when(run.started_at) if run else "",
+                when(s.last_success_at),
                 str(s.consecutive_failures),
                 str(s.releases),
                 s.last_error or "",
             ]
         )
     headers = ["source", "last check", "at", "last success", "failures", "releases", "error"]
-    click.echo(_table(headers, rows))
+    click.echo(table(headers, rows))
+    subscriptions = context.config.settings.subscriptions
+    if subscriptions:
+        counts, failures = read(
+            context, lambda app: (app.store.delivery_counts(), app.store.outbox())
+        )
+        rows = [
+            [
+                s.name,
+                s.mode,
+                str(counts.get(s.name, {}).get("sent", 0)),
+                str(counts.get(s.name, {}).get("pending", 0)),
+                str(counts.get(s.name, {}).get("failed", 0)),
+                _last_error(failures, s.name),
+            ]
+            for s in subscriptions
+        ]
+        click.echo("")
+        click.echo(table(["subscription", "mode", "sent", "pending", "failed", "last error"], rows))
 
 
-def _read(context: Context, query: Callable[[App], Any]) -> Any:
-    app = context.app()
-    try:
-        return query(app)
-    finally:
-        app.close()
+def _last_error(messages: Sequence[OutboxMessage], subscription: str) -> str:
+    errors = [m.last_error for m in messages if m.subscription == subscription and m.last_error]
+    return errors[-1] if errors else ""
 
 
-def _release_json(r: ReleaseSummary) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "url": r.url,
-        "title": r.title,
-        "published": _iso(r.published),
-        "source": r.source,
-        "status": str(r.status),
-        "versions": r.versions,
-        "first_seen": _iso(r.first_seen),
-        "last_changed": _iso(r.last_changed),
-        "last_seen": _iso(r.last_seen),
-        "key": r.key,
-    }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _day(value: datetime | None) -> str:
-    return f"{value:%Y-%m-%d}" if value else ""
-
-
-def _when(value: datetime | None) -> str:
-    return f"{value:%Y-%m-%d %H:%M}" if value else ""
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _redacted(config: Config) -> str:
-    return safe_url(config.database_url)
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [
-        max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
-        for i, h in enumerate(headers)
-    ]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]
-    return "\n".join(lines)
+cli.add_command(topics_group)
+cli.add_command(digest_group)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -55,10 +55,26 @@ class Daemon:
                 name=f"check {source.name}",
                 next_run_time=now,
             )
+        if app.config.settings.subscriptions:
+            self.scheduler.add_job(
+                app.deliver,
+                IntervalTrigger(minutes=1, timezone="UTC"),
+                kwargs={"due": True},
+                id="deliveries",
+                name="digests and retries",
+                next_run_time=now,
+            )
         settings = app.config.settings.server
-        self.web = WebServer(settings.listen, app.config.feeds_dir, self._healthy)
+        self.web = WebServer(
+            settings.listen,
+            app.config.feeds_dir,
+            self._healthy,
+            topics={name: topic.title for name, topic in app.config.topics.items()},
+            base_url=app.config.base_url,
+        )
 
     def run(self) -> int:
+        self.app.apply_topics()  # a topic whose terms changed is matched again over history
         self.app.build_feeds()  # valid (possibly empty) feeds before the first check
         self.web.start()
         log.info(

@@ -11,7 +11,7 @@ import html
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
@@ -30,9 +30,18 @@ HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; f
 
 
 class WebServer:
-    def __init__(self, listen: str, feeds_dir: Path, health: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        listen: str,
+        feeds_dir: Path,
+        health: Callable[[], bool],
+        *,
+        topics: Mapping[str, str] | None = None,
+        base_url: str = "",
+    ) -> None:
+        """`topics`: name -> title of each per-topic feed, served under /feeds/topics/."""
         host, _, port = listen.rpartition(":")
-        handler = _handler(feeds_dir, health)
+        handler = _handler(feeds_dir, health, dict(topics or {}), base_url)
         self.httpd = ThreadingHTTPServer((host.strip("[]"), int(port)), handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="web", daemon=True)
@@ -50,7 +59,17 @@ class WebServer:
         self.thread.join(timeout=5)
 
 
-def _handler(feeds_dir: Path, health: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    feeds_dir: Path, health: Callable[[], bool], topics: dict[str, str], base_url: str
+) -> type[BaseHTTPRequestHandler]:
+    # Every file the server may send, by its path: nothing else is ever looked up.
+    files = {f"/feeds/all.{kind}": feeds_dir / f"all.{kind}" for kind in ("atom", "rss")}
+    for name in topics:
+        for kind in ("atom", "rss"):
+            files[f"/feeds/topics/{name}.{kind}"] = feeds_dir / "topics" / f"{name}.{kind}"
+    index = _index_page(topics)
+    opml = _opml(topics, base_url)
+
     class Handler(BaseHTTPRequestHandler):
         server_version = f"watcher/{__version__}"
         sys_version = ""
@@ -67,14 +86,16 @@ def _handler(feeds_dir: Path, health: Callable[[], bool]) -> type[BaseHTTPReques
         def _serve(self, *, send_body: bool) -> None:
             path = self.path.split("?", 1)[0]
             if path in ("/", "/feeds", "/feeds/"):
-                self._send_html(_index_page(), send_body)
+                self._send_html(index, send_body)
+            elif path == "/feeds/opml":
+                self._send(HTTPStatus.OK, "text/x-opml; charset=utf-8", opml, send_body)
             elif path == "/healthz":
                 ok = health()
                 body = b"ok\n" if ok else b"unhealthy\n"
                 status = HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE
                 self._send(status, "text/plain; charset=utf-8", body, send_body)
-            elif path in ("/feeds/all.atom", "/feeds/all.rss"):
-                self._send_file(feeds_dir / path.rsplit("/", 1)[1], send_body)
+            elif path in files:
+                self._send_file(files[path], send_body)
             else:
                 self._send(
                     HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n", send_body
@@ -138,12 +159,36 @@ def _handler(feeds_dir: Path, health: Callable[[], bool]) -> type[BaseHTTPReques
     return Handler
 
 
-def _index_page() -> str:
-    links = "".join(
-        f'<li><a href="/feeds/{html.escape(name)}">{html.escape(label)}</a></li>'
-        for name, label in (("all.atom", "All changes (Atom)"), ("all.rss", "All changes (RSS)"))
+def _feed_list(topics: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(path without extension, title) of every feed, the main one first."""
+    return [("/feeds/all", "All changes")] + [
+        (f"/feeds/topics/{name}", title) for name, title in topics.items()
+    ]
+
+
+def _index_page(topics: Mapping[str, str]) -> str:
+    items = "".join(
+        f'<li>{html.escape(title)}: <a href="{path}.atom">Atom</a> · '
+        f'<a href="{path}.rss">RSS</a></li>'
+        for path, title in _feed_list(topics)
     )
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>watcher feeds</title>"
-        f"</head><body><h1>watcher feeds</h1><ul>{links}</ul></body></html>"
+        f"</head><body><h1>watcher feeds</h1><ul>{items}</ul>"
+        '<p><a href="/feeds/opml">All feeds as OPML</a>, to import them into a reader at once.</p>'
+        "</body></html>"
     )
+
+
+def _opml(topics: Mapping[str, str], base_url: str) -> bytes:
+    """OPML 2.0: a feed reader imports every feed from it at once."""
+    outlines = "".join(
+        f'    <outline type="rss" text="{html.escape(title)}" title="{html.escape(title)}" '
+        f'xmlUrl="{html.escape(base_url + path)}.atom" htmlUrl="{html.escape(base_url)}/feeds/"/>\n'
+        for path, title in _feed_list(topics)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n'
+        "  <head><title>watcher feeds</title></head>\n  <body>\n"
+        f"{outlines}  </body>\n</opml>\n"
+    ).encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -25,6 +26,7 @@ from watcher.store.tables import (
     ChangeRow,
     CheckRunRow,
     ReleaseRow,
+    ReleaseTopicRow,
     SourceRow,
     VersionRow,
 )
@@ -34,15 +36,27 @@ from watcher.urls import canonical_url
 class Reading:
     engine: Engine
 
-    def recent_changes(self, limit: int) -> list[ChangeEntry]:
+    def recent_changes(self, limit: int, topic: str | None = None) -> list[ChangeEntry]:
+        """The newest changes (by feed date), of every release or of a topic's releases."""
         with Session(self.engine) as session:
-            rows = session.exec(
+            query = (
                 select(ChangeRow, SourceRow.name, ReleaseRow.published, VersionRow.html)
                 .join(SourceRow, col(SourceRow.id) == ChangeRow.source_id)
                 .join(ReleaseRow, col(ReleaseRow.id) == ChangeRow.release_id)
                 .outerjoin(VersionRow, col(VersionRow.id) == ChangeRow.version_id)
-                .order_by(col(ChangeRow.feed_date).desc(), col(ChangeRow.id).desc())
-                .limit(limit)
+            )
+            if topic is not None:
+                query = query.join(
+                    ReleaseTopicRow,
+                    sa.and_(
+                        col(ReleaseTopicRow.release_id) == ChangeRow.release_id,
+                        col(ReleaseTopicRow.topic) == topic,
+                    ),
+                )
+            rows = session.exec(
+                query.order_by(col(ChangeRow.feed_date).desc(), col(ChangeRow.id).desc()).limit(
+                    limit
+                )
             ).all()
             return [
                 ChangeEntry(
@@ -58,17 +72,26 @@ class Reading:
                     diff=change.diff,
                     html=html or "",
                     baseline=change.baseline,
+                    id=change.id or 0,
                 )
                 for change, source, published, html in rows
             ]
 
-    def releases(self, source: str | None = None) -> list[ReleaseSummary]:
+    def releases(self, source: str | None = None, topic: str | None = None) -> list[ReleaseSummary]:
         with Session(self.engine) as session:
             query = select(ReleaseRow, SourceRow.name).join(
                 SourceRow, col(SourceRow.id) == ReleaseRow.source_id
             )
             if source is not None:
                 query = query.where(SourceRow.name == source)
+            if topic is not None:
+                query = query.join(
+                    ReleaseTopicRow,
+                    sa.and_(
+                        col(ReleaseTopicRow.release_id) == ReleaseRow.id,
+                        col(ReleaseTopicRow.topic) == topic,
+                    ),
+                )
             query = query.order_by(
                 col(ReleaseRow.published).desc().nulls_last(), col(ReleaseRow.id).desc()
             )

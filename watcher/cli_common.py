@@ -1,0 +1,112 @@
+"""What every command shares: the config and app it runs on, tables, JSON, exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, NoReturn
+
+import click
+
+from watcher.app import App
+from watcher.config import Config, config_path, load_config
+from watcher.errors import ConfigError, StoreError
+from watcher.models import ReleaseSummary
+from watcher.store.store import safe_url
+
+
+def fail(message: str, code: int) -> NoReturn:
+    click.echo(message if code == 2 else f"watcher: {message}", err=True)
+    sys.exit(code)
+
+
+class Context:
+    def __init__(self, config_option: str | None) -> None:
+        self.path = config_path(config_option)
+        self.verbose = False
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load_config(self.path)
+            except ConfigError as exc:
+                fail(str(exc), 2)
+        return self._config
+
+    def app(self) -> App:
+        try:
+            return App(self.config)
+        except StoreError as exc:
+            fail(str(exc), 1)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def read(context: Context, query: Callable[[App], Any]) -> Any:
+    app = context.app()
+    try:
+        return query(app)
+    finally:
+        app.close()
+
+
+def release_json(r: ReleaseSummary) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "url": r.url,
+        "title": r.title,
+        "published": iso(r.published),
+        "source": r.source,
+        "status": str(r.status),
+        "versions": r.versions,
+        "first_seen": iso(r.first_seen),
+        "last_changed": iso(r.last_changed),
+        "last_seen": iso(r.last_seen),
+        "key": r.key,
+    }
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def day(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d}" if value else ""
+
+
+def when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value else ""
+
+
+def short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def redacted(config: Config) -> str:
+    return safe_url(config.database_url)
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [
+        max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
+        for i, h in enumerate(headers)
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,132 @@
+"""Commands for topics and deliveries: `watcher topics ...` and `watcher digest ...`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from watcher.app import App
+from watcher.cli_common import Context, day, fail, pass_context, read, short, table
+from watcher.models import TopicMembership
+from watcher.topics import PRESETS
+
+
+@click.group("topics")
+def topics_group() -> None:
+    """Topics: which releases are about what."""
+
+
+@topics_group.command("presets")
+def topics_presets() -> None:
+    """Every built-in preset, with its terms and what does not count."""
+    for slug, preset in PRESETS.items():
+        click.echo(f"{slug}  ({preset.name})")
+        click.echo(f"  terms: {', '.join(preset.terms)}")
+        if preset.not_counted:
+            click.echo(f"  not counted: {', '.join(preset.not_counted)}")
+
+
+@topics_group.command("list")
+@pass_context
+def topics_list(context: Context) -> None:
+    """The configured topics and how many stored releases each holds."""
+    config = context.config
+    counts = read(context, lambda app: {n: len(app.store.topic_members(n)) for n in config.topics})
+    rows = [
+        [name, topic.title, str(counts[name]), short(", ".join(topic.any), 60)]
+        for name, topic in config.topics.items()
+    ]
+    click.echo(table(["topic", "title", "releases", "terms"], rows))
+
+
+@topics_group.command("test")
+@click.argument("topic")
+@pass_context
+def topics_test(context: Context, topic: str) -> None:
+    """Which stored releases are in TOPIC, and the terms that put each there."""
+    if topic not in context.config.topics:
+        known = ", ".join(context.config.topics) or "none configured"
+        fail(f"{context.path}: no topic named {topic!r} (topics: {known})", 2)
+
+    def members(app: App) -> list[list[str]]:
+        app.apply_topics()
+        return [
+            [str(m.release.id), day(m.release.published), short(m.release.title, 60), _terms(m)]
+            for m in app.store.topic_members(topic)
+        ]
+
+    rows = read(context, members)
+    click.echo(table(["id", "published", "title", "matched"], rows))
+    click.echo(f"{len(rows)} release(s) in {topic}")
+
+
+@topics_group.command("apply")
+@click.option("--all", "everything", is_flag=True, help="Every topic, changed or not.")
+@pass_context
+def topics_apply(context: Context, everything: bool) -> None:
+    """Match stored releases again for topics whose terms changed (done at start, too)."""
+    counts = read(context, lambda app: app.apply_topics(force=everything))
+    if not counts:
+        click.echo("every topic is up to date")
+    for name, count in counts.items():
+        click.echo(f"{name}: {count} release(s)")
+
+
+@click.group("digest")
+def digest_group() -> None:
+    """Digests: what subscriptions receive."""
+
+
+@digest_group.command("preview")
+@click.argument("subscription")
+@pass_context
+def digest_preview(context: Context, subscription: str) -> None:
+    """The next digest of SUBSCRIPTION as it would be sent now (nothing is sent or recorded)."""
+
+    def render(app: App) -> list[str]:
+        deliverer = app.deliverer
+        try:
+            chosen = deliverer.subscription(subscription)
+        except KeyError as exc:
+            fail(f"{context.path}: {exc.args[0]}", 2)
+        app.apply_topics()
+        messages = deliverer.preview(chosen)
+        emails = [m.message for m in messages if m.channel == "email"]
+        return emails or [m.message for m in messages]
+
+    for message in read(context, render):
+        click.echo(message.replace("\r\n", "\n"))
+
+
+@digest_group.command("send")
+@click.option("--dry-run", is_flag=True, help="Show what is due, send nothing, record nothing.")
+@pass_context
+def digest_send(context: Context, dry_run: bool) -> None:
+    """Send the digests whose time has come, and whatever waits in the outbox."""
+
+    def send(app: App) -> int:
+        app.apply_topics()
+        due = app.deliverer.digests_due()
+        for subscription in due:
+            click.echo(
+                f"due: {subscription.name} ({subscription.schedule} {subscription.timezone})"
+            )
+        if dry_run:
+            for subscription in due:
+                for message in app.deliverer.preview(subscription):
+                    click.echo(
+                        f"  would send: {message.subject} to {', '.join(message.recipients)}"
+                    )
+            return 0
+        for subscription in due:
+            app.deliverer.enqueue_digest(subscription)
+        sent, failed = app.deliverer.deliver()
+        click.echo(f"sent {sent}, failed {failed}")
+        return 1 if failed else 0
+
+    sys.exit(read(context, send))
+
+
+def _terms(membership: TopicMembership) -> str:
+    return ", ".join(membership.terms)
