@@ -142,8 +142,7 @@ def test_a_changed_line_that_starts_with_dashes_is_shown() -> None:
         ]
     )
     assert (
-        diff_html(diff)
-        == "<p>Title</p><p>-- a list <del>item</del> <ins>item, changed</ins></p>"
+        diff_html(diff) == "<p>Title</p><p>-- a list <del>item</del> <ins>item, changed</ins></p>"
     )
 
 

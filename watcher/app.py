@@ -81,6 +81,15 @@ class App:
             self.deliver(instant=True)
         return result
 
+    def prepare(self) -> dict[str, int]:
+        """What every start does before checking: topics whose terms changed are matched again,
+        and subscriptions seen for the first time start from now (they never mail the past)."""
+        counts = self.apply_topics()
+        now = self.clock()
+        for subscription in self.config.settings.subscriptions:
+            self.store.subscription_state(subscription.name, now)
+        return counts
+
     def apply_topics(self, *, force: bool = False) -> dict[str, int]:
         """Match every stored version again for each topic whose definition changed (or is
         new); returns how many releases each re-evaluated topic now holds."""

@@ -92,7 +92,7 @@ def check(context: Context, sources: Sequence[str]) -> None:
         fail(str(exc), 2)
     app = context.app()
     try:
-        app.apply_topics()
+        app.prepare()
         results = app.check(sources or None)
         app.build_feeds()
         app.deliver(instant=True)  # as the daemon does after a check
@@ -174,7 +174,7 @@ def releases(context: Context, source: str | None, topic: str | None, as_json: b
         fail(f"{context.path}: no topic named {topic!r} (topics: {known})", 2)
 
     def query(app: App) -> tuple[list[ReleaseSummary], dict[int, dict[str, tuple[str, ...]]]]:
-        app.apply_topics()
+        app.prepare()
         found = app.store.releases(source, topic)
         return found, app.store.release_topics(r.id for r in found)
 

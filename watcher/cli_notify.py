@@ -50,7 +50,7 @@ def topics_test(context: Context, topic: str) -> None:
         fail(f"{context.path}: no topic named {topic!r} (topics: {known})", 2)
 
     def members(app: App) -> list[list[str]]:
-        app.apply_topics()
+        app.prepare()
         return [
             [str(m.release.id), day(m.release.published), short(m.release.title, 60), _terms(m)]
             for m in app.store.topic_members(topic)
@@ -90,7 +90,7 @@ def digest_preview(context: Context, subscription: str) -> None:
             chosen = deliverer.subscription(subscription)
         except KeyError as exc:
             fail(f"{context.path}: {exc.args[0]}", 2)
-        app.apply_topics()
+        app.prepare()
         messages = deliverer.preview(chosen)
         emails = [m.message for m in messages if m.channel == "email"]
         return emails or [m.message for m in messages]
@@ -106,7 +106,7 @@ def digest_send(context: Context, dry_run: bool) -> None:
     """Send the digests whose time has come, and whatever waits in the outbox."""
 
     def send(app: App) -> int:
-        app.apply_topics()
+        app.prepare()
         due = app.deliverer.digests_due()
         for subscription in due:
             click.echo(

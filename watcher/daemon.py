@@ -74,7 +74,7 @@ class Daemon:
         )
 
     def run(self) -> int:
-        self.app.apply_topics()  # a topic whose terms changed is matched again over history
+        self.app.prepare()  # topics whose terms changed, subscriptions seen for the first time
         self.app.build_feeds()  # valid (possibly empty) feeds before the first check
         self.web.start()
         log.info(

@@ -55,6 +55,7 @@ OVERLAP = timedelta(minutes=1)
 API_RETRY = timedelta(hours=1)  # after a fallback, how long before the API is tried again
 # A modified_gmt this recent may be shared by an edit later in the same second: not trusted.
 FRESH = timedelta(seconds=2)
+EPOCH = "1970-01-01T00:00:00"
 
 
 class WordPressSource:
@@ -183,7 +184,8 @@ class WordPressSource:
         history = {**query, "orderby": "date", "order": "desc", "_fields": POST_FIELDS}
         for post in self._posts(ctx, history, self.config.max_pages):
             yield self._post_observation(ctx, post, baseline=True)
-        cursor["watermark"] = str(newest[0]["modified_gmt"]) if newest else None
+        # an empty site has been read too: its first posts are news, not history
+        cursor["watermark"] = str(newest[0]["modified_gmt"]) if newest else EPOCH
 
     def _post_observation(
         self, ctx: CheckContext, post: Mapping[str, Any], *, baseline: bool = False

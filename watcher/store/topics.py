@@ -46,12 +46,12 @@ class TopicIndex:
     def topic_fingerprints(self) -> dict[str, str]:
         with self.engine.connect() as connection:
             rows = connection.execute(sa.select(TOPIC_STATE.c.name, TOPIC_STATE.c.fingerprint))
-            return dict(rows.tuples().all())
+            return {row[0]: row[1] for row in rows}
 
     def topics_effective_from(self) -> dict[str, datetime]:
         with self.engine.connect() as connection:
             rows = connection.execute(sa.select(TOPIC_STATE.c.name, TOPIC_STATE.c.effective_from))
-            return dict(rows.tuples().all())
+            return {row[0]: row[1] for row in rows}
 
     def apply_topic(
         self,

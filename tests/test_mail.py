@@ -1,0 +1,291 @@
+"""Topics, per-topic feeds and email, against a real SMTP server on 127.0.0.1 (aiosmtpd)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+
+from tests.conftest import ShiftedClock, wordpress_source
+from tests.mailserver import MailServer
+from tests.sim.wordpress import SimWordPress
+from watcher import mail
+from watcher.app import App
+from watcher.models import ChangeEntry, ChangeKind
+
+RUSSIA = {"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}}
+SENDER = "ASEAN watcher <watcher@example.org>"
+
+
+@pytest.fixture
+def smtp() -> Iterator[MailServer]:
+    with MailServer() as server:
+        yield server
+
+
+def settings(smtp: MailServer, **subscription: Any) -> dict[str, Any]:
+    return {
+        "topics": RUSSIA,
+        "email": {
+            "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"},
+            "from": SENDER,
+        },
+        "subscriptions": [
+            {
+                "name": "russia-morning",
+                "to": ["analyst@example.org"],
+                "topics": ["russia"],
+                "mode": "digest",
+                "schedule": "daily 08:00",
+                "timezone": "Asia/Jakarta",
+                **subscription,
+            }
+        ],
+    }
+
+
+def publish_the_week(site: SimWordPress) -> dict[str, int]:
+    return {
+        "federation": site.add_post(
+            "ASEAN and the Russian Federation hold consultations",
+            "JAKARTA, 1 December 2026 -- Senior officials of ASEAN and the Russian Federation met.",
+        ),
+        "dialogue": site.add_post(
+            "ASEAN-Russia Dialogue Partnership reviewed",
+            "The ASEAN-Russia Joint Cooperation Committee reviewed 10 projects.",
+        ),
+        "belarus": site.add_post("Belarus delegation visits the Secretariat", "A courtesy call."),
+        "rush": site.add_post("A rush of applications for the ASEAN scholarship", "Many applied."),
+    }
+
+
+def test_topic_feed_holds_what_concerns_russia_and_nothing_else(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer, tmp_path: Path
+) -> None:
+    publish_the_week(site)
+    app = make_app([wordpress_source(site)], **settings(smtp))
+    app.prepare()
+    app.check()
+    parsed = feedparser.parse(
+        (tmp_path / "state" / "feeds" / "topics" / "russia.atom").read_bytes()
+    )
+    assert parsed.bozo == 0
+    assert sorted(e.title for e in parsed.entries) == [
+        "New: ASEAN and the Russian Federation hold consultations",
+        "New: ASEAN-Russia Dialogue Partnership reviewed",
+    ]
+    members = {m.release.title: m.terms for m in app.store.topic_members("russia")}
+    assert members == {
+        "ASEAN and the Russian Federation hold consultations": ("Russian Federation", "Russian"),
+        "ASEAN-Russia Dialogue Partnership reviewed": ("Russia", "ASEAN-Russia"),
+    }
+    assert smtp.received == []  # the first check of a source is its baseline: never mailed
+
+
+def test_daily_digest_arrives_once_with_the_right_counts(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer, tmp_path: Path
+) -> None:
+    clock = ShiftedClock()
+    site.add_post("An earlier statement", "Before the watcher started.")
+    app = make_app([wordpress_source(site)], clock=clock, **settings(smtp))
+    app.prepare()
+    app.check()  # the baseline
+    app.deliver(due=True)  # the subscription starts now: its first digest waits for 08:00
+    assert smtp.received == []
+
+    ids = publish_the_week(site)
+    app.check()
+    site.edit_post(
+        ids["dialogue"],
+        content="The ASEAN-Russia Joint Cooperation Committee reviewed 12 projects.",
+    )
+    app.check()
+    app.deliver(due=True)
+    assert smtp.received == []  # not 08:00 in Jakarta yet (or already sent today: not again)
+
+    clock.advance(timedelta(days=1))
+    app.deliver(due=True)
+    app.deliver(due=True)
+    [received] = smtp.received
+    message = received.message
+    local = (datetime.now(UTC) + clock.offset).astimezone(datetime.now().astimezone().tzinfo)
+    assert str(message["Subject"]).startswith("[ASEAN–Russia] 2 new, 1 edited — ")
+    assert message["From"] == SENDER
+    assert message["To"] == "analyst@example.org"
+    assert message["Message-ID"].endswith("@example.org>")
+    assert parsedate_to_datetime(message["Date"]).utcoffset() == timedelta(hours=7)
+    plain = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "ASEAN and the Russian Federation hold consultations" in plain
+    assert "changed: “10” → “12”" in plain
+    assert "<del>10</del> <ins>12</ins>" in html
+    assert "Belarus" not in plain and "rush" not in plain
+    assert received.recipients == ("analyst@example.org",)
+    assert local  # the clock moved a day
+
+    restarted = App(app.config, clock=clock)  # a restart sends nothing again
+    restarted.prepare()
+    restarted.deliver(due=True)
+    restarted.close()
+    assert len(smtp.received) == 1
+
+
+def test_instant_mail_and_non_ascii_titles(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer
+) -> None:
+    app = make_app([wordpress_source(site)], **settings(smtp, mode="instant"))
+    app.prepare()
+    app.check()
+    site.add_post(
+        "Việt Nam and Russia meet in Hà Nội — “a new chapter” – ASEAN",
+        "HA NOI -- The Russian side welcomed the talks.",
+    )
+    app.check()
+    [received] = smtp.received
+    subject = str(received.message["Subject"])
+    assert (
+        subject
+        == "[ASEAN–Russia] New: Việt Nam and Russia meet in Hà Nội — “a new chapter” – ASEAN"
+    )
+    assert b"=?utf-8?" in received.raw.split(b"\r\n\r\n")[0]  # the header is encoded, not raw UTF-8
+    app.check()
+    assert len(smtp.received) == 1
+
+
+def test_a_title_with_line_breaks_cannot_add_a_header() -> None:
+    entry = ChangeEntry(
+        uid="u",
+        kind=ChangeKind.NEW,
+        source="asean",
+        release_id=1,
+        url="https://asean.org/x/",
+        title="Russia\r\nBcc: victim@example.org\r\nX-Injected: yes",
+        detected_at=datetime(2026, 11, 30, tzinfo=UTC),
+        feed_date=datetime(2026, 11, 30, tzinfo=UTC),
+        published=None,
+        diff="",
+        html="",
+        baseline=False,
+        topics=("russia",),
+    )
+    envelope = mail.Envelope(SENDER, ("analyst@example.org",), "UTC")
+    message = mail.compose_instant(
+        envelope,
+        topic_titles={"russia": "ASEAN–Russia"},
+        entry=entry,
+        now=entry.detected_at,
+        message_id="<m@x>",
+    )
+    raw = mail.as_text(message)
+    headers = raw.split("\r\n\r\n", 1)[0]
+    assert "\r\nBcc:" not in headers and "\r\nX-Injected:" not in headers
+    assert (
+        message["Subject"] == "[ASEAN–Russia] New: Russia Bcc: victim@example.org X-Injected: yes"
+    )
+
+
+def test_a_refusing_server_is_retried_and_the_message_sent_once(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer
+) -> None:
+    clock = ShiftedClock()
+    app = make_app([wordpress_source(site)], clock=clock, **settings(smtp, mode="instant"))
+    app.prepare()
+    app.check()
+    smtp.refuse = True
+    site.add_post("Russia and ASEAN sign a memorandum", "Signed today.")
+    app.check()
+    [waiting] = app.store.outbox()
+    assert (waiting.status, waiting.attempts) == ("pending", 1)
+    assert "451" in (waiting.last_error or "")
+    smtp.refuse = False
+    app.deliver()
+    assert smtp.received == []  # not before its retry time
+    clock.advance(timedelta(minutes=2))
+    app.deliver()
+    app.deliver()
+    [received] = smtp.received
+    assert received.message["Message-ID"] == waiting.message_id
+    assert app.store.outbox()[0].status == "sent"
+
+
+def test_empty_periods_are_silent_unless_asked(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer
+) -> None:
+    clock = ShiftedClock()
+    app = make_app([wordpress_source(site)], clock=clock, **settings(smtp, send_empty=True))
+    app.prepare()
+    app.check()
+    app.deliver(due=True)
+    clock.advance(timedelta(days=1))
+    app.deliver(due=True)
+    [received] = smtp.received
+    assert str(received.message["Subject"]).startswith("[ASEAN–Russia] nothing new — ")
+
+
+def test_a_changed_topic_mails_only_what_comes_after(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer
+) -> None:
+    app = make_app([wordpress_source(site)], **settings(smtp, mode="instant"))
+    app.prepare()
+    app.check()
+    site.add_post("Moscow hosts a seminar", "A seminar in Moscow.")  # not a preset term
+    app.check()
+    assert smtp.received == []
+    broader = make_app(
+        [wordpress_source(site)],
+        **{
+            **settings(smtp, mode="instant"),
+            "topics": {"russia": {**RUSSIA["russia"], "any": ["Moscow"]}},
+        },
+    )
+    assert broader.prepare() == {"russia": 1}  # the earlier release is in the topic now...
+    broader.check()
+    assert smtp.received == []  # ...but it was detected before the change: not mailed
+    site.add_post("Moscow and Jakarta", "Officials from Moscow visited.")
+    broader.check()
+    assert [str(m["Subject"]) for m in smtp.messages()] == [
+        "[ASEAN–Russia] New: Moscow and Jakarta"
+    ]
+
+
+def test_notifications_through_apprise_reach_a_chat_service(
+    site: SimWordPress,
+    make_app: Callable[..., App],
+    smtp: MailServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    received: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Hook) as hook:
+        threading.Thread(target=hook.serve_forever, daemon=True).start()
+        monkeypatch.setenv("RUSSIA_CHAT", f"json://127.0.0.1:{hook.server_address[1]}/hook")
+        config = settings(smtp, mode="instant", notify_env=["RUSSIA_CHAT"])
+        app = make_app([wordpress_source(site)], **config)
+        app.prepare()
+        app.check()
+        site.add_post("Russia and ASEAN: a joint statement", "Adopted today.")
+        app.check()
+        hook.shutdown()
+    [note] = received
+    assert note["title"] == "[ASEAN–Russia] New: Russia and ASEAN: a joint statement"
+    assert "Adopted today." in note["message"]
+    assert len(smtp.received) == 1  # and the email, too
