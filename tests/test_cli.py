@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ROOT, wordpress_source, write_config
+from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
 
 BODY = "MANILA, 8 June 2026 -- The Meeting reviewed 10 projects.\n\nIt also noted progress."
@@ -148,3 +149,57 @@ def test_source_kinds_are_listed_and_documented() -> None:
     readme = (ROOT / "README.md").read_text()
     for kind in SOURCE_KINDS:
         assert f"### `{kind}`" in readme, kind
+
+
+def test_topic_and_digest_commands(site: SimWordPress, tmp_path: Path) -> None:
+    site.add_post("ASEAN-Russia consultations", "The Russian Federation and ASEAN met.")
+    site.add_post("Belarus visit", "A courtesy call.")
+    with MailServer() as smtp:
+        config = write_config(
+            tmp_path,
+            [wordpress_source(site)],
+            topics={"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}},
+            email={
+                "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"},
+                "from": "w <w@example.org>",
+            },
+            subscriptions=[
+                {"name": "russia-morning", "to": ["a@example.org"], "topics": ["russia"]}
+            ],
+        )
+        assert watcher("check", config=config).returncode == 0
+
+        tested = watcher("topics", "test", "russia", config=config)
+        assert tested.returncode == 0
+        assert "ASEAN-Russia consultations" in tested.stdout
+        assert "Russia, Russian Federation, Russian, ASEAN-Russia" in tested.stdout
+        assert "Belarus" not in tested.stdout
+        assert tested.stdout.rstrip().endswith("1 release(s) in russia")
+
+        listed = json.loads(
+            watcher("releases", "--topic", "russia", "--json", config=config).stdout
+        )
+        assert [r["title"] for r in listed] == ["ASEAN-Russia consultations"]
+        assert listed[0]["topics"] == {
+            "russia": ["Russia", "Russian Federation", "Russian", "ASEAN-Russia"]
+        }
+
+        preview = watcher("digest", "preview", "russia-morning", config=config)
+        assert preview.returncode == 0
+        assert (
+            "Subject: [ASEAN–Russia] nothing new — " in preview.stdout
+        )  # the baseline is not news
+
+        dry = watcher("digest", "send", "--dry-run", config=config)
+        assert dry.returncode == 0
+        assert smtp.received == []
+
+        status = watcher("status", config=config)
+        assert "russia-morning  digest  0     0        0" in status.stdout
+
+        unknown = watcher("topics", "test", "japan", config=config)
+        assert unknown.returncode == 2
+        assert "no topic named 'japan' (topics: russia)" in unknown.stderr
+
+        presets = watcher("topics", "presets").stdout
+        assert "partner/republic-of-korea" in presets and "member/timor-leste" in presets

@@ -159,6 +159,47 @@ BAD = [
         "http:\n  timeout: 5s\n  timeout: 9s\n",
         "bad.yaml:3: http.timeout: given twice (first on line 2)",
     ),
+    (
+        "topics:\n  russia:\n    preset: partner/atlantis\n",
+        "bad.yaml:3: topics.russia.preset: 'partner/atlantis' is not a preset (see `watcher topics presets`)",
+    ),
+    (
+        "topics:\n  russia:\n    any: ['/[/']\n",
+        "bad.yaml:3: topics.russia.any[0]: /[/ is not a valid regular expression",
+    ),
+    (
+        "topics:\n  russia:\n    in: [summary]\n",
+        "bad.yaml:3: topics.russia.in[0]: 'summary' is not one of 'title' or 'body'",
+    ),
+    (
+        "topics: {russia: {preset: partner/russia}}\nsubscriptions:\n  - name: m\n    topics: [rusia]\n",
+        "bad.yaml:4: subscriptions[0].topics[0]: 'rusia' is not a topic (topics: russia)",
+    ),
+    (
+        "topics: {russia: {preset: partner/russia}}\nsubscriptions:\n  - name: m\n    to: [a@example.org]\n    topics: [russia]\n",
+        "bad.yaml:4: subscriptions[0].to: sending mail needs an `email:` section (smtp, from)",
+    ),
+    (
+        "topics: {russia: {preset: partner/russia}}\nsubscriptions:\n  - name: m\n    topics: [russia]\n    schedule: every morning\n",
+        "bad.yaml:5: subscriptions[0].schedule: 'every morning' is not a schedule (use 'daily 08:00', 'weekly mon 08:00' or a cron line)",
+    ),
+    (
+        "topics: {russia: {preset: partner/russia}}\nsubscriptions:\n  - name: m\n    topics: [russia]\n    timezone: Asia/Atlantis\n",
+        "bad.yaml:5: subscriptions[0].timezone: 'Asia/Atlantis' is not a time zone (use a name such as Asia/Jakarta or UTC)",
+    ),
+    (
+        "topics: {russia: {preset: partner/russia}}\nsubscriptions:\n  - name: m\n    to: [nobody]\n    topics: [russia]\n",
+        "bad.yaml:4: subscriptions[0].to[0]: 'nobody' is not an email address",
+    ),
+    (
+        "email: {smtp: {host: 127.0.0.1, password_env: WATCHER_TEST_UNSET_PASSWORD}, from: 'w <w@example.org>'}\n"
+        "topics: {russia: {preset: partner/russia}}\nsubscriptions:\n  - {name: m, to: [a@example.org], topics: [russia]}\n",
+        "bad.yaml:1: email.smtp.password_env: environment variable WATCHER_TEST_UNSET_PASSWORD is not set",
+    ),
+    (
+        "email: {smtp: {host: 127.0.0.1, security: tls}, from: 'w <w@example.org>'}\n",
+        "bad.yaml:1: email.smtp.security: 'tls' is not one of 'starttls', 'ssl' or 'none'",
+    ),
 ]
 
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, wordpress_source, write_config
+from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
 from tests.test_daemon import free_port, wait_for
 
@@ -71,11 +72,24 @@ def _feed_ready(port: int) -> bool:
 def test_every_readme_command_runs(site: SimWordPress, tmp_path: Path) -> None:
     site.add_post("ASEAN-Russia Senior Officials' Meeting", "BALI, 21 February 2019 -- Met.")
     port = free_port()
-    config = write_config(
-        tmp_path,
-        [wordpress_source(site)],
-        server={"listen": f"127.0.0.1:{port}", "base_url": f"http://127.0.0.1:{port}"},
-    )
+    with MailServer() as smtp:
+        config = write_config(
+            tmp_path,
+            [wordpress_source(site)],
+            server={"listen": f"127.0.0.1:{port}", "base_url": f"http://127.0.0.1:{port}"},
+            topics={"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}},
+            email={
+                "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"},
+                "from": "ASEAN watcher <watcher@example.org>",
+            },
+            subscriptions=[
+                {"name": "russia-morning", "to": ["analyst@example.org"], "topics": ["russia"]}
+            ],
+        )
+        run_every_command(config, port)
+
+
+def run_every_command(config: Path, port: int) -> None:
     env = {**os.environ, "WATCHER_CONFIG": str(config)}
     ran = []
     for line in readme_commands():
@@ -96,4 +110,4 @@ def test_every_readme_command_runs(site: SimWordPress, tmp_path: Path) -> None:
             )  # fmt: skip
             assert result.returncode == 0, (line, result.stdout, result.stderr)
         ran.append(line)
-    assert "watcher check" in ran and "make run" in ran and len(ran) >= 12
+    assert "watcher check" in ran and "make run" in ran and len(ran) >= 19

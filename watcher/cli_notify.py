@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email
 import sys
+from email import policy
+from email.message import EmailMessage
 
 import click
 
@@ -95,8 +98,8 @@ def digest_preview(context: Context, subscription: str) -> None:
         emails = [m.message for m in messages if m.channel == "email"]
         return emails or [m.message for m in messages]
 
-    for message in read(context, render):
-        click.echo(message.replace("\r\n", "\n"))
+    for raw in read(context, render):
+        click.echo(_readable(raw))
 
 
 @digest_group.command("send")
@@ -130,3 +133,14 @@ def digest_send(context: Context, dry_run: bool) -> None:
 
 def _terms(membership: TopicMembership) -> str:
     return ", ".join(membership.terms)
+
+
+def _readable(raw: str) -> str:
+    """A stored message as a person reads it: decoded headers, then the plain text."""
+    if not raw.startswith("From:") and "\r\n\r\n" not in raw:
+        return raw  # a chat notification is plain text already
+    message = email.message_from_string(raw, policy=policy.default)
+    head = [f"{name}: {message[name]}" for name in ("From", "To", "Date", "Subject", "Message-ID")]
+    body = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
+    text = body.get_content() if body is not None else ""
+    return "\n".join(head) + "\n\n" + text
