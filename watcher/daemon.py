@@ -59,9 +59,9 @@ class Daemon:
             self.scheduler.add_job(
                 app.deliver,
                 IntervalTrigger(minutes=1, timezone="UTC"),
-                kwargs={"due": True},
+                kwargs={"instant": True, "due": True},  # also what a crash left undone
                 id="deliveries",
-                name="digests and retries",
+                name="instant mail left over, digests, retries",
                 next_run_time=now,
             )
         settings = app.config.settings.server
