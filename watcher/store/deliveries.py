@@ -14,15 +14,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from watcher.models import ChangeEntry, ChangeKind, OutboxMessage, SubscriptionState
+from watcher.models import ChangeEntry, OutboxMessage, SubscriptionState
+from watcher.store.reading import change_entry, changes_query
 from watcher.store.tables import (
     CHANGE,
     OUTBOX,
-    RELEASE,
     RELEASE_TOPIC,
-    SOURCE,
     SUBSCRIPTION,
-    VERSION,
 )
 
 
@@ -56,16 +54,7 @@ class Deliveries:
                 else sa.func.coalesce(sa.select(sa.func.max(CHANGE.c.id)).scalar_subquery(), 0)
             )
             rows = connection.execute(
-                sa.select(
-                    CHANGE,
-                    SOURCE.c.name.label("source_name"),
-                    RELEASE.c.published,
-                    VERSION.c.html.label("version_html"),
-                    VERSION.c.text.label("version_text"),
-                )
-                .join(SOURCE, SOURCE.c.id == CHANGE.c.source_id)
-                .join(RELEASE, RELEASE.c.id == CHANGE.c.release_id)
-                .outerjoin(VERSION, VERSION.c.id == CHANGE.c.version_id)
+                changes_query()
                 .where(CHANGE.c.id > last_change_id, CHANGE.c.id <= top)
                 .where(
                     sa.exists().where(
@@ -84,7 +73,7 @@ class Deliveries:
                     .where(RELEASE_TOPIC.c.topic.in_(list(topics)))
                 ):
                     memberships.setdefault(release_id, []).append(topic)
-            return [_entry(row, memberships.get(row.release_id, [])) for row in rows]
+            return [change_entry(row, memberships.get(row.release_id, [])) for row in rows]
 
     def newest_change_id(self) -> int:
         with self.engine.connect() as connection:
@@ -175,26 +164,6 @@ class Deliveries:
             for subscription, status, count in rows:
                 counts.setdefault(subscription, {})[status] = count
             return counts
-
-
-def _entry(row: Any, topics: Sequence[str]) -> ChangeEntry:
-    return ChangeEntry(
-        uid=row.uid,
-        kind=ChangeKind(row.kind),
-        source=row.source_name,
-        release_id=row.release_id,
-        url=row.url,
-        title=row.title,
-        detected_at=row.detected_at,
-        feed_date=row.feed_date,
-        published=row.published,
-        diff=row.diff,
-        html=row.version_html or "",
-        baseline=row.baseline,
-        id=row.id,
-        text=row.version_text or "",
-        topics=tuple(sorted(topics)),
-    )
 
 
 def _message(row: Any) -> OutboxMessage:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +24,11 @@ from watcher.models import (
     VersionView,
 )
 from watcher.store.tables import (
+    CHANGE,
+    RELEASE,
+    RELEASE_TOPIC,
+    SOURCE,
+    VERSION,
     ChangeRow,
     CheckRunRow,
     ReleaseRow,
@@ -38,44 +44,17 @@ class Reading:
 
     def recent_changes(self, limit: int, topic: str | None = None) -> list[ChangeEntry]:
         """The newest changes (by feed date), of every release or of a topic's releases."""
-        with Session(self.engine) as session:
-            query = (
-                select(ChangeRow, SourceRow.name, ReleaseRow.published, VersionRow.html)
-                .join(SourceRow, col(SourceRow.id) == ChangeRow.source_id)
-                .join(ReleaseRow, col(ReleaseRow.id) == ChangeRow.release_id)
-                .outerjoin(VersionRow, col(VersionRow.id) == ChangeRow.version_id)
+        query = changes_query()
+        if topic is not None:
+            query = query.where(
+                sa.exists().where(
+                    RELEASE_TOPIC.c.release_id == CHANGE.c.release_id,
+                    RELEASE_TOPIC.c.topic == topic,
+                )
             )
-            if topic is not None:
-                query = query.join(
-                    ReleaseTopicRow,
-                    sa.and_(
-                        col(ReleaseTopicRow.release_id) == ChangeRow.release_id,
-                        col(ReleaseTopicRow.topic) == topic,
-                    ),
-                )
-            rows = session.exec(
-                query.order_by(col(ChangeRow.feed_date).desc(), col(ChangeRow.id).desc()).limit(
-                    limit
-                )
-            ).all()
-            return [
-                ChangeEntry(
-                    uid=change.uid,
-                    kind=ChangeKind(change.kind),
-                    source=source,
-                    release_id=change.release_id,
-                    url=change.url,
-                    title=change.title,
-                    detected_at=change.detected_at,
-                    feed_date=change.feed_date,
-                    published=published,
-                    diff=change.diff,
-                    html=html or "",
-                    baseline=change.baseline,
-                    id=change.id or 0,
-                )
-                for change, source, published, html in rows
-            ]
+        query = query.order_by(CHANGE.c.feed_date.desc(), CHANGE.c.id.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            return [change_entry(row) for row in connection.execute(query)]
 
     def releases(self, source: str | None = None, topic: str | None = None) -> list[ReleaseSummary]:
         with Session(self.engine) as session:
@@ -212,4 +191,41 @@ def _run_result(row: CheckRunRow, source: str) -> CheckResult:
         },
         failed_pages=row.failed_pages,
         error=row.error,
+    )
+
+
+def changes_query() -> sa.Select[Any]:
+    """Changes with what a reader sees of them: source, publication date, the version made."""
+    return (
+        sa.select(
+            CHANGE,
+            SOURCE.c.name.label("source_name"),
+            RELEASE.c.published,
+            VERSION.c.html.label("version_html"),
+            VERSION.c.text.label("version_text"),
+        )
+        .join(SOURCE, SOURCE.c.id == CHANGE.c.source_id)
+        .join(RELEASE, RELEASE.c.id == CHANGE.c.release_id)
+        .outerjoin(VERSION, VERSION.c.id == CHANGE.c.version_id)
+    )
+
+
+def change_entry(row: Any, topics: Sequence[str] = ()) -> ChangeEntry:
+    """A row of `changes_query`, as feeds and mail show it."""
+    return ChangeEntry(
+        uid=row.uid,
+        kind=ChangeKind(row.kind),
+        source=row.source_name,
+        release_id=row.release_id,
+        url=row.url,
+        title=row.title,
+        detected_at=row.detected_at,
+        feed_date=row.feed_date,
+        published=row.published,
+        diff=row.diff,
+        html=row.version_html or "",
+        baseline=row.baseline,
+        id=row.id,
+        text=row.version_text or "",
+        topics=tuple(sorted(topics)),
     )
