@@ -175,3 +175,25 @@ def test_stops_within_seconds_even_with_a_request_on_the_wire(
         assert daemon.stop() == 0
         assert time.monotonic() - started < 10
         assert "exiting without them" in daemon.log.read_text()
+
+
+def test_one_daemon_per_database_and_a_killed_one_leaves_no_lock(
+    site: SimWordPress, daemon_for: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    first = daemon_for(site)
+    wait_for(lambda: first.get("/healthz"), what="the first daemon")
+    config = tmp_path / "watcher.yaml"
+    second = subprocess.run(
+        [sys.executable, "-m", "watcher", "--config", str(config), "run"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert second.returncode == 1
+    assert (
+        f"another watcher is already running on this database (pid {first.process.pid};"
+        in second.stderr
+    )
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait(timeout=10)
+    third = daemon_for(site)  # the operating system released the lock with the process
+    wait_for(lambda: third.get("/healthz"), what="a daemon after the kill")
+    assert third.stop() == 0

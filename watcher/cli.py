@@ -29,6 +29,7 @@ from watcher.cli_common import (
 from watcher.cli_notify import digest_group, topics_group
 from watcher.daemon import Daemon
 from watcher.errors import ConfigError
+from watcher.lock import AlreadyRunning, DaemonLock, lock_path
 from watcher.models import ChangeKind, CheckStatus, OutboxMessage, ReleaseSummary
 from watcher.sources import DESCRIPTIONS
 from watcher.units import format_duration
@@ -67,6 +68,11 @@ def _logging(context: Context) -> None:
 def run(context: Context) -> None:
     """Run the daemon: check every source on its schedule and serve the feeds."""
     _logging(context)
+    lock = DaemonLock(lock_path(context.config))
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        fail(str(exc), 1)
     app = context.app()
     try:
         try:
@@ -76,6 +82,7 @@ def run(context: Context) -> None:
         code = daemon.run()
     finally:
         app.close()
+        lock.release()
     sys.exit(code)
 
 
