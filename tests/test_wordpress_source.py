@@ -235,16 +235,43 @@ def test_challenge_page_is_a_failed_check_and_removes_nothing(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:
     site.add_post("One", BODY)
-    app = make_app([wordpress_source(site)])
+    clock = ShiftedClock()
+    app = make_app([wordpress_source(site)], clock=clock)
     app.check()
     site.challenge = True
-    for _ in range(3):
+    for _ in range(4):
         [result] = app.check()
         assert result.status == CheckStatus.FAILED
         assert "challenge" in (result.error or "")
+        [waiting] = app.check()  # from the second failure on, checks back off
+        assert waiting.status in (CheckStatus.FAILED, CheckStatus.DEFERRED)
+        clock.advance(timedelta(hours=7))  # past the longest pause
     site.challenge = False
-    assert not app.check()[0].changed
+    [back] = app.check()
+    assert back.status == CheckStatus.OK and not back.changed
     assert [r.status for r in app.store.releases()] == [ReleaseStatus.ACTIVE]
+
+
+def test_repeated_failures_back_off(site: SimWordPress, make_app: Callable[..., App]) -> None:
+    site.add_post("One", BODY)
+    clock = ShiftedClock()
+    app = make_app([wordpress_source(site, every="15m")], clock=clock)
+    app.check()
+    site.challenge = True
+    assert app.check()[0].status == CheckStatus.FAILED  # one failure: the next check runs
+    assert app.check()[0].status == CheckStatus.FAILED  # two: pause one interval
+    [waiting] = app.check()
+    assert (waiting.status, waiting.requests) == (CheckStatus.DEFERRED, 0)
+    assert "backing off after 2 failed checks" in (waiting.error or "")
+    clock.advance(timedelta(minutes=16))
+    assert app.check()[0].status == CheckStatus.FAILED  # three: pause three intervals
+    clock.advance(timedelta(minutes=44))
+    assert app.check()[0].status == CheckStatus.DEFERRED
+    clock.advance(timedelta(minutes=2))
+    site.challenge = False
+    assert app.check()[0].status == CheckStatus.OK
+    [status] = app.store.statuses()
+    assert status.consecutive_failures == 0
 
 
 def test_quote_style_whitespace_and_markup_only_changes_are_not_edits(

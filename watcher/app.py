@@ -76,7 +76,7 @@ class App:
             log.exception("check %s: could not be recorded", name)
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             return CheckResult(name, CheckStatus.FAILED, started, 0.0, 0, error=reason)
-        if result.changed:
+        if result.changed or result.health_changed:
             self.build_feeds()
             self.deliver(instant=True)
         return result
@@ -132,14 +132,17 @@ class App:
                     subtitle=f"New, edited and removed releases about {topic.title}",
                 )
                 feeds.write(self.config.feeds_dir / "topics", name, documents)
+            health = feeds.render_health(
+                self.store.health_events(), base_url=self.config.base_url, now=now
+            )
+            feeds.write(self.config.feeds_dir, "health", health)
 
     def deliver(self, *, instant: bool = False, due: bool = False) -> None:
         """Instant messages for new changes and/or digests whose time has come, then the
         outbox. One thread at a time: a message is composed and sent once."""
-        if not self.config.settings.subscriptions:
-            return
         with self._delivery_lock:
             try:
+                self.deliverer.enqueue_health()
                 if instant:
                     self.deliverer.enqueue_instant()
                 if due:

@@ -11,7 +11,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -19,7 +20,15 @@ from watcher import detect
 from watcher.config import Config, SourceConfig
 from watcher.errors import Deferred, Interrupted, SourceError
 from watcher.fetch import Fetcher
-from watcher.models import ChangeKind, CheckResult, CheckStatus, ReleaseSnapshot, Verdict
+from watcher.models import (
+    ChangeKind,
+    CheckResult,
+    CheckStatus,
+    HealthKind,
+    ReleaseSnapshot,
+    SourceView,
+    Verdict,
+)
 from watcher.sources import make_source
 from watcher.sources.base import (
     CheckContext,
@@ -39,6 +48,7 @@ from watcher.topics import Topic, match
 log = logging.getLogger("watcher.check")
 
 Clock = Callable[[], datetime]
+MAX_BACKOFF = timedelta(hours=6)
 
 
 def utc_now() -> datetime:
@@ -56,15 +66,16 @@ def check_source(
 ) -> CheckResult:
     started = clock()
     began = time.monotonic()
-    deferred = store.deferred_until(source.name)
+    deferred, failures = store.deferred_until(source.name)
     if deferred is not None and deferred > started:
+        why = f"backing off after {failures} failed checks" if failures else "Retry-After"
         result = CheckResult(
             source.name,
             CheckStatus.DEFERRED,
             started,
             0.0,
             0,
-            error=f"deferred until {deferred:%Y-%m-%d %H:%M} UTC (Retry-After)",
+            error=f"waiting until {deferred:%Y-%m-%d %H:%M} UTC ({why})",
         )
         _log(result)
         return result
@@ -145,6 +156,9 @@ def check_source(
         status, error = CheckStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}"
     finally:
         store.save_unchanged(source_id, unchanged, clock())
+    if status == CheckStatus.FAILED and deferred_until is None:
+        pause = backoff(source.every, view.consecutive_failures + 1)
+        deferred_until = clock() + pause if pause else None
     result = CheckResult(
         source=source.name,
         status=status,
@@ -167,7 +181,46 @@ def check_source(
         deferred_until=deferred_until,
     )
     _log(result)
+    if _report_health(config, store, source_id, view, result, clock()):
+        result = replace(result, health_changed=True)
     return result
+
+
+def backoff(every: timedelta, failures: int) -> timedelta:
+    """After the second failure in a row, checks are skipped: 1, 3, 7, 15... intervals, at most
+    MAX_BACKOFF, so a site that is down is not asked every few minutes for days."""
+    if failures < 2:
+        return timedelta()
+    pause: timedelta = every * (2 ** min(failures - 1, 10) - 1)
+    return min(pause, max(MAX_BACKOFF, every))
+
+
+def _report_health(
+    config: Config,
+    store: Store,
+    source_id: int,
+    view: SourceView,
+    result: CheckResult,
+    now: datetime,
+) -> bool:
+    """A source failing for longer than `health.unhealthy_after` is reported once, and once
+    more when it works again. Returns whether something was reported."""
+    if result.status == CheckStatus.FAILED and view.unhealthy_since is None:
+        since = view.last_success_at or view.created_at
+        if since is not None and now - since >= config.settings.health.unhealthy_after:
+            when = f"{since:%Y-%m-%d %H:%M} UTC"
+            message = (
+                f"failing since {when} ({view.consecutive_failures + 1} checks): {result.error}"
+            )
+            store.record_health(source_id, result.source, HealthKind.UNHEALTHY, message, now)
+            log.warning("%s: unhealthy, %s", result.source, message)
+            return True
+    elif result.status == CheckStatus.OK and view.unhealthy_since is not None:
+        message = f"working again (unhealthy since {view.unhealthy_since:%Y-%m-%d %H:%M} UTC)"
+        store.record_health(source_id, result.source, HealthKind.RECOVERED, message, now)
+        log.info("%s: recovered", result.source)
+        return True
+    return False
 
 
 def topic_matches(

@@ -27,7 +27,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from watcher import __version__
-from watcher.config_notify import EmailSettings, SubscriptionConfig, TopicConfig
+from watcher.config_notify import (
+    EmailSettings,
+    HealthSettings,
+    SubscriptionConfig,
+    TopicConfig,
+)
 from watcher.config_types import Css, Duration, HttpUrl, Name, Size, Strict
 from watcher.errors import ConfigError
 from watcher.profiles import PROFILES, WORDPRESS, Selectors
@@ -214,6 +219,7 @@ class Settings(Strict):
     topics: dict[Name, TopicConfig] = {}
     email: EmailSettings | None = None
     subscriptions: list[SubscriptionConfig] = []
+    health: HealthSettings = HealthSettings()
 
     @field_validator("sources")
     @classmethod
@@ -335,8 +341,10 @@ def _resolve(settings: Settings, path: Path, lines: dict[tuple[Any, ...], int]) 
                 raise fail(
                     (*loc, "notify_env", number), f"environment variable {variable} is not set"
                 )
+    if settings.health.admin and settings.email is None:
+        raise fail(("health", "admin"), "mailing the admin needs an `email:` section (smtp, from)")
     smtp = settings.email.smtp if settings.email else None
-    mails = any(s.to for s in settings.subscriptions)
+    mails = any(s.to for s in settings.subscriptions) or bool(settings.health.admin)
     if smtp and smtp.password_env and mails and not os.environ.get(smtp.password_env):
         raise fail(
             ("email", "smtp", "password_env"),

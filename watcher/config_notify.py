@@ -137,6 +137,11 @@ class EmailSettings(Strict):
         return value
 
 
+class HealthSettings(Strict):
+    unhealthy_after: Duration = timedelta(hours=6)  # failing this long: reported, once
+    admin: list[Address] = []  # who is mailed when a source is unhealthy and when it recovers
+
+
 class SubscriptionConfig(Strict):
     name: Name
     to: list[Address] = []

@@ -101,6 +101,33 @@ class Deliverer:
             queued += len(messages)
         return queued
 
+    def enqueue_health(self) -> int:
+        """One message to the admin for each source reported unhealthy or recovered."""
+        events = self.store.health_events(unmailed=True)
+        if not events:
+            return 0
+        health, email = self.config.settings.health, self.config.settings.email
+        messages = []
+        if health.admin and email is not None:
+            envelope = mail.Envelope(email.sender, tuple(health.admin), "UTC")
+            for event in events:
+                message_id = mail.new_message_id(email.sender)
+                message = mail.compose_health(envelope, event=event, message_id=message_id)
+                messages.append(
+                    OutboxMessage(
+                        "_admin",
+                        "email",
+                        message_id,
+                        "health",
+                        (),
+                        tuple(health.admin),
+                        str(message["Subject"]),
+                        mail.as_text(message),
+                    )
+                )
+        self.store.enqueue_health_mail(messages, [e.id for e in events], self.clock())
+        return len(messages)
+
     def digests_due(self) -> list[SubscriptionConfig]:
         """Digest subscriptions whose scheduled time has come since their last digest (or since
         they were created: a new subscription's first digest waits for its schedule)."""

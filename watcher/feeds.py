@@ -10,7 +10,7 @@ import html
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from pathlib import Path
 from feedgen.feed import FeedGenerator
 
 from watcher import __version__
-from watcher.models import ChangeEntry, ChangeKind
+from watcher.models import ChangeEntry, ChangeKind, HealthEvent, HealthKind
 from watcher.render import diff_html
 
 FEED_NAMES = ("all.atom", "all.rss")
@@ -47,9 +47,49 @@ def render(
     subtitle: str = "New, edited and removed releases",
 ) -> FeedDocuments:
     """Both formats of one feed; `now` only dates an empty feed, so output is reproducible."""
+    updated = max((entry.feed_date for entry in entries), default=now)
+
+    def add(feed: FeedGenerator) -> None:
+        for entry in entries:
+            _add_entry(feed, entry)
+
+    return _documents(title, subtitle, base_url, name, updated, add)
+
+
+def render_health(events: Sequence[HealthEvent], *, base_url: str, now: datetime) -> FeedDocuments:
+    """Sources that have been failing for too long, and their recoveries."""
+    updated = max((event.at for event in events), default=now)
+
+    def add(feed: FeedGenerator) -> None:
+        for event in events:
+            item = feed.add_entry(order="append")
+            uid = f"urn:uuid:{event.uid}"
+            item.id(uid)
+            item.guid(uid, permalink=False)
+            label = "Unhealthy" if event.kind == HealthKind.UNHEALTHY else "Recovered"
+            item.title(_xml(f"{label}: {event.source}"))
+            item.link(href=f"{base_url}/feeds/")
+            item.author({"name": "watcher"})
+            item.published(event.at)
+            item.updated(event.at)
+            item.content(_xml(f"<p>{html.escape(event.message)}</p>"), type="html")
+
+    return _documents(
+        "watcher: source health", "Sources failing for too long, and recovered", base_url,
+        "health", updated, add,
+    )  # fmt: skip
+
+
+def _documents(
+    title: str,
+    subtitle: str,
+    base_url: str,
+    name: str,
+    updated: datetime,
+    add_entries: Callable[[FeedGenerator], object],
+) -> FeedDocuments:
     atom_url = f"{base_url}/feeds/{name}.atom"
     rss_url = f"{base_url}/feeds/{name}.rss"
-    updated = max((entry.feed_date for entry in entries), default=now)
     documents = []
     for self_url, kind in ((atom_url, "atom"), (rss_url, "rss")):
         feed = FeedGenerator()
@@ -63,8 +103,7 @@ def render(
         feed.generator("watcher", __version__)
         feed.updated(updated)
         feed.lastBuildDate(updated)
-        for entry in entries:
-            _add_entry(feed, entry)
+        add_entries(feed)
         documents.append(
             feed.atom_str(pretty=True) if kind == "atom" else feed.rss_str(pretty=True)
         )

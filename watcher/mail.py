@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from watcher.config_notify import SmtpSettings
 from watcher.errors import WatcherError
-from watcher.models import ChangeEntry, ChangeKind
+from watcher.models import ChangeEntry, ChangeKind, HealthEvent, HealthKind
 from watcher.render import changed_words, diff_html, opening
 
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
@@ -107,6 +107,15 @@ def compose_instant(
     subject = header_text(f"{prefix}{_LABEL[entry.kind]}: {entry.title or entry.url}")
     text = "\n".join(_entry_text(entry, zone))
     return _message(envelope, subject, text, _entry_html(entry, zone), now, message_id)
+
+
+def compose_health(envelope: Envelope, *, event: HealthEvent, message_id: str) -> EmailMessage:
+    label = "is unhealthy" if event.kind == HealthKind.UNHEALTHY else "has recovered"
+    subject = header_text(f"[watcher] source {event.source} {label}")
+    text = f"{subject}\n\n{event.message}\n"
+    return _message(
+        envelope, subject, text, f"<p>{html.escape(event.message)}</p>", event.at, message_id
+    )
 
 
 def send(

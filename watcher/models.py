@@ -157,6 +157,10 @@ class SourceView:
     by_canonical: Mapping[str, KnownRelease]
     validators: Mapping[str, Validators]  # by URL
     derived: Mapping[str, Any]  # what was parsed out of an unchanged page last time, by URL
+    consecutive_failures: int = 0
+    last_success_at: datetime | None = None
+    created_at: datetime | None = None
+    unhealthy_since: datetime | None = None
 
     def known_url(self, canonical: str) -> KnownRelease | None:
         return self.by_canonical.get(canonical)
@@ -177,6 +181,8 @@ class CheckResult:
 
     def count(self, kind: ChangeKind) -> int:
         return self.counts.get(kind, 0)
+
+    health_changed: bool = False  # the source was reported unhealthy, or recovered
 
     @property
     def changed(self) -> bool:
@@ -291,3 +297,18 @@ class SubscriptionState:
     created_at: datetime
     last_change_id: int  # every change up to this one has been given to the subscription
     last_digest_at: datetime | None
+
+
+class HealthKind(StrEnum):
+    UNHEALTHY = "unhealthy"
+    RECOVERED = "recovered"
+
+
+@dataclass(frozen=True, slots=True)
+class HealthEvent:
+    uid: str
+    source: str
+    kind: HealthKind
+    at: datetime
+    message: str
+    id: int = 0

@@ -63,7 +63,11 @@ def _handler(
     feeds_dir: Path, health: Callable[[], bool], topics: dict[str, str], base_url: str
 ) -> type[BaseHTTPRequestHandler]:
     # Every file the server may send, by its path: nothing else is ever looked up.
-    files = {f"/feeds/all.{kind}": feeds_dir / f"all.{kind}" for kind in ("atom", "rss")}
+    files = {
+        f"/feeds/{name}.{kind}": feeds_dir / f"{name}.{kind}"
+        for name in ("all", "health")
+        for kind in ("atom", "rss")
+    }
     for name in topics:
         for kind in ("atom", "rss"):
             files[f"/feeds/topics/{name}.{kind}"] = feeds_dir / "topics" / f"{name}.{kind}"
@@ -161,8 +165,10 @@ def _handler(
 
 def _feed_list(topics: Mapping[str, str]) -> list[tuple[str, str]]:
     """(path without extension, title) of every feed, the main one first."""
-    return [("/feeds/all", "All changes")] + [
-        (f"/feeds/topics/{name}", title) for name, title in topics.items()
+    return [
+        ("/feeds/all", "All changes"),
+        *((f"/feeds/topics/{name}", title) for name, title in topics.items()),
+        ("/feeds/health", "Source health (sources failing for too long)"),
     ]
 
 

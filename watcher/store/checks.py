@@ -123,14 +123,22 @@ class CheckRecords:
                 by_canonical={k.canonical: k for k in known.values()},
                 validators=validators,
                 derived=derived,
+                consecutive_failures=source.consecutive_failures,
+                last_success_at=source.last_success_at,
+                created_at=source.created_at,
+                unhealthy_since=source.unhealthy_since,
             )
             return source.id, view
 
-    def deferred_until(self, name: str) -> datetime | None:
+    def deferred_until(self, name: str) -> tuple[datetime | None, int]:
+        """Until when a source waits (Retry-After, or backing off), and its failures in a row."""
         with Session(self.engine) as session:
-            return session.exec(
-                select(SourceRow.deferred_until).where(SourceRow.name == name)
+            row = session.exec(
+                select(SourceRow.deferred_until, SourceRow.consecutive_failures).where(
+                    SourceRow.name == name
+                )
             ).first()
+            return (row[0], row[1]) if row else (None, 0)
 
     def record_observed(
         self,

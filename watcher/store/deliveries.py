@@ -91,23 +91,7 @@ class Deliveries:
         """The messages and the watermark past their changes, together."""
         with self.engine.begin() as connection:
             for message in messages:
-                connection.execute(
-                    sa.insert(OUTBOX),
-                    {
-                        "subscription": subscription,
-                        "channel": message.channel,
-                        "message_id": message.message_id,
-                        "kind": message.kind,
-                        "created_at": now,
-                        "change_ids": list(message.change_ids),
-                        "recipients": list(message.recipients),
-                        "subject": message.subject,
-                        "message": message.message,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                    },
-                )
+                insert_outbox(connection, message, now)
             values: dict[str, Any] = {"last_change_id": last_change_id}
             if digest_at is not None:
                 values["last_digest_at"] = digest_at
@@ -180,4 +164,24 @@ def _message(row: Any) -> OutboxMessage:
         status=row.status,
         attempts=row.attempts,
         last_error=row.last_error,
+    )
+
+
+def insert_outbox(connection: sa.Connection, message: OutboxMessage, now: datetime) -> None:
+    connection.execute(
+        sa.insert(OUTBOX),
+        {
+            "subscription": message.subscription,
+            "channel": message.channel,
+            "message_id": message.message_id,
+            "kind": message.kind,
+            "created_at": now,
+            "change_ids": list(message.change_ids),
+            "recipients": list(message.recipients),
+            "subject": message.subject,
+            "message": message.message,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        },
     )

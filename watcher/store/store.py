@@ -15,14 +15,15 @@ from sqlalchemy.engine import Engine
 from watcher.errors import StoreError
 from watcher.store.checks import CheckRecords
 from watcher.store.deliveries import Deliveries
+from watcher.store.health import Health
 from watcher.store.reading import Reading
 from watcher.store.topics import TopicIndex
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-SCHEMA_REVISION = "0002"  # the newest migration in store/migrations/versions
+SCHEMA_REVISION = "0003"  # the newest migration in store/migrations/versions
 
 
-class Store(CheckRecords, Reading, TopicIndex, Deliveries):
+class Store(CheckRecords, Reading, TopicIndex, Deliveries, Health):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

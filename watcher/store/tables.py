@@ -47,6 +47,7 @@ class SourceRow(SQLModel, table=True):
     consecutive_failures: int = 0
     last_success_at: datetime | None = _when(nullable=True)
     last_error: str | None = None
+    unhealthy_since: datetime | None = _when(nullable=True)  # reported unhealthy, not recovered
 
 
 class ReleaseRow(SQLModel, table=True):
@@ -134,6 +135,19 @@ class CheckRunRow(SQLModel, table=True):
     error: str | None = None
 
 
+class HealthEventRow(SQLModel, table=True):
+    """A source reported unhealthy (failing for too long) or recovered."""
+
+    __tablename__ = "health_event"
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(sa_column=sa.Column(sa.String(36), nullable=False, unique=True))
+    source: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=16)  # unhealthy | recovered
+    at: datetime = _when(index=True)
+    message: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    mailed: bool = False  # handed to the outbox for the admin (once)
+
+
 class ReleaseTopicRow(SQLModel, table=True):
     """A release is in a topic when any of its versions matched; why is kept in `terms`."""
 
@@ -200,3 +214,4 @@ RELEASE_TOPIC = cast(sa.Table, ReleaseTopicRow.__table__)  # type: ignore[attr-d
 TOPIC_STATE = cast(sa.Table, TopicStateRow.__table__)  # type: ignore[attr-defined]
 SUBSCRIPTION = cast(sa.Table, SubscriptionStateRow.__table__)  # type: ignore[attr-defined]
 OUTBOX = cast(sa.Table, OutboxRow.__table__)  # type: ignore[attr-defined]
+HEALTH_EVENT = cast(sa.Table, HealthEventRow.__table__)  # type: ignore[attr-defined]
