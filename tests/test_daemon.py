@@ -15,6 +15,7 @@ from typing import Any
 import feedparser
 import httpx
 import pytest
+import yaml
 
 from tests.conftest import ROOT, wordpress_source, write_config
 from tests.sim.wordpress import SimWordPress
@@ -197,3 +198,40 @@ def test_one_daemon_per_database_and_a_killed_one_leaves_no_lock(
     third = daemon_for(site)  # the operating system released the lock with the process
     wait_for(lambda: third.get("/healthz"), what="a daemon after the kill")
     assert third.stop() == 0
+
+
+def test_sighup_reloads_a_valid_config_and_keeps_the_running_one_when_invalid(
+    site: SimWordPress, daemon_for: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    daemon = daemon_for(site)
+    wait_for(lambda: daemon.get("/healthz"), what="the daemon")
+    config = tmp_path / "watcher.yaml"
+    settings = yaml.safe_load(config.read_text())
+    assert daemon.get("/feeds/topics/japan.atom").status_code == 404  # type: ignore[union-attr]
+
+    settings["topics"] = {"japan": {"title": "ASEAN–Japan", "preset": "partner/japan"}}
+    config.write_text(yaml.safe_dump(settings, allow_unicode=True))
+    daemon.process.send_signal(signal.SIGHUP)
+    wait_for(
+        lambda: "config reloaded: 1 source(s), 1 topic(s)" in daemon.log.read_text(),
+        what="the reload",
+    )
+    japan = daemon.get("/feeds/topics/japan.atom")
+    assert japan is not None and japan.status_code == 200
+    assert (
+        feedparser.parse(japan.content).feed.title == "ASEAN Secretariat news watcher: ASEAN–Japan"
+    )
+
+    settings["sources"][0]["every"] = "15 minutes"
+    config.write_text(yaml.safe_dump(settings, allow_unicode=True))
+    daemon.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "config not reloaded" in daemon.log.read_text(), what="the refusal")
+    line = next(x for x in daemon.log.read_text().splitlines() if "config not reloaded" in x)
+    every_line = 1 + next(n for n, x in enumerate(config.read_text().splitlines()) if "every:" in x)
+    assert line.endswith(
+        f"{config}:{every_line}: sources[0].every: '15 minutes' is not a duration (use 15m, 1h, 1d)"
+    )
+    assert daemon.process.poll() is None
+    again = daemon.get("/feeds/topics/japan.atom")
+    assert again is not None and again.status_code == 200
+    assert daemon.stop() == 0

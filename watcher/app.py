@@ -39,6 +39,11 @@ class App:
         self._feeds_lock = threading.Lock()
         self._delivery_lock = threading.Lock()
 
+    def reconfigure(self, config: Config) -> None:
+        """A reloaded config, for the next check (the one running finishes with the old)."""
+        self.config = config
+        self.deliverer.config = config
+
     def close(self) -> None:
         self.fetcher.close()
         self.store.close()

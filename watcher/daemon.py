@@ -12,7 +12,7 @@ import os
 import signal
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -20,6 +20,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app import App
+from watcher.config import load_config
+from watcher.errors import ConfigError
 from watcher.web import WebServer
 
 log = logging.getLogger("watcher.daemon")
@@ -28,6 +30,7 @@ log = logging.getLogger("watcher.daemon")
 # take up to its timeout; past this the process exits anyway: the release in flight was not
 # committed, so nothing half-written remains, and the next start reads it again.
 STOP_GRACE = timedelta(seconds=5)
+DELIVERIES = "deliveries"
 
 
 class Daemon:
@@ -41,29 +44,7 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
         )
-        now = app.clock()
-        for source in sources:
-            self.scheduler.add_job(
-                self._check,
-                IntervalTrigger(
-                    seconds=source.every.total_seconds(),
-                    jitter=int(source.jitter.total_seconds()) or None,
-                    timezone="UTC",
-                ),
-                args=[source.name],
-                id=source.name,
-                name=f"check {source.name}",
-                next_run_time=now,
-            )
-        if app.config.settings.subscriptions:
-            self.scheduler.add_job(
-                app.deliver,
-                IntervalTrigger(minutes=1, timezone="UTC"),
-                kwargs={"instant": True, "due": True},  # also what a crash left undone
-                id="deliveries",
-                name="instant mail left over, digests, retries",
-                next_run_time=now,
-            )
+        self._schedule(first_run=app.clock())
         settings = app.config.settings.server
         self.web = WebServer(
             settings.listen,
@@ -71,6 +52,66 @@ class Daemon:
             self._healthy,
             topics={name: topic.title for name, topic in app.config.topics.items()},
             base_url=app.config.base_url,
+        )
+
+    def _schedule(self, *, first_run: datetime | None) -> None:
+        """One job per enabled source, and the deliveries' job when there is anything to
+        deliver; `first_run` None keeps sources that were already scheduled on their times."""
+        config = self.app.config
+        wanted = {s.name: s for s in config.sources if s.enabled}
+        for job in self.scheduler.get_jobs():
+            if job.id != DELIVERIES and job.id not in wanted:
+                job.remove()
+        for name, source in wanted.items():
+            trigger = IntervalTrigger(
+                seconds=source.every.total_seconds(),
+                jitter=int(source.jitter.total_seconds()) or None,
+                timezone="UTC",
+            )
+            existing = self.scheduler.get_job(name)
+            if existing is not None:
+                existing.reschedule(trigger)
+                continue
+            self.scheduler.add_job(
+                self._check,
+                trigger,
+                args=[name],
+                id=name,
+                name=f"check {name}",
+                next_run_time=first_run or self.app.clock(),  # a new source: checked at once
+            )
+        needs_deliveries = bool(config.settings.subscriptions or config.settings.health.admin)
+        if needs_deliveries and self.scheduler.get_job(DELIVERIES) is None:
+            self.scheduler.add_job(
+                self.app.deliver,
+                IntervalTrigger(minutes=1, timezone="UTC"),
+                kwargs={"instant": True, "due": True},  # also what a crash left undone
+                id=DELIVERIES,
+                name="instant mail left over, digests, retries, health mail",
+                next_run_time=first_run or self.app.clock(),
+            )
+
+    def reload(self) -> None:
+        """SIGHUP: a valid config takes effect now; an invalid one is reported in one line and
+        the running one stays. The database and the listening address need a restart."""
+        old = self.app.config
+        try:
+            new = load_config(old.path)
+        except ConfigError as exc:
+            log.error("config not reloaded, the running one stays: %s", exc)
+            return
+        if new.database_url != old.database_url or new.settings.server != old.settings.server:
+            log.warning("database and server settings take effect at the next start")
+        self.app.reconfigure(new)
+        self._schedule(first_run=None)
+        self.web.set_topics({name: topic.title for name, topic in new.topics.items()})
+        self.app.prepare()
+        self.app.build_feeds()
+        log.info(
+            "config reloaded: %d source(s), %d topic(s), %d subscription(s)",
+            len(new.sources),
+            len(new.topics),
+            len(new.settings.subscriptions),
         )
 
     def run(self) -> int:
@@ -93,12 +134,16 @@ class Daemon:
             log.info("%s received: stopping at the next release boundary", name)
             stop.set()
 
+        reload_requested = threading.Event()
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: reload_requested.set())
         self.scheduler.start()
         try:
-            while not stop.wait(1.0):
-                pass
+            while not stop.wait(0.5):
+                if reload_requested.is_set():
+                    reload_requested.clear()
+                    self.reload()
         finally:
             self.shutdown()
         return 0

@@ -41,8 +41,10 @@ class WebServer:
     ) -> None:
         """`topics`: name -> title of each per-topic feed, served under /feeds/topics/."""
         host, _, port = listen.rpartition(":")
-        handler = _handler(feeds_dir, health, dict(topics or {}), base_url)
-        self.httpd = ThreadingHTTPServer((host.strip("[]"), int(port)), handler)
+        self.feeds_dir = feeds_dir
+        self.base_url = base_url
+        self.routes = Routes(feeds_dir, dict(topics or {}), base_url)
+        self.httpd = ThreadingHTTPServer((host.strip("[]"), int(port)), _handler(self, health))
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="web", daemon=True)
 
@@ -53,27 +55,34 @@ class WebServer:
     def start(self) -> None:
         self.thread.start()
 
+    def set_topics(self, topics: Mapping[str, str]) -> None:
+        """After a reload: the routes are replaced whole, so a request sees old or new."""
+        self.routes = Routes(self.feeds_dir, dict(topics), self.base_url)
+
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=5)
 
 
-def _handler(
-    feeds_dir: Path, health: Callable[[], bool], topics: dict[str, str], base_url: str
-) -> type[BaseHTTPRequestHandler]:
-    # Every file the server may send, by its path: nothing else is ever looked up.
-    files = {
-        f"/feeds/{name}.{kind}": feeds_dir / f"{name}.{kind}"
-        for name in ("all", "health")
-        for kind in ("atom", "rss")
-    }
-    for name in topics:
-        for kind in ("atom", "rss"):
-            files[f"/feeds/topics/{name}.{kind}"] = feeds_dir / "topics" / f"{name}.{kind}"
-    index = _index_page(topics)
-    opml = _opml(topics, base_url)
+class Routes:
+    """Every file the server may send, by its path (nothing else is ever looked up), and the
+    pages made from the list of feeds."""
 
+    def __init__(self, feeds_dir: Path, topics: dict[str, str], base_url: str) -> None:
+        self.files = {
+            f"/feeds/{name}.{kind}": feeds_dir / f"{name}.{kind}"
+            for name in ("all", "health")
+            for kind in ("atom", "rss")
+        }
+        for name in topics:
+            for kind in ("atom", "rss"):
+                self.files[f"/feeds/topics/{name}.{kind}"] = feeds_dir / "topics" / f"{name}.{kind}"
+        self.index = _index_page(topics)
+        self.opml = _opml(topics, base_url)
+
+
+def _handler(web: WebServer, health: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = f"watcher/{__version__}"
         sys_version = ""
@@ -89,17 +98,18 @@ def _handler(
 
         def _serve(self, *, send_body: bool) -> None:
             path = self.path.split("?", 1)[0]
+            routes = web.routes
             if path in ("/", "/feeds", "/feeds/"):
-                self._send_html(index, send_body)
+                self._send_html(routes.index, send_body)
             elif path == "/feeds/opml":
-                self._send(HTTPStatus.OK, "text/x-opml; charset=utf-8", opml, send_body)
+                self._send(HTTPStatus.OK, "text/x-opml; charset=utf-8", routes.opml, send_body)
             elif path == "/healthz":
                 ok = health()
                 body = b"ok\n" if ok else b"unhealthy\n"
                 status = HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE
                 self._send(status, "text/plain; charset=utf-8", body, send_body)
-            elif path in files:
-                self._send_file(files[path], send_body)
+            elif path in routes.files:
+                self._send_file(routes.files[path], send_body)
             else:
                 self._send(
                     HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n", send_body
