@@ -1,0 +1,188 @@
+"""Every network and content fault, one at a time and all at once: the check fails with a clear
+one-line reason, nothing stored is marked removed or edited, other sources carry on, and the
+source works again when the fault goes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, write_config
+from tests.faultserver import FAULTS, FaultProxy
+from tests.sim.wordpress import SimWordPress
+from tests.test_daemon import Daemon, free_port, wait_for
+from watcher.app import App
+from watcher.config import load_config
+from watcher.fetch import Fetcher
+from watcher.models import ChangeKind, CheckStatus, ReleaseStatus
+
+FAST = {"timeout": "1s", "deadline": "3s", "retries": 0, "max_bytes": "1MB", "min_delay": "0s"}
+EXPECTED = {
+    "hang": (CheckStatus.FAILED, "timed out (ReadTimeout)"),
+    "drip": (CheckStatus.FAILED, "not complete after 0:00:03"),
+    "reset": (CheckStatus.FAILED, "network error"),
+    "truncate": (CheckStatus.FAILED, "network error"),
+    "500": (CheckStatus.FAILED, "HTTP 500"),
+    "502": (CheckStatus.FAILED, "HTTP 502"),
+    "503": (CheckStatus.FAILED, "HTTP 503"),
+    "429": (CheckStatus.DEFERRED, "server asks to wait 3600 s (Retry-After), deferred"),
+    "loop": (CheckStatus.FAILED, "too many redirects"),
+    "ftp": (CheckStatus.FAILED, "unsupported redirect or scheme"),
+    "huge": (CheckStatus.FAILED, "response over 1000000 bytes"),
+    "bomb": (CheckStatus.FAILED, "response over 1000000 bytes"),
+    "cp1252": (CheckStatus.FAILED, "page(s) failed"),  # a listing of pages with no article
+    "garbage": (CheckStatus.FAILED, "page(s) failed"),
+    "empty": (CheckStatus.FAILED, "has no items matching"),
+    "challenge": (CheckStatus.FAILED, "anti-bot challenge page"),
+}
+
+
+@pytest.fixture
+def proxied() -> Iterator[tuple[SimWordPress, FaultProxy]]:
+    with SimWordPress() as site, FaultProxy(site.url) as proxy:
+        for number in range(3):
+            site.add_post(f"Release {number}", f"BALI, 21 February 2019 -- Text {number}.")
+        yield site, proxy
+
+
+def listing(base: str, name: str = "statements") -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "html",
+        "profile": "asean",
+        "url": f"{base}/category/news/",
+        "http": FAST,
+    }
+
+
+def untouched(app: App) -> None:
+    releases = app.store.releases()
+    assert len(releases) == 3
+    assert {(r.status, r.versions) for r in releases} == {(ReleaseStatus.ACTIVE, 1)}
+    assert {e.kind for e in app.store.recent_changes(100)} == {ChangeKind.NEW}
+
+
+def test_every_fault_is_named_in_a_table_of_expectations() -> None:
+    assert set(EXPECTED) == set(FAULTS)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_one_fault_fails_the_check_and_changes_nothing(
+    fault: str, proxied: tuple[SimWordPress, FaultProxy], make_app: Callable[..., App]
+) -> None:
+    site, proxy = proxied
+    app = make_app([listing(proxy.url), listing(site.url, "healthy")])
+    assert [r.status for r in app.check()] == [CheckStatus.OK, CheckStatus.OK]
+
+    proxy.faults["*"] = fault
+    faulty, healthy = app.check()
+    status, reason = EXPECTED[fault]
+    assert faulty.status == status, faulty.error
+    assert reason in (faulty.error or "")
+    assert "\n" not in (faulty.error or "")
+    assert healthy.status == CheckStatus.OK  # other sources are unaffected
+    shown = {s.name: s for s in app.store.statuses()}["statements"]
+    if status == CheckStatus.FAILED:
+        assert shown.consecutive_failures == 1
+        assert reason in (shown.last_error or "")
+    statements = [r for r in app.store.releases() if r.source == "statements"]
+    assert {(r.status, r.versions) for r in statements} == {(ReleaseStatus.ACTIVE, 1)}
+    assert {e.kind for e in app.store.recent_changes(100)} == {ChangeKind.NEW}
+
+    proxy.faults.clear()
+    if status == CheckStatus.DEFERRED:
+        return  # waits for the hour the server asked for
+    [again, _] = app.check()
+    assert again.status == CheckStatus.OK, again.error
+    assert not again.changed
+
+
+def test_connection_refused_name_resolution_and_connect_timeout(
+    proxied: tuple[SimWordPress, FaultProxy], tmp_path: Path
+) -> None:
+    site, _ = proxied
+    closed = f"http://127.0.0.1:{free_port()}"
+    sources = [
+        listing(closed, "refused"),
+        listing("http://no-such-host.invalid", "dns"),
+        listing("http://slow-to-connect.invalid", "connect"),
+        listing(site.url, "healthy"),
+    ]
+    real = httpx.HTTPTransport()
+
+    def transport(request: httpx.Request) -> httpx.Response:
+        # Tests never ask real DNS: these names fail as resolution and connecting would.
+        if request.url.host == "no-such-host.invalid":
+            raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+        if request.url.host == "slow-to-connect.invalid":
+            raise httpx.ConnectTimeout("timed out", request=request)
+        return real.handle_request(request)
+
+    fetcher = Fetcher(client=httpx.Client(transport=httpx.MockTransport(transport)))
+    app = App(load_config(write_config(tmp_path, sources)), fetcher=fetcher)
+    results = {r.source: r for r in app.check()}
+    assert results["refused"].status == CheckStatus.FAILED
+    assert "network error" in (results["refused"].error or "")
+    assert "Name or service not known" in (results["dns"].error or "")
+    assert "timed out (ConnectTimeout)" in (results["connect"].error or "")
+    assert results["healthy"].status == CheckStatus.OK
+    app.close()
+    real.close()
+
+
+def test_all_faults_at_once_in_one_daemon(tmp_path: Path) -> None:
+    faults = ("hang", "reset", "bomb", "challenge", "empty", "500")
+    with SimWordPress() as site:
+        site.add_post("Release", "Text.")
+        proxies = [FaultProxy(site.url).__enter__() for _ in faults]
+        try:
+            for proxy, fault in zip(proxies, faults, strict=True):
+                proxy.faults["*"] = fault
+            port = free_port()
+            sources = [
+                {**listing(p.url, f), "every": "2s"} for p, f in zip(proxies, faults, strict=True)
+            ]
+            sources.append({**listing(site.url, "healthy"), "every": "2s"})
+            config = write_config(
+                tmp_path,
+                sources,
+                server={"listen": f"127.0.0.1:{port}", "base_url": f"http://127.0.0.1:{port}"},
+            )
+            daemon = Daemon(config, port, tmp_path / "daemon.log")
+            try:
+                wait_for(
+                    lambda: daemon.log.read_text().count("check ") >= 14,
+                    timeout=60,
+                    what="two rounds",
+                )
+                assert daemon.process.poll() is None  # still running
+                status = subprocess.run(
+                    [sys.executable, "-m", "watcher", "--config", str(config), "status"],
+                    cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+                ).stdout  # fmt: skip
+                rows = {line.split()[0]: line for line in status.splitlines()[1:]}
+                assert rows["healthy"].split()[1] == "ok"
+                for fault, reason in (
+                    ("hang", "timed out"),
+                    ("reset", "network error"),
+                    ("bomb", "response over"),
+                    ("challenge", "challenge page"),
+                    ("empty", "no items matching"),
+                    ("500", "robots.txt answers with a server error"),  # asked first
+                ):
+                    assert reason in rows[fault], rows[fault]
+                assert daemon.stop() == 0
+            finally:
+                if daemon.process.poll() is None:
+                    daemon.process.kill()
+                    daemon.process.wait()
+                daemon.log_file.close()
+        finally:
+            for proxy in proxies:
+                proxy.__exit__()
