@@ -106,7 +106,9 @@ def compose_instant(
     prefix = f"[{', '.join(titles)}] " if titles else ""
     subject = header_text(f"{prefix}{_LABEL[entry.kind]}: {entry.title or entry.url}")
     text = "\n".join(_entry_text(entry, zone))
-    return _message(envelope, subject, text, _entry_html(entry, zone), now, message_id)
+    message = _message(envelope, subject, text, _entry_html(entry, zone), now, message_id)
+    message["X-Watcher-Change"] = entry.uid  # one change, whatever its subject says
+    return message
 
 
 def compose_health(envelope: Envelope, *, event: HealthEvent, message_id: str) -> EmailMessage:
