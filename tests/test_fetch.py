@@ -160,7 +160,9 @@ def test_decompressed_size_is_capped() -> None:
     bomb = gzip.compress(b"\0" * 2_000_000)
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"})
+        return httpx.Response(
+            200, stream=httpx.ByteStream(bomb), headers={"Content-Encoding": "gzip"}
+        )
 
     with pytest.raises(ResponseTooLarge):
         fetcher_for(handler).session(settings(max_bytes=100_000)).get("https://a.org/")
@@ -346,3 +348,17 @@ def test_a_stopping_process_makes_no_new_request() -> None:
     fetcher.stop.set()
     with pytest.raises(Interrupted):
         fetcher.session(settings()).get("https://a.org/")
+
+
+def test_a_compressed_page_is_inflated() -> None:
+    page = b"<html>" + b"text " * 10_000 + b"</html>"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = gzip.compress(page)
+        return httpx.Response(
+            200, stream=httpx.ByteStream(body), headers={"Content-Encoding": "gzip"}
+        )
+
+    result = fetcher_for(handler).session(settings(max_bytes=100_000)).get("https://a.org/")
+    assert isinstance(result, Page)
+    assert result.body == page
