@@ -50,6 +50,9 @@ _UPLOADS = re.compile(r"/(wp-content/uploads|storage)/", re.IGNORECASE)
 _DAY_ARCHIVE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/?$")
 _POST_ID = re.compile(r"[?&]p=(\d+)(?:&|$)")
 _POSTID_CLASS = re.compile(r"\bpostid-(\d+)\b")
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _NEEDS_A_YEAR = re.compile(r"\d{4}")
@@ -117,8 +120,11 @@ def decode(body: bytes, encoding: str | None) -> str:
     except UnicodeDecodeError:
         pass
     if codec == "utf-8":
-        # Windows-1252 pasted into a UTF-8 page (or served as UTF-8): Beautiful Soup's
-        # UnicodeDammit knows how to untangle it, rather than losing every such character.
+        if not _UTF8_SEQUENCE.search(body):
+            # no UTF-8 in it at all: a Windows-1252 page served as UTF-8
+            return body.decode("cp1252", errors="replace")
+        # Windows-1252 pasted into a UTF-8 page: Beautiful Soup's UnicodeDammit untangles it,
+        # rather than losing every such character.
         from bs4 import UnicodeDammit  # noqa: PLC0415  (a rare path; bs4 is slow to import)
 
         body = UnicodeDammit.detwingle(body)

@@ -1,0 +1,107 @@
+"""Hostile pages: scripts, handlers, javascript: and data: links, iframes, forms, tracking
+images, control characters and CDATA ends never reach a feed, an email or a page active; odd
+charsets are read, not crashed on; secrets never show."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import feedparser
+from lxml import etree
+
+from tests.conftest import ROOT, wordpress_source, write_config
+from tests.mailserver import MailServer
+from tests.sim.wordpress import SimWordPress
+from watcher.app import App
+from watcher.extract import decode
+
+HOSTILE = (
+    'Russia and ASEAN <script>alert("x")</script> meet.\n\n'
+    '<img src="https://tracker.example/pixel.gif" onerror="alert(1)"> '
+    '<a href="javascript:alert(2)">click</a> <a href="data:text/html,<script>x</script>">data</a> '
+    '<iframe src="https://evil.example/"></iframe><form action="https://evil.example/"><input name=q></form>'
+    '<p onclick="steal()">Control \x01\x02\x0b characters and ]]> ends.</p>'
+)
+ACTIVE = (
+    "<script",
+    "onerror",
+    "onclick",
+    "javascript:",
+    "data:text",
+    "<iframe",
+    "<form",
+    "tracker.example",
+    "\x01",
+    "\x0b",
+)
+
+
+def test_a_hostile_page_gives_a_valid_feed_and_email_with_nothing_active(
+    site: SimWordPress, make_app: Callable[..., App], tmp_path: Path
+) -> None:
+    with MailServer() as smtp:
+        app = make_app(
+            [wordpress_source(site)],
+            topics={"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}},
+            email={
+                "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"},
+                "from": "w <w@example.org>",
+            },
+            subscriptions=[
+                {"name": "i", "to": ["a@example.org"], "topics": ["russia"], "mode": "instant"}
+            ],
+        )
+        app.prepare()
+        app.check()
+        site.add_post("Russia <b onmouseover=alert(3)>statement</b>\x07", HOSTILE)
+        app.check()
+        [received] = smtp.received
+    for name in ("all.atom", "all.rss", "topics/russia.atom"):
+        data = (tmp_path / "state" / "feeds" / name).read_bytes()
+        etree.fromstring(data)  # well-formed XML
+        parsed = feedparser.parse(data)
+        assert parsed.bozo == 0
+        content = (
+            parsed.entries[0].content[0].value
+            if parsed.entries[0].get("content")
+            else parsed.entries[0].summary
+        )
+        for marker in ACTIVE:
+            assert marker not in content, (name, marker)
+        assert "Control" in content  # the text itself is kept
+    html = received.message.get_body(("html",)).get_content()
+    for marker in ACTIVE:
+        assert marker not in html
+    assert "onmouseover" not in str(received.message["Subject"])
+
+
+def test_charsets_are_read_as_browsers_read_them() -> None:
+    assert (
+        decode("café".encode("utf-16-le").join([b"\xff\xfe", b""]), "utf-8") == "café"
+    )  # BOM wins
+    assert decode("café".encode("cp1252"), "iso-8859-1") == "café"  # Latin-1 labels mean cp1252
+    assert decode(b'<meta charset="windows-1251">\xcf\xf0\xe8', None).endswith("При")
+    assert decode("“quoted” café".encode("cp1252"), "utf-8") == "“quoted” café"  # cp1252 in UTF-8
+    assert "\ufffd" in decode(b"ok \xff\xfe\xfd \x81 end", "shift_jis")  # undecodable: replaced
+    assert decode(b"plain", "rot13") == "plain"  # not a charset: read as UTF-8
+
+
+def test_secrets_stay_out_of_output(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [], database_env="WATCHER_TEST_DB")
+    env = {**os.environ, "WATCHER_TEST_DB": "postgresql://watcher:s3cret-pass@127.0.0.1:1/w"}
+    result = subprocess.run(
+        [sys.executable, "-m", "watcher", "--config", str(config), "config", "check"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert "s3cret-pass" not in result.stdout + result.stderr
+    assert "postgresql://watcher:***@127.0.0.1:1/w" in result.stdout
+    failing = subprocess.run(
+        [sys.executable, "-m", "watcher", "--config", str(config), "status"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert failing.returncode == 1  # nothing listens there
+    assert "s3cret-pass" not in failing.stdout + failing.stderr
