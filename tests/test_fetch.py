@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -362,3 +364,58 @@ def test_a_compressed_page_is_inflated() -> None:
     result = fetcher_for(handler).session(settings(max_bytes=100_000)).get("https://a.org/")
     assert isinstance(result, Page)
     assert result.body == page
+
+
+def test_a_bomb_never_inflates_in_memory() -> None:
+    """The cap holds for memory too: inflating stops at the room left, not after a chunk."""
+    bomb = gzip.compress(b"\0" * 200_000_000)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, stream=httpx.ByteStream(bomb), headers={"Content-Encoding": "gzip"}
+        )
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseTooLarge):
+            fetcher_for(handler).session(settings(max_bytes=1_000_000)).get("https://a.org/")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000  # the 200 MB it would inflate to never exist
+
+
+@pytest.mark.parametrize("encoding", ["gzip, gzip", "br", "zstd"])
+def test_encodings_it_does_not_inflate_itself_are_refused(encoding: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["Accept-Encoding"] == "gzip, deflate"
+        return httpx.Response(
+            200, stream=httpx.ByteStream(b"x"), headers={"Content-Encoding": encoding}
+        )
+
+    with pytest.raises(FetchNetworkError, match="unsupported Content-Encoding"):
+        fetcher_for(handler).session(settings()).get("https://a.org/")
+
+
+def test_truncated_gzip_is_not_a_page_and_raw_deflate_is() -> None:
+    whole = gzip.compress(b"<html>" + b" ".join(str(n).encode() for n in range(5000)))
+    cut = whole[: len(whole) // 2]
+
+    def truncated(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, stream=httpx.ByteStream(cut), headers={"Content-Encoding": "gzip"}
+        )
+
+    with pytest.raises(FetchNetworkError, match="truncated compressed body"):
+        fetcher_for(truncated).session(settings()).get("https://a.org/")
+
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    raw = compressor.compress(b"<html>raw deflate</html>") + compressor.flush()
+
+    def deflate(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, stream=httpx.ByteStream(raw), headers={"Content-Encoding": "deflate"}
+        )
+
+    page = fetcher_for(deflate).session(settings()).get("https://a.org/")
+    assert isinstance(page, Page) and page.body == b"<html>raw deflate</html>"

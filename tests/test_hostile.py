@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import feedparser
+import pytest
 from lxml import etree
 
 from tests.conftest import ROOT, wordpress_source, write_config
@@ -105,3 +106,38 @@ def test_secrets_stay_out_of_output(tmp_path: Path) -> None:
     )  # fmt: skip
     assert failing.returncode == 1  # nothing listens there
     assert "s3cret-pass" not in failing.stdout + failing.stderr
+
+
+def test_a_release_link_that_is_not_http_never_becomes_a_link() -> None:
+    from datetime import UTC, datetime
+
+    from watcher import extract, feeds, mail
+    from watcher.errors import ExtractError
+    from watcher.models import ChangeEntry, ChangeKind, Origin
+
+    with pytest.raises(ExtractError, match="not an http"):
+        extract.snapshot(
+            url="javascript:alert(1)", title="t", published=None, text="", html="",
+            attachments=(), origin=Origin.FEED,
+        )  # fmt: skip
+    stored = ChangeEntry(
+        uid="u", kind=ChangeKind.NEW, source="s", release_id=1, url="javascript:alert(1)",
+        title="t", detected_at=datetime(2026, 1, 1, tzinfo=UTC),
+        feed_date=datetime(2026, 1, 1, tzinfo=UTC), published=None, diff="", html="",
+        baseline=False, topics=("t",),
+    )  # fmt: skip
+    documents = feeds.render(
+        [stored], title="t", base_url="http://x", name="all", now=stored.feed_date
+    )
+    for document in (documents.atom, documents.rss):
+        parsed = feedparser.parse(document)
+        assert parsed.entries[0].link != "javascript:alert(1)"
+        entry = parsed.entries[0]
+        body = entry.content[0].value if "content" in entry else entry.get("summary", "")
+        assert body  # the entry has its text...
+        assert 'href="javascript:' not in body  # ...and no link to follow there
+    message = mail.compose_instant(
+        mail.Envelope("w <w@example.org>", ("a@example.org",), "UTC"),
+        topic_titles={"t": "T"}, entry=stored, now=stored.feed_date, message_id="<m@x>",
+    )  # fmt: skip
+    assert 'href="javascript:' not in message.get_body(("html",)).get_content()

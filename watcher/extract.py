@@ -31,7 +31,7 @@ from watcher.errors import ExtractError
 from watcher.models import Attachment, Origin, Page, ReleaseSnapshot
 from watcher.profiles import Selectors
 from watcher.text import LINE_BREAK, PARAGRAPH_BREAK, clean_line, content_hash, join_marked
-from watcher.urls import absolute, release_key
+from watcher.urls import absolute, is_web_url, release_key
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -257,7 +257,9 @@ def snapshot(
     source_modified: str | None = None,
 ) -> ReleaseSnapshot:
     """A release reading; its key is the WordPress post id when known (a changed slug is the
-    same release), else the canonical URL."""
+    same release), else the canonical URL. Its link must be http(s): readers follow it."""
+    if not is_web_url(url):
+        raise ExtractError(f"not an http(s) link: {url[:80]!r}")
     return ReleaseSnapshot(
         key=release_key(url, wp_id),
         url=url,

@@ -20,6 +20,7 @@ from feedgen.feed import FeedGenerator
 from watcher import __version__
 from watcher.models import ChangeEntry, ChangeKind, HealthEvent, HealthKind
 from watcher.render import diff_html
+from watcher.urls import web_url
 
 FEED_NAMES = ("all.atom", "all.rss")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -138,7 +139,7 @@ def entry_title(entry: ChangeEntry) -> str:
 def entry_html(entry: ChangeEntry) -> str:
     """What a reader shows for one change; only our own markup around sanitised content."""
     published = f", published {entry.published:%d %B %Y}" if entry.published else ""
-    link = f'<a href="{html.escape(entry.url)}">{html.escape(entry.url)}</a>'
+    link = f'<a href="{html.escape(web_url(entry.url))}">{html.escape(entry.url)}</a>'
     if entry.kind == ChangeKind.NEW:
         head = f"<p>New release on {html.escape(entry.source)}{published}: {link}</p>"
         return head + entry.html
@@ -159,7 +160,7 @@ def _add_entry(feed: FeedGenerator, entry: ChangeEntry) -> None:
     item.id(uid)
     item.guid(uid, permalink=False)
     item.title(_xml(entry_title(entry)))
-    item.link(href=entry.url)
+    item.link(href=web_url(entry.url))
     item.author({"name": entry.source})
     item.published(entry.feed_date)
     item.updated(entry.feed_date)

@@ -16,7 +16,6 @@ import time
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -121,7 +120,8 @@ class FetchSession:
             raise Interrupted("stopping")
         if self.settings.robots:
             self._check_robots(url)
-        headers = {"User-Agent": self.settings.user_agent}
+        # only what this module inflates itself, under the size cap
+        headers = {"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate"}
         if accept:
             headers["Accept"] = accept
         if validators is not None:
@@ -247,7 +247,8 @@ class FetchSession:
         if fail_when_over and declared.isdigit() and int(declared) > limit:
             raise ResponseTooLarge(url, f"response of {int(declared)} bytes is over {limit}")
         deadline = started + self.settings.deadline.total_seconds()
-        inflate = _inflater(response.headers.get("content-encoding", ""))
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        inflate = _Inflater.for_encoding(url, encoding)
         if response.is_stream_consumed:  # a body already in memory (a test's transport)
             inflate = None
         stream = response.iter_raw() if inflate else response.iter_bytes()
@@ -256,22 +257,17 @@ class FetchSession:
         for raw in stream:
             if self.fetcher.stop.is_set():
                 raise Interrupted("stopping")
-            chunk = raw
-            if inflate is not None:
-                try:
-                    chunk = inflate.decompress(raw, limit + 1 - size)
-                except zlib.error as exc:
-                    raise FetchNetworkError(
-                        url, f"undecodable {response.headers['content-encoding']} body"
-                    ) from exc
+            chunk = inflate.inflate(raw, limit + 1 - size) if inflate is not None else raw
             size += len(chunk)
             chunks.append(chunk)
-            if size > limit or (inflate is not None and inflate.unconsumed_tail):
+            if size > limit or (inflate is not None and inflate.has_more):
                 if fail_when_over:
                     raise ResponseTooLarge(url, f"response over {limit} bytes")
                 break
             if self.fetcher.clock() > deadline:
                 raise FetchTimeout(url, f"not complete after {self.settings.deadline}")
+        if inflate is not None and not inflate.complete and size <= limit:
+            raise FetchNetworkError(url, "truncated compressed body")
         return b"".join(chunks)[: limit if not fail_when_over else None]
 
     def _min_delay(self, url: str) -> float:
@@ -338,14 +334,46 @@ def _strong_validators(headers: httpx.Headers) -> tuple[str | None, str | None]:
     return etag, last_modified
 
 
-def _inflater(encoding: str) -> Any:
-    """A bounded inflater for the body's Content-Encoding, or None to let httpx decode it."""
-    encoding = encoding.strip().lower()
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        return zlib.decompressobj()
-    return None
+class _Inflater:
+    """gzip or deflate, inflated never past the room left: a bomb stops at the cap."""
+
+    def __init__(self, url: str, wbits: int, raw_fallback: bool) -> None:
+        self.url = url
+        self.raw_fallback = raw_fallback  # "deflate" is zlib-wrapped, or raw from some servers
+        self.inflater = zlib.decompressobj(wbits)
+        self.started = False
+
+    @classmethod
+    def for_encoding(cls, url: str, encoding: str) -> _Inflater | None:
+        if encoding in ("", "identity"):
+            return None
+        if encoding in ("gzip", "x-gzip"):
+            return cls(url, 16 + zlib.MAX_WBITS, raw_fallback=False)
+        if encoding == "deflate":
+            return cls(url, zlib.MAX_WBITS, raw_fallback=True)
+        # stacked or unasked encodings ("gzip, gzip", "br"): never inflated blind
+        raise FetchNetworkError(url, f"unsupported Content-Encoding {encoding!r}")
+
+    def inflate(self, data: bytes, room: int) -> bytes:
+        try:
+            out = self.inflater.decompress(data, max(room, 1))
+        except zlib.error as exc:
+            if self.raw_fallback and not self.started:
+                self.raw_fallback = False
+                self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.inflate(data, room)
+            raise FetchNetworkError(self.url, "undecodable compressed body") from exc
+        self.started = True
+        return out
+
+    @property
+    def has_more(self) -> bool:
+        """Input left over that did not fit: the body is over the cap."""
+        return bool(self.inflater.unconsumed_tail)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.inflater.eof)
 
 
 def _robots_url(url: str) -> str:

@@ -23,6 +23,7 @@ from watcher.config_notify import SmtpSettings
 from watcher.errors import WatcherError
 from watcher.models import ChangeEntry, ChangeKind, HealthEvent, HealthKind
 from watcher.render import changed_words, diff_html, opening
+from watcher.urls import web_url
 
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
 _LABEL = {
@@ -198,7 +199,8 @@ def _entry_text(entry: ChangeEntry, zone: ZoneInfo) -> list[str]:
 
 def _entry_html(entry: ChangeEntry, zone: ZoneInfo) -> str:
     when = f"published {entry.published.astimezone(zone):%d %b %Y} · " if entry.published else ""
-    link = f'<a href="{html.escape(entry.url)}">{html.escape(entry.title or entry.url)}</a>'
+    href = html.escape(web_url(entry.url))
+    link = f'<a href="{href}">{html.escape(entry.title or entry.url)}</a>'
     details = html.escape(when + entry.url)
     head = f"<h3>{_LABEL[entry.kind]}: {link}</h3><p><small>{details}</small></p>"
     if entry.kind == ChangeKind.EDITED:

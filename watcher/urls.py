@@ -36,6 +36,16 @@ def _tracking(name: str) -> bool:
     return name.lower().startswith(_TRACKING_PREFIXES)
 
 
+def is_web_url(url: str) -> bool:
+    """http(s) only: a release's link is followed by readers, so never javascript: or data:."""
+    return urlsplit(url.strip()).scheme.lower() in ("http", "https")
+
+
+def web_url(url: str) -> str:
+    """The URL to put in a link: itself if http(s), else nothing to follow."""
+    return url if is_web_url(url) else "about:blank"
+
+
 def absolute(base: str, href: str) -> str:
     """`href` resolved against `base`; a link too malformed to resolve is kept as written."""
     try:

@@ -29,7 +29,7 @@ from watcher.sources.base import (
     revisit_order,
     sweep_due,
 )
-from watcher.urls import canonical_url, release_key, same_site
+from watcher.urls import canonical_url, is_web_url, release_key, same_site
 
 _GUID_POST_ID = re.compile(r"[?&]p=(\d+)$")
 
@@ -57,8 +57,8 @@ def parse_feed(page: Page) -> list[FeedItem]:
     items = []
     for entry in parsed.entries:
         link = entry.get("link")
-        if not link:
-            continue
+        if not link or not is_web_url(link):
+            continue  # an item readers could not follow safely is no release
         when = entry.get("published_parsed") or entry.get("updated_parsed")
         published = datetime.fromtimestamp(calendar.timegm(when), UTC) if when else None
         content = entry.get("content")

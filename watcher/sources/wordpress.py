@@ -46,7 +46,7 @@ from watcher.sources.base import (
     sweep_due,
 )
 from watcher.sources.feed import FeedPage, feed_item_observations, walk_feed
-from watcher.urls import canonical_url, release_key
+from watcher.urls import canonical_url, is_web_url, release_key
 
 PER_PAGE = 100  # the REST API's maximum
 POST_FIELDS = "id,date_gmt,modified_gmt,link,title,content"
@@ -195,7 +195,9 @@ class WordPressSource:
         modified = str(post.get("modified_gmt") or "")
         if known and known.status == ReleaseStatus.ACTIVE and known.source_modified == modified:
             return Unchanged(key)
-        link = str(post.get("link") or f"{self.base}/?p={post['id']}")
+        link = str(post.get("link") or "")
+        if not is_web_url(link):  # what the site says is its link; else WordPress's own form
+            link = f"{self.base}/?p={post['id']}"
         # modified_gmt has a resolution of one second: a value this fresh may be shared by an
         # edit made later in the same second, so it is not trusted to skip the next reading.
         modified_at = datetime.fromisoformat(modified).replace(tzinfo=UTC) if modified else None
