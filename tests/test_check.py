@@ -83,3 +83,14 @@ def test_the_schedule_has_every_and_jitter(tmp_path: Path) -> None:
     assert job.trigger.jitter == 30
     daemon.web.httpd.server_close()
     app.close()
+
+
+def test_a_reload_keeps_each_source_on_its_times(tmp_path: Path) -> None:
+    app, _ = app_with(tmp_path, lambda r: httpx.Response(404), every="2h")
+    daemon = Daemon(app)
+    [job] = daemon.scheduler.get_jobs()
+    planned = job.next_run_time
+    daemon._schedule(first_run=None)  # the same config again, as after a SIGHUP
+    assert daemon.scheduler.get_job("feed").next_run_time == planned
+    daemon.web.httpd.server_close()
+    app.close()

@@ -263,3 +263,29 @@ def test_a_source_overrides_the_global_http_settings(tmp_path: Path) -> None:
         "global",
     )
     assert config.source("b").http_settings(defaults) == defaults
+
+
+@pytest.mark.parametrize(
+    ("schedule", "cron"),
+    [
+        ("0 8 * * 1-5", "0 8 * * mon-fri"),  # cron counts Sunday as 0
+        ("0 8 * * 0", "0 8 * * sun"),
+        ("0 8 * * 7", "0 8 * * sun"),
+        ("30 6 * * 1,3,5", "30 6 * * mon,wed,fri"),
+        ("0 */2 * * *", "0 */2 * * *"),
+        ("daily 08:00", "0 8 * * *"),
+        ("weekly mon 08:00", "0 8 * * mon"),
+    ],
+)
+def test_schedules(schedule: str, cron: str) -> None:
+    from watcher.config_notify import cron_expression
+
+    assert cron_expression(schedule) == cron
+
+
+def test_a_config_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(b"feeds:\n  title: Caf\xe9\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}:2: the config is not UTF-8 text"

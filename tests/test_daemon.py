@@ -235,3 +235,38 @@ def test_sighup_reloads_a_valid_config_and_keeps_the_running_one_when_invalid(
     again = daemon.get("/feeds/topics/japan.atom")
     assert again is not None and again.status_code == 200
     assert daemon.stop() == 0
+
+
+def test_stops_within_seconds_with_mail_waiting_on_a_stuck_server(
+    daemon_for: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    stuck = socket.socket()
+    stuck.bind(("127.0.0.1", 0))
+    stuck.listen(8)  # accepts connections, never says a word
+    try:
+        with SimWordPress(api="on") as site:
+            daemon = daemon_for(
+                site,
+                topics={"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}},
+                email={
+                    "smtp": {
+                        "host": "127.0.0.1",
+                        "port": stuck.getsockname()[1],
+                        "security": "none",
+                        "timeout": "60s",
+                    },
+                    "from": "w <w@example.org>",
+                },
+                subscriptions=[
+                    {"name": "i", "to": ["a@example.org"], "topics": ["russia"], "mode": "instant"}
+                ],
+            )
+            wait_for(lambda: "check asean: ok" in daemon.log.read_text(), what="the baseline")
+            site.add_post("Russia and ASEAN", "Text.")
+            wait_for(lambda: "check asean: ok, 1 new" in daemon.log.read_text(), what="the change")
+            time.sleep(1)  # the message is on its way to the stuck server
+            started = time.monotonic()
+            assert daemon.stop() == 0
+            assert time.monotonic() - started < 10
+    finally:
+        stuck.close()

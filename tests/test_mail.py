@@ -289,3 +289,74 @@ def test_notifications_through_apprise_reach_a_chat_service(
     assert note["title"] == "[ASEAN–Russia] New: Russia and ASEAN: a joint statement"
     assert "Adopted today." in note["message"]
     assert len(smtp.received) == 1  # and the email, too
+
+
+def test_a_topic_that_gains_a_term_still_owes_what_it_owed(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer
+) -> None:
+    clock = ShiftedClock()
+    app = make_app([wordpress_source(site)], clock=clock, **settings(smtp))
+    app.prepare()
+    app.check()
+    site.add_post("ASEAN and the Russian Federation meet", "In Jakarta.")
+    app.check()  # owed to tomorrow's digest
+    broader = {**settings(smtp), "topics": {"russia": {**RUSSIA["russia"], "any": ["Moscow"]}}}
+    changed = make_app([wordpress_source(site)], clock=clock, **broader)
+    changed.prepare()  # the topic's terms changed: matched again
+    clock.advance(timedelta(days=1))
+    changed.deliver(due=True)
+    [received] = smtp.received
+    assert (
+        "ASEAN and the Russian Federation meet"
+        in received.message.get_body(("plain",)).get_content()
+    )
+
+
+def test_a_watermark_moved_by_another_process_writes_nothing(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer
+) -> None:
+    app = make_app([wordpress_source(site)], **settings(smtp, mode="instant"))
+    app.prepare()
+    app.check()
+    site.add_post("Russia and ASEAN", "Text.")
+    app.mails = False  # as while a daemon mails
+    app.check()
+    state = app.store.subscription_state("russia-morning", app.clock())
+    message = app.deliverer.preview(app.deliverer.subscription("russia-morning"))[0]
+    newest = app.store.newest_change_id()
+    stale = app.store.enqueue(
+        "russia-morning", [message], read_watermark=state.last_change_id - 1,
+        last_change_id=newest, digest_at=None, now=app.clock(),
+    )  # fmt: skip
+    assert not stale and app.store.outbox() == []
+    assert app.store.enqueue(
+        "russia-morning", [message], read_watermark=state.last_change_id,
+        last_change_id=newest, digest_at=None, now=app.clock(),
+    )  # fmt: skip
+    assert len(app.store.outbox()) == 1
+
+
+def test_a_preview_records_nothing(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer
+) -> None:
+    app = make_app([wordpress_source(site)], **settings(smtp))
+    [message] = app.deliverer.preview(app.deliverer.subscription("russia-morning"))
+    assert "nothing new" in message.subject
+    with app.store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM subscription_state").scalar() == 0
+
+
+def test_a_topic_removed_and_added_again_is_matched_again(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer
+) -> None:
+    app = make_app([wordpress_source(site)], **settings(smtp))
+    app.prepare()
+    without = make_app(
+        [wordpress_source(site)], **{**settings(smtp), "topics": {}, "subscriptions": []}
+    )
+    without.prepare()
+    site.add_post("Russia and ASEAN", "Text.")
+    without.check()
+    again = make_app([wordpress_source(site)], **settings(smtp))
+    again.prepare()
+    assert [m.release.title for m in again.store.topic_members("russia")] == ["Russia and ASEAN"]

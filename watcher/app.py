@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from watcher import feeds
 from watcher.check import Clock, check_source, utc_now
@@ -35,9 +36,11 @@ class App:
         self.fetcher = fetcher or Fetcher()
         self.clock = clock
         self.stop = threading.Event()
-        self.deliverer = Deliverer(config, self.store, clock)
+        self.deliverer = Deliverer(config, self.store, clock, stop=self.stop)
         self._feeds_lock = threading.Lock()
         self._delivery_lock = threading.Lock()
+        # False while another process (the daemon) does the mailing for this database
+        self.mails = True
 
     def reconfigure(self, config: Config) -> None:
         """A reloaded config, for the next check (the one running finishes with the old)."""
@@ -83,16 +86,20 @@ class App:
             return CheckResult(name, CheckStatus.FAILED, started, 0.0, 0, error=reason)
         if result.changed or result.health_changed:
             self.build_feeds()
-            self.deliver(instant=True)
+            # a delivery already under way (the minute's job) takes these changes too
+            self.deliver(instant=True, wait=False)
         return result
 
     def prepare(self) -> dict[str, int]:
         """What every start does before checking: topics whose terms changed are matched again,
         and subscriptions seen for the first time start from now (they never mail the past)."""
+        self.store.forget_topics(self.config.topics)
         counts = self.apply_topics()
         now = self.clock()
-        for subscription in self.config.settings.subscriptions:
-            self.store.subscription_state(subscription.name, now)
+        subscriptions = [s.name for s in self.config.settings.subscriptions]
+        self.store.forget_subscriptions(subscriptions)
+        for name in subscriptions:
+            self.store.subscription_state(name, now)
         return counts
 
     def apply_topics(self, *, force: bool = False) -> dict[str, int]:
@@ -142,10 +149,12 @@ class App:
             )
             feeds.write(self.config.feeds_dir, "health", health)
 
-    def deliver(self, *, instant: bool = False, due: bool = False) -> None:
+    def deliver(self, *, instant: bool = False, due: bool = False, wait: bool = True) -> None:
         """Instant messages for new changes and/or digests whose time has come, then the
         outbox. One thread at a time: a message is composed and sent once."""
-        with self._delivery_lock:
+        if not self.mails or not self._delivery_lock.acquire(blocking=wait):
+            return
+        with _released(self._delivery_lock):
             try:
                 self.deliverer.enqueue_health()
                 if instant:
@@ -156,3 +165,11 @@ class App:
                 self.deliverer.deliver()
             except Exception:  # the outbox keeps what was not sent; the next round retries
                 log.exception("deliveries: unexpected error")
+
+
+@contextmanager
+def _released(lock: threading.Lock) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        lock.release()

@@ -156,7 +156,8 @@ def check_source(
         status, error = CheckStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}"
     finally:
         store.save_unchanged(source_id, unchanged, clock())
-    if status == CheckStatus.FAILED and deferred_until is None:
+    if status == CheckStatus.FAILED and not completed:
+        # a site that cannot be read is asked less often; a few broken pages slow nothing
         pause = backoff(source.every, view.consecutive_failures + 1)
         deferred_until = clock() + pause if pause else None
     result = CheckResult(
@@ -181,7 +182,7 @@ def check_source(
         deferred_until=deferred_until,
     )
     _log(result)
-    if _report_health(config, store, source_id, view, result, clock()):
+    if _report_health(config, store, source_id, view, result, completed, clock()):
         result = replace(result, health_changed=True)
     return result
 
@@ -201,11 +202,14 @@ def _report_health(
     source_id: int,
     view: SourceView,
     result: CheckResult,
+    completed: bool,
     now: datetime,
 ) -> bool:
-    """A source failing for longer than `health.unhealthy_after` is reported once, and once
-    more when it works again. Returns whether something was reported."""
-    if result.status == CheckStatus.FAILED and view.unhealthy_since is None:
+    """A source that could not be read (failing, or told to wait) for longer than
+    `health.unhealthy_after` is reported once, and once more when it works again. Returns
+    whether something was reported."""
+    unreadable = result.status in (CheckStatus.FAILED, CheckStatus.DEFERRED) and not completed
+    if unreadable and view.unhealthy_since is None:
         since = view.last_success_at or view.created_at
         if since is not None and now - since >= config.settings.health.unhealthy_after:
             when = f"{since:%Y-%m-%d %H:%M} UTC"

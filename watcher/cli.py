@@ -29,7 +29,7 @@ from watcher.cli_common import (
 from watcher.cli_notify import digest_group, topics_group
 from watcher.daemon import Daemon
 from watcher.errors import ConfigError
-from watcher.lock import AlreadyRunning, DaemonLock, lock_path
+from watcher.lock import AlreadyRunning, DaemonLock, daemon_running, lock_path
 from watcher.models import ChangeKind, CheckStatus, OutboxMessage, ReleaseSummary
 from watcher.sources import DESCRIPTIONS
 from watcher.units import format_duration
@@ -99,6 +99,9 @@ def check(context: Context, sources: Sequence[str]) -> None:
         fail(str(exc), 2)
     app = context.app()
     try:
+        if daemon_running(context.config):
+            app.mails = False
+            logging.getLogger("watcher").info("mail is left to the running daemon")
         app.prepare()
         results = app.check(sources or None)
         app.build_feeds()

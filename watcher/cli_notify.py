@@ -11,6 +11,7 @@ import click
 
 from watcher.app import App
 from watcher.cli_common import Context, day, fail, pass_context, read, short, table
+from watcher.lock import daemon_running
 from watcher.models import TopicMembership
 from watcher.topics import PRESETS
 
@@ -93,7 +94,6 @@ def digest_preview(context: Context, subscription: str) -> None:
             chosen = deliverer.subscription(subscription)
         except KeyError as exc:
             fail(f"{context.path}: {exc.args[0]}", 2)
-        app.prepare()
         messages = deliverer.preview(chosen)
         emails = [m.message for m in messages if m.channel == "email"]
         return emails or [m.message for m in messages]
@@ -108,9 +108,13 @@ def digest_preview(context: Context, subscription: str) -> None:
 def digest_send(context: Context, dry_run: bool) -> None:
     """Send the digests whose time has come, and whatever waits in the outbox."""
 
+    if not dry_run and daemon_running(context.config):
+        fail("the running daemon sends the digests (and retries the outbox); nothing sent", 1)
+
     def send(app: App) -> int:
-        app.prepare()
-        due = app.deliverer.digests_due()
+        if not dry_run:
+            app.prepare()
+        due = app.deliverer.digests_due(record=not dry_run)
         for subscription in due:
             click.echo(
                 f"due: {subscription.name} ({subscription.schedule} {subscription.timezone})"

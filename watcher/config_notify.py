@@ -31,11 +31,19 @@ def cron_expression(schedule: str) -> str:
         day, hour, minute = match.group(1), int(match.group(2)), int(match.group(3))
         expression = f"{minute} {hour} * * {day}"
     elif len(text.split()) == 5:
-        expression = text
+        *fields, weekdays = text.split()
+        expression = " ".join([*fields, _weekday_names(weekdays)])
     else:
         raise ValueError(schedule)
     CronTrigger.from_crontab(expression)  # raises ValueError when a field is out of range
     return expression
+
+
+def _weekday_names(field: str) -> str:
+    """Cron counts Sunday as 0 (and 7), APScheduler counts Monday as 0: numbers become names
+    ("1-5" -> "mon-fri"); a number after "/" is a step and stays."""
+    names = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    return re.sub(r"(?<![/\d])([0-7])(?!\d)", lambda m: names[int(m.group(1))], field)
 
 
 def _schedule(value: Any) -> str:

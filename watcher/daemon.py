@@ -20,7 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app import App
-from watcher.config import load_config
+from watcher.config import Config, load_config
 from watcher.errors import ConfigError
 from watcher.web import WebServer
 
@@ -70,7 +70,12 @@ class Daemon:
             )
             existing = self.scheduler.get_job(name)
             if existing is not None:
-                existing.reschedule(trigger)
+                same = (existing.trigger.interval, existing.trigger.jitter) == (
+                    trigger.interval,
+                    trigger.jitter,
+                )
+                if not same:  # only a changed schedule moves the next check
+                    existing.reschedule(trigger)
                 continue
             self.scheduler.add_job(
                 self._check,
@@ -83,9 +88,8 @@ class Daemon:
         needs_deliveries = bool(config.settings.subscriptions or config.settings.health.admin)
         if needs_deliveries and self.scheduler.get_job(DELIVERIES) is None:
             self.scheduler.add_job(
-                self.app.deliver,
+                self._deliver,
                 IntervalTrigger(minutes=1, timezone="UTC"),
-                kwargs={"instant": True, "due": True},  # also what a crash left undone
                 id=DELIVERIES,
                 name="instant mail left over, digests, retries, health mail",
                 next_run_time=first_run or self.app.clock(),
@@ -100,6 +104,12 @@ class Daemon:
         except ConfigError as exc:
             log.error("config not reloaded, the running one stays: %s", exc)
             return
+        try:
+            self._apply(old, new)
+        except Exception:  # whatever fails here must not end the daemon: it keeps running
+            log.exception("config reload failed part way; restart the daemon to be sure")
+
+    def _apply(self, old: Config, new: Config) -> None:
         if new.database_url != old.database_url or new.settings.server != old.settings.server:
             log.warning("database and server settings take effect at the next start")
         self.app.reconfigure(new)
@@ -115,16 +125,8 @@ class Daemon:
         )
 
     def run(self) -> int:
-        self.app.prepare()  # topics whose terms changed, subscriptions seen for the first time
-        self.app.build_feeds()  # valid (possibly empty) feeds before the first check
-        self.web.start()
-        log.info(
-            "watcher running: %d source(s), feeds at %s/feeds/all.atom (listening on %s)",
-            len(self.scheduler.get_jobs()),
-            self.app.config.base_url,
-            self.app.config.settings.server.listen,
-        )
         stop = threading.Event()
+        reload_requested = threading.Event()
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             name = signal.Signals(signum).name
@@ -134,10 +136,19 @@ class Daemon:
             log.info("%s received: stopping at the next release boundary", name)
             stop.set()
 
-        reload_requested = threading.Event()
+        # before anything else: a signal during start-up must not end the process untidily
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGHUP, lambda _signum, _frame: reload_requested.set())
+        self.app.prepare()  # topics whose terms changed, subscriptions seen for the first time
+        self.app.build_feeds()  # valid (possibly empty) feeds before the first check
+        self.web.start()
+        log.info(
+            "watcher running: %d source(s), feeds at %s/feeds/all.atom (listening on %s)",
+            len([s for s in self.app.config.sources if s.enabled]),
+            self.app.config.base_url,
+            self.app.config.settings.server.listen,
+        )
         self.scheduler.start()
         try:
             while not stop.wait(0.5):
@@ -157,7 +168,7 @@ class Daemon:
         self.web.stop()
         if self.running:
             log.warning(
-                "%d check(s) still waiting on the network; exiting without them "
+                "%d check(s) or deliveries still waiting on the network; exiting without them "
                 "(their release in flight was not written and is read again next time)",
                 self.running,
             )
@@ -171,6 +182,16 @@ class Daemon:
             self.app.check_one(name)
         except Exception:
             log.exception("check %s: unexpected error", name)
+        finally:
+            with self._running_lock:
+                self.running -= 1
+
+    def _deliver(self) -> None:
+        """Instant mail a crash left undone, digests that are due, retries, health mail."""
+        with self._running_lock:
+            self.running += 1
+        try:
+            self.app.deliver(instant=True, due=True)
         finally:
             with self._running_lock:
                 self.running -= 1

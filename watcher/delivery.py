@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -28,7 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 from watcher import mail
 from watcher.config import Config
 from watcher.config_notify import SubscriptionConfig
-from watcher.models import ChangeEntry, OutboxMessage
+from watcher.models import ChangeEntry, OutboxMessage, SubscriptionState
 from watcher.store import Store
 
 log = logging.getLogger("watcher.delivery")
@@ -49,12 +50,18 @@ Notifier = Callable[[str, str, str], bool]  # (apprise URL, title, body) -> deli
 
 class Deliverer:
     def __init__(
-        self, config: Config, store: Store, clock: Clock, notifier: Notifier | None = None
+        self,
+        config: Config,
+        store: Store,
+        clock: Clock,
+        notifier: Notifier | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.notifier = notifier or apprise_notify
+        self.stop = stop or threading.Event()
 
     @property
     def subscriptions(self) -> list[SubscriptionConfig]:
@@ -70,35 +77,39 @@ class Deliverer:
     # -- what is owed -------------------------------------------------------------------------
 
     def owed(
-        self, subscription: SubscriptionConfig, until_id: int
-    ) -> tuple[int, list[ChangeEntry]]:
-        """The subscription's watermark and the changes after it it should hear about."""
-        state = self.store.subscription_state(subscription.name, self.clock())
-        effective = self.store.topics_effective_from()
-        entries = [
+        self, state: SubscriptionState, subscription: SubscriptionConfig, until_id: int
+    ) -> list[ChangeEntry]:
+        """The changes after the subscription's watermark it should hear about: none from a
+        source's baseline, none from before the subscription, none from before a release was
+        in one of its topics."""
+        return [
             entry
             for entry in self.store.changes_after(
                 state.last_change_id, subscription.topics, until_id=until_id
             )
-            if not entry.baseline
-            and entry.detected_at >= state.created_at
-            and any(entry.detected_at >= effective.get(t, state.created_at) for t in entry.topics)
+            if not entry.baseline and entry.detected_at >= state.created_at
         ]
-        return state.last_change_id, entries
 
     def enqueue_instant(self) -> int:
         """One message per change for every instant subscription; returns how many."""
         queued = 0
         newest = self.store.newest_change_id()
+        now = self.clock()
         for subscription in self.subscriptions:
             if subscription.mode != "instant":
                 continue
-            _, entries = self.owed(subscription, newest)
+            state = self.store.subscription_state(subscription.name, now)
+            entries = self.owed(state, subscription, newest)
             messages = [m for entry in entries for m in self._instant(subscription, entry)]
-            self.store.enqueue(
-                subscription.name, messages, last_change_id=newest, digest_at=None, now=self.clock()
-            )
-            queued += len(messages)
+            if self.store.enqueue(
+                subscription.name,
+                messages,
+                read_watermark=state.last_change_id,
+                last_change_id=newest,
+                digest_at=None,
+                now=now,
+            ):
+                queued += len(messages)
         return queued
 
     def enqueue_health(self) -> int:
@@ -128,7 +139,7 @@ class Deliverer:
         self.store.enqueue_health_mail(messages, [e.id for e in events], self.clock())
         return len(messages)
 
-    def digests_due(self) -> list[SubscriptionConfig]:
+    def digests_due(self, *, record: bool = True) -> list[SubscriptionConfig]:
         """Digest subscriptions whose scheduled time has come since their last digest (or since
         they were created: a new subscription's first digest waits for its schedule)."""
         now = self.clock()
@@ -136,7 +147,7 @@ class Deliverer:
         for subscription in self.subscriptions:
             if subscription.mode != "digest":
                 continue
-            state = self.store.subscription_state(subscription.name, now)
+            state = self.store.subscription_state(subscription.name, now, create=record)
             start = state.last_digest_at or state.created_at
             trigger = CronTrigger.from_crontab(
                 subscription.cron, timezone=ZoneInfo(subscription.timezone)
@@ -151,25 +162,30 @@ class Deliverer:
         now = self.clock()
         newest = self.store.newest_change_id()
         state = self.store.subscription_state(subscription.name, now)
-        _, entries = self.owed(subscription, newest)
+        entries = self.owed(state, subscription, newest)
         messages = self._digest(
             subscription, entries, state.last_digest_at or state.created_at, now
         )
-        self.store.enqueue(
-            subscription.name, messages, last_change_id=newest, digest_at=now, now=now
+        written = self.store.enqueue(
+            subscription.name,
+            messages,
+            read_watermark=state.last_change_id,
+            last_change_id=newest,
+            digest_at=now,
+            now=now,
         )
-        return messages[0] if messages else None
+        return messages[0] if messages and written else None
 
     def preview(self, subscription: SubscriptionConfig) -> list[OutboxMessage]:
-        """The next digest (or the pending instant messages) as they would be sent now."""
+        """The next digest (or the pending instant messages) as they would be sent now;
+        nothing is recorded."""
         now = self.clock()
-        state = self.store.subscription_state(subscription.name, now)
-        _, entries = self.owed(subscription, self.store.newest_change_id())
+        state = self.store.subscription_state(subscription.name, now, create=False)
+        entries = self.owed(state, subscription, self.store.newest_change_id())
         if subscription.mode == "instant":
             return [m for entry in entries for m in self._instant(subscription, entry)]
-        return self._digest(
-            subscription, entries, state.last_digest_at or state.created_at, now, preview=True
-        )
+        since = state.last_digest_at or state.created_at
+        return self._digest(subscription, entries, since, now, preview=True)
 
     # -- getting it out -----------------------------------------------------------------------
 
@@ -177,6 +193,8 @@ class Deliverer:
         """Send what waits in the outbox and is due; returns (sent, failed attempts)."""
         sent = failed = 0
         for message in self.store.due_messages(self.clock()):
+            if self.stop.is_set():
+                break  # the rest waits in the outbox for the next start
             assert message.id is not None
             try:
                 self._send(message)
@@ -200,12 +218,6 @@ class Deliverer:
             sent += 1
             log.info("delivered %s (%s) to %s", message.subject, message.kind, message.subscription)
         return sent, failed
-
-    def run_due(self) -> None:
-        """Everything that is due now: digests whose time has come, then the outbox."""
-        for subscription in self.digests_due():
-            self.enqueue_digest(subscription)
-        self.deliver()
 
     def _send(self, message: OutboxMessage) -> None:
         if message.channel == "notify":

@@ -28,6 +28,17 @@ def lock_path(config: Config) -> Path:
     return config.state_dir / "watcher.lock"
 
 
+def daemon_running(config: Config) -> bool:
+    """Whether a daemon holds this database's lock now (it then does the mailing)."""
+    lock = DaemonLock(lock_path(config))
+    try:
+        lock.acquire()
+    except AlreadyRunning:
+        return True
+    lock.release()
+    return False
+
+
 class DaemonLock:
     def __init__(self, path: Path) -> None:
         self.path = path

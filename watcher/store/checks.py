@@ -289,7 +289,8 @@ class CheckRecords:
                 source.consecutive_failures = 0
                 source.last_success_at = finished_at
                 source.last_error = None
-            elif result.status == CheckStatus.FAILED:
+            elif result.status in (CheckStatus.FAILED, CheckStatus.DEFERRED):
+                # a long Retry-After is a failure to read the source too (and shows as one)
                 source.consecutive_failures += 1
                 source.last_error = result.error
             source.deferred_until = deferred_until

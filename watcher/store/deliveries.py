@@ -27,53 +27,68 @@ from watcher.store.tables import (
 class Deliveries:
     engine: Engine
 
-    def subscription_state(self, name: str, now: datetime) -> SubscriptionState:
-        """A new subscription starts after the newest change: it never mails the past."""
+    def subscription_state(
+        self, name: str, now: datetime, *, create: bool = True
+    ) -> SubscriptionState:
+        """A new subscription starts after the newest change: it never mails the past. With
+        `create` False, one not seen yet is described as it would start, and not recorded."""
         with self.engine.begin() as connection:
             row = connection.execute(
                 sa.select(SUBSCRIPTION).where(SUBSCRIPTION.c.name == name)
             ).first()
             if row is None:
                 newest = connection.execute(sa.select(sa.func.max(CHANGE.c.id))).scalar() or 0
-                values = {"name": name, "created_at": now, "last_change_id": newest}
-                connection.execute(sa.insert(SUBSCRIPTION), values)
+                if create:
+                    values = {"name": name, "created_at": now, "last_change_id": newest}
+                    connection.execute(sa.insert(SUBSCRIPTION), values)
                 return SubscriptionState(name, now, newest, None)
             return SubscriptionState(
                 row.name, row.created_at, row.last_change_id, row.last_digest_at
             )
 
     def changes_after(
-        self, last_change_id: int, topics: Sequence[str], *, until_id: int | None = None
+        self, last_change_id: int, topics: Sequence[str], *, until_id: int
     ) -> list[ChangeEntry]:
-        """Changes after the watermark whose release is in one of `topics`, oldest first, each
-        with the version text it made and the topics (of these) it is in."""
+        """Changes after the watermark (up to `until_id`) that happened while their release was
+        in one of `topics`, oldest first, each with the version text it made and those topics.
+        A release that joins a topic (its terms changed) brings no news from before."""
         with self.engine.connect() as connection:
-            top = (
-                until_id
-                if until_id is not None
-                else sa.func.coalesce(sa.select(sa.func.max(CHANGE.c.id)).scalar_subquery(), 0)
-            )
             rows = connection.execute(
                 changes_query()
-                .where(CHANGE.c.id > last_change_id, CHANGE.c.id <= top)
+                .where(CHANGE.c.id > last_change_id, CHANGE.c.id <= until_id)
                 .where(
                     sa.exists().where(
                         RELEASE_TOPIC.c.release_id == CHANGE.c.release_id,
                         RELEASE_TOPIC.c.topic.in_(list(topics)),
+                        RELEASE_TOPIC.c.matched_at <= CHANGE.c.detected_at,
                     )
                 )
                 .order_by(CHANGE.c.id)
             ).all()
-            memberships: dict[int, list[str]] = {}
+            memberships: dict[int, list[tuple[str, datetime]]] = {}
             release_ids = list({row.release_id for row in rows})
             for start in range(0, len(release_ids), 500):
-                for release_id, topic in connection.execute(
-                    sa.select(RELEASE_TOPIC.c.release_id, RELEASE_TOPIC.c.topic)
+                for release_id, topic, joined in connection.execute(
+                    sa.select(
+                        RELEASE_TOPIC.c.release_id,
+                        RELEASE_TOPIC.c.topic,
+                        RELEASE_TOPIC.c.matched_at,
+                    )
                     .where(RELEASE_TOPIC.c.release_id.in_(release_ids[start : start + 500]))
                     .where(RELEASE_TOPIC.c.topic.in_(list(topics)))
                 ):
-                    memberships.setdefault(release_id, []).append(topic)
-            return [change_entry(row, memberships.get(row.release_id, [])) for row in rows]
+                    memberships.setdefault(release_id, []).append((topic, joined))
+            return [
+                change_entry(
+                    row,
+                    [
+                        t
+                        for t, joined in memberships.get(row.release_id, [])
+                        if joined <= row.detected_at
+                    ],
+                )
+                for row in rows
+            ]
 
     def newest_change_id(self) -> int:
         with self.engine.connect() as connection:
@@ -84,19 +99,37 @@ class Deliveries:
         subscription: str,
         messages: Sequence[OutboxMessage],
         *,
+        read_watermark: int,
         last_change_id: int,
         digest_at: datetime | None,
         now: datetime,
-    ) -> None:
-        """The messages and the watermark past their changes, together."""
+    ) -> bool:
+        """The messages and the watermark past their changes, together; only if the watermark
+        is still the one they were composed from (else another process took these changes,
+        and nothing is written). Returns whether they were written."""
         with self.engine.begin() as connection:
-            for message in messages:
-                insert_outbox(connection, message, now)
             values: dict[str, Any] = {"last_change_id": last_change_id}
             if digest_at is not None:
                 values["last_digest_at"] = digest_at
+            moved = connection.execute(
+                sa.update(SUBSCRIPTION)
+                .where(
+                    SUBSCRIPTION.c.name == subscription,
+                    SUBSCRIPTION.c.last_change_id == read_watermark,
+                )
+                .values(**values)
+            )
+            if moved.rowcount != 1:
+                return False
+            for message in messages:
+                insert_outbox(connection, message, now)
+            return True
+
+    def forget_subscriptions(self, keep: Sequence[str]) -> None:
+        """Subscriptions no longer configured: one added again later starts afresh."""
+        with self.engine.begin() as connection:
             connection.execute(
-                sa.update(SUBSCRIPTION).where(SUBSCRIPTION.c.name == subscription).values(**values)
+                sa.delete(SUBSCRIPTION).where(SUBSCRIPTION.c.name.not_in(list(keep)))
             )
 
     def due_messages(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:

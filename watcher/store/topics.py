@@ -48,10 +48,14 @@ class TopicIndex:
             rows = connection.execute(sa.select(TOPIC_STATE.c.name, TOPIC_STATE.c.fingerprint))
             return {row[0]: row[1] for row in rows}
 
-    def topics_effective_from(self) -> dict[str, datetime]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(sa.select(TOPIC_STATE.c.name, TOPIC_STATE.c.effective_from))
-            return {row[0]: row[1] for row in rows}
+    def forget_topics(self, keep: Iterable[str]) -> None:
+        """Topics no longer configured: matched again in full if they ever come back."""
+        with self.engine.begin() as connection:
+            gone = TOPIC_STATE.c.name.not_in(list(keep))
+            connection.execute(sa.delete(TOPIC_STATE).where(gone))
+            connection.execute(
+                sa.delete(RELEASE_TOPIC).where(RELEASE_TOPIC.c.topic.not_in(list(keep)))
+            )
 
     def apply_topic(
         self,
@@ -61,9 +65,17 @@ class TopicIndex:
         now: datetime,
     ) -> int:
         """Compute a topic again over every stored version; returns how many releases are in
-        it. From `now` on, the topic's new definition is the one deliveries follow."""
+        it. A release that was already in the topic keeps the time it joined (what it was owed
+        stays owed); one that joins now is in it from `now` (its past is not news)."""
         members: dict[int, tuple[str, ...]] = {}
         with self.engine.begin() as connection:
+            joined = dict(
+                connection.execute(
+                    sa.select(RELEASE_TOPIC.c.release_id, RELEASE_TOPIC.c.matched_at).where(
+                        RELEASE_TOPIC.c.topic == name
+                    )
+                ).all()
+            )
             versions = connection.execute(
                 sa.select(VERSION.c.release_id, VERSION.c.title, VERSION.c.text).order_by(
                     VERSION.c.release_id, VERSION.c.number
@@ -80,7 +92,12 @@ class TopicIndex:
                 connection.execute(
                     sa.insert(RELEASE_TOPIC),
                     [
-                        {"release_id": rid, "topic": name, "terms": list(terms), "matched_at": now}
+                        {
+                            "release_id": rid,
+                            "topic": name,
+                            "terms": list(terms),
+                            "matched_at": joined.get(rid, now),
+                        }
                         for rid, terms in members.items()
                     ],
                 )
