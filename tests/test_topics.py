@@ -486,3 +486,9 @@ def test_fingerprint_stable_otherwise(same: Topic) -> None:
     assert topic_fingerprint(same) == topic_fingerprint(BASE)
     assert len(topic_fingerprint(same)) == 32
     int(topic_fingerprint(same), 16)
+
+
+def test_a_term_ending_in_a_full_stop_is_still_a_whole_word() -> None:
+    topic = make_topic("us", preset="partner/united-states")
+    assert match(topic, title="Talks with the U.S. delegation", body="") is not None
+    assert match(topic, title="History of the U.S.S.R. and ASEAN", body="") is None

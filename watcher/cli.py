@@ -252,21 +252,22 @@ def status(context: Context) -> None:
         )
     headers = ["source", "last check", "at", "last success", "failures", "releases", "error"]
     click.echo(table(headers, rows))
-    subscriptions = context.config.settings.subscriptions
-    if subscriptions:
-        counts, failures = read(
-            context, lambda app: (app.store.delivery_counts(), app.store.outbox())
-        )
+    modes: dict[str, str] = {s.name: s.mode for s in context.config.settings.subscriptions}
+    if context.config.settings.health.admin:
+        modes["_admin"] = "health"  # the admin's mail about sources' health
+    counts, failures = read(context, lambda app: (app.store.delivery_counts(), app.store.outbox()))
+    names = [*modes, *(name for name in counts if name not in modes)]
+    if names:
         rows = [
             [
-                s.name,
-                s.mode,
-                str(counts.get(s.name, {}).get("sent", 0)),
-                str(counts.get(s.name, {}).get("pending", 0)),
-                str(counts.get(s.name, {}).get("failed", 0)),
-                _last_error(failures, s.name),
+                name,
+                modes.get(name, "(removed)"),
+                str(counts.get(name, {}).get("sent", 0)),
+                str(counts.get(name, {}).get("pending", 0)),
+                str(counts.get(name, {}).get("failed", 0)),
+                _last_error(failures, name),
             ]
-            for s in subscriptions
+            for name in names
         ]
         click.echo("")
         click.echo(table(["subscription", "mode", "sent", "pending", "failed", "last error"], rows))

@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from types import FrameType
 
@@ -110,8 +111,13 @@ class Daemon:
             log.exception("config reload failed part way; restart the daemon to be sure")
 
     def _apply(self, old: Config, new: Config) -> None:
-        if new.database_url != old.database_url or new.settings.server != old.settings.server:
-            log.warning("database and server settings take effect at the next start")
+        if (new.database_url, new.settings.server, new.state_dir) != (
+            old.database_url,
+            old.settings.server,
+            old.state_dir,
+        ):
+            log.warning("database, server and state_dir settings take effect at the next start")
+            new = replace(new, state_dir=old.state_dir, database_url=old.database_url)
         self.app.reconfigure(new)
         self._schedule(first_run=None)
         self.web.set_topics({name: topic.title for name, topic in new.topics.items()})

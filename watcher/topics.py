@@ -123,11 +123,9 @@ def _term(term: str) -> _Term:
         raise ValueError("a term is empty")
     if not any(char.isalnum() for char in folded):
         raise ValueError(f"{term!r} has no letter or digit")
-    # whole words: no letter or digit may continue the term on a side where it is a word
-    # character, but "U.S." or "ASEAN-" need nothing after their punctuation
-    before = r"(?<!\w)" if re.match(r"\w", folded) else ""
-    after = r"(?!\w)" if re.search(r"\w$", folded) else ""
-    return _Term(term, re.compile(before + re.escape(folded) + after), folded)
+    # whole words: no letter or digit may continue the term on either side, whatever it ends
+    # with ("U.S." is not in "U.S.S.R.")
+    return _Term(term, re.compile(r"(?<!\w)" + re.escape(folded) + r"(?!\w)"), folded)
 
 
 def validate_term(term: str) -> None:
