@@ -114,6 +114,9 @@ class FaultProxy:
 
     def _misbehave(self, sock: socket.socket, fault: str, path: str) -> None:
         def head(status: str, *lines: str) -> bytes:
+            # Every fault ends by closing the connection, so it says so: a client must not race
+            # the close by sending its next request (a redirect's) on the same connection.
+            lines = (*lines, "Connection: close")
             return ("\r\n".join((f"HTTP/1.1 {status}", *lines)) + "\r\n\r\n").encode()
 
         if fault == "hang":

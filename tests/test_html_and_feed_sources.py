@@ -120,7 +120,10 @@ def test_a_broken_article_fails_the_check_but_not_the_others(
     app = make_app([html_source(site)])
     [result] = app.check()
     assert result.status == CheckStatus.FAILED
-    assert result.error == "1 page(s) failed; the others were read"
+    assert result.error == (
+        "1 page(s) failed, the others were read; first: "
+        f"HTTP 500: {site.url}/{site.posts[bad].slug}/"
+    )
     assert [r.title for r in app.store.releases()] == ["Good"]
     [status] = app.store.statuses()
     assert status.baseline_done  # one broken page must not keep the source in its baseline

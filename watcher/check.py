@@ -85,7 +85,7 @@ def check_source(
     counts: Counter[ChangeKind] = Counter()
     unchanged: list[str] = []
     seen: set[str] = set()  # releases read (or found unchanged) in this check
-    failed_pages = 0
+    failed_pages, first_page_failure = 0, ""
     notes: list[str] = []
     cursor: Mapping[str, Any] | None = None
     listed: tuple[str, ...] | None = None
@@ -136,6 +136,7 @@ def check_source(
                     cursor = values
                 case PageFailed(url, reason):
                     failed_pages += 1
+                    first_page_failure = first_page_failure or reason
                     log.warning("%s: %s", source.name, reason)
                 case Note(message):
                     notes.append(message)
@@ -143,7 +144,9 @@ def check_source(
         completed = True
         if failed_pages:
             status = CheckStatus.FAILED
-            error = f"{failed_pages} page(s) failed; the others were read"
+            error = (
+                f"{failed_pages} page(s) failed, the others were read; first: {first_page_failure}"
+            )
     except Deferred as exc:
         status, error = CheckStatus.DEFERRED, str(exc)
         deferred_until = clock() + exc.retry_after
