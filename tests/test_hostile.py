@@ -19,6 +19,7 @@ from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.extract import decode
+from watcher.models import CheckStatus
 
 HOSTILE = (
     'Russia and ASEAN <script>alert("x")</script> meet.\n\n'
@@ -141,3 +142,36 @@ def test_a_release_link_that_is_not_http_never_becomes_a_link() -> None:
         topic_titles={"t": "T"}, entry=stored, now=stored.feed_date, message_id="<m@x>",
     )  # fmt: skip
     assert 'href="javascript:' not in message.get_body(("html",)).get_content()
+
+
+def test_half_characters_neither_cut_the_text_nor_stop_the_source(
+    make_app: Callable[..., App], tmp_path: Path
+) -> None:
+    """A lone surrogate is valid JSON ("\\ud800") and a valid-looking character reference
+    ("&#xD800;"): the HTML parser would cut the text there and the feed parser would crash."""
+    with SimWordPress(api="on") as site:
+        app = make_app(
+            [
+                wordpress_source(site),
+                {"name": "feed", "type": "feed", "url": f"{site.url}/feed/", "follow": False},
+            ]
+        )
+        app.check()
+        site.add_post(
+            "Half \ud800 a character &#xD800; in the title",
+            "Before \udfff the break, &#55296; and after it.",
+            slug="half-a-character",
+        )
+        results = app.check()
+    assert [r.status for r in results] == [CheckStatus.OK, CheckStatus.OK], results
+    texts = []
+    for release in app.store.releases():
+        history = app.store.history(str(release.id))
+        assert history is not None
+        texts.append((release.source, release.title, history.versions[-1].text))
+    for source, title, text in texts:
+        assert title.endswith("in the title"), (source, title)
+        assert text.endswith("and after it."), (source, text)
+        assert "\ufffd" in text
+    for name in ("all.atom", "all.rss"):
+        etree.fromstring((tmp_path / "state" / "feeds" / name).read_bytes())

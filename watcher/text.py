@@ -19,6 +19,14 @@ _SPACES = re.compile(r"[ \t\n\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
 # control characters (never text) and invisible ones (soft hyphens, zero-width spaces, BOMs)
 _DROPPED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]")
+# A lone surrogate is half a character: JSON can spell one ("\\ud800"), and lxml silently drops
+# everything after it, so it becomes U+FFFD, as undecodable bytes do.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# the same, as an XML character reference, which feedparser cannot even encode
+_SURROGATE_REFERENCE = re.compile(
+    rb"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}"  # D800-DFFF
+    rb"|0*(?:5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}|573[0-3][0-9]|5734[0-3]));"
+)
 _FOLD = {
     "\u2018": "'",
     "\u2019": "'",
@@ -44,6 +52,14 @@ _FOLD = {
     "\u00d7": "x",
 }
 _FOLDED = re.compile("[" + "".join(_FOLD) + "]")
+
+
+def replace_lone_surrogates(text: str) -> str:
+    return _LONE_SURROGATE.sub("\ufffd", text) if _LONE_SURROGATE.search(text) else text
+
+
+def replace_surrogate_references(markup: bytes) -> bytes:
+    return _SURROGATE_REFERENCE.sub(b"&#xFFFD;", markup) if b"&#" in markup else markup
 
 
 def clean_line(text: str) -> str:

@@ -1396,7 +1396,8 @@ def _feed(site: SimWordPress, slug: str | None, request: _Request) -> Response:
 {items}	</channel>
 </rss>
 """
-    return status, {**headers, "Link": ", ".join(links)}, body.encode()
+    # PHP strings are bytes: half a character goes out as the bytes it is
+    return status, {**headers, "Link": ", ".join(links)}, body.encode("utf-8", "surrogatepass")
 
 
 def _not_modified(request: _Request, modified: str, etag: str) -> bool:

@@ -29,6 +29,7 @@ from watcher.sources.base import (
     revisit_order,
     sweep_due,
 )
+from watcher.text import replace_surrogate_references
 from watcher.urls import canonical_url, is_web_url, release_key, same_site
 
 _GUID_POST_ID = re.compile(r"[?&]p=(\d+)$")
@@ -46,7 +47,7 @@ class FeedItem:
 
 def parse_feed(page: Page) -> list[FeedItem]:
     parsed = feedparser.parse(
-        page.body,
+        replace_surrogate_references(page.body),
         response_headers={"content-type": page.content_type or "application/xml"},
         sanitize_html=False,  # sanitised later, with the same rules as pages
         resolve_relative_uris=False,

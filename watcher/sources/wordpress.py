@@ -46,6 +46,7 @@ from watcher.sources.base import (
     sweep_due,
 )
 from watcher.sources.feed import FeedPage, feed_item_observations, walk_feed
+from watcher.text import replace_lone_surrogates
 from watcher.urls import canonical_url, is_web_url, release_key
 
 PER_PAGE = 100  # the REST API's maximum
@@ -108,7 +109,7 @@ class WordPressSource:
         if "json" not in result.content_type:
             raise ApiUnavailable(f"{result.content_type or 'no content type'} instead of JSON")
         try:
-            data = json.loads(result.body)
+            data = _whole_characters(json.loads(result.body))
         except ValueError as exc:
             raise ApiUnavailable(f"invalid JSON at {route}") from exc
         pages = result.headers.get("x-wp-totalpages", "1")
@@ -289,3 +290,15 @@ def _rendered(post: Mapping[str, Any], name: str) -> str:
     if isinstance(value, Mapping):
         return str(value.get("rendered") or "")
     return str(value or "")
+
+
+def _whole_characters(value: Any) -> Any:
+    """Decoded JSON with every lone surrogate (a valid JSON escape, never a character)
+    replaced, before any text of it reaches the HTML parser."""
+    if isinstance(value, str):
+        return replace_lone_surrogates(value)
+    if isinstance(value, list):
+        return [_whole_characters(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _whole_characters(item) for key, item in value.items()}
+    return value
