@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from watcher.config import ServerSettings
 from watcher.web import WebServer
 
 
@@ -69,6 +70,12 @@ def test_a_rewritten_feed_gets_a_new_etag(server: tuple[str, Path]) -> None:
         "/feeds/%2e%2e/watcher.db",
         "/feeds/all.atom.bak",
         "/state/watcher.db",
+        "/feeds/%2e%2e%2fwatcher.db",
+        "/feeds/topics/../../watcher.db",
+        "/feeds/..%5cwatcher.db",
+        "//watcher.db",
+        "/feeds//etc/passwd",
+        "/feeds/all.atom%00.db",
     ],
 )
 def test_nothing_but_its_own_routes(server: tuple[str, Path], path: str) -> None:
@@ -85,3 +92,15 @@ def test_index_and_health(server: tuple[str, Path]) -> None:
     assert "default-src 'none'" in index.headers["content-security-policy"]
     assert 'href="/feeds/all.atom"' in index.text
     assert httpx.get(f"{base}/healthz").text == "ok\n"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_read_only(server: tuple[str, Path], method: str) -> None:
+    base, feeds = server
+    response = httpx.request(method, f"{base}/feeds/all.atom", content=b"<feed>replaced</feed>")
+    assert response.status_code in (405, 501)
+    assert (feeds / "all.atom").read_bytes() == b"<feed/>"
+
+
+def test_listens_on_loopback_unless_told_otherwise() -> None:
+    assert ServerSettings().listen.startswith("127.0.0.1:")
