@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import ShiftedClock, wordpress_source
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
+from tests.test_cli import watcher as cli
 from watcher import mail
 from watcher.app import App
 from watcher.models import ChangeEntry, ChangeKind
@@ -360,3 +361,38 @@ def test_a_topic_removed_and_added_again_is_matched_again(
     again = make_app([wordpress_source(site)], **settings(smtp))
     again.prepare()
     assert [m.release.title for m in again.store.topic_members("russia")] == ["Russia and ASEAN"]
+
+
+def test_a_message_given_up_on_is_listed_and_sent_when_asked_with_its_message_id(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer, tmp_path: Path
+) -> None:
+    clock = ShiftedClock()
+    app = make_app([wordpress_source(site)], clock=clock, **settings(smtp, mode="instant"))
+    app.prepare()
+    app.check()
+    smtp.refuse = True  # a mail server down for the whole weekend
+    site.add_post("Russia and ASEAN sign a memorandum", "Signed today.")
+    app.check()
+    for _ in range(20):
+        clock.advance(timedelta(hours=6))
+        app.deliver()
+    [given_up] = app.store.outbox()
+    assert (given_up.status, given_up.attempts) == ("failed", 12)
+    app.close()
+
+    listed = cli("outbox", "list", config=tmp_path / "watcher.yaml")
+    assert listed.returncode == 0, listed.stderr
+    [header, row] = listed.stdout.splitlines()
+    assert row.split()[:5] == [str(given_up.id), "russia-morning", "instant", "failed", "12"]
+    assert "451" in row
+
+    smtp.refuse = False
+    retried = cli("outbox", "retry", "russia-morning", config=tmp_path / "watcher.yaml")
+    assert retried.returncode == 0, retried.stderr
+    assert retried.stdout.splitlines() == ["1 message(s) to try again", "sent 1, failed 0"]
+    [received] = smtp.received
+    assert received.message["Message-ID"] == given_up.message_id
+    again = cli("outbox", "retry", config=tmp_path / "watcher.yaml")
+    assert again.stdout.splitlines() == ["0 message(s) to try again", "sent 0, failed 0"]
+    [only_the_header] = cli("outbox", "list", config=tmp_path / "watcher.yaml").stdout.splitlines()
+    assert only_the_header.split() == header.split()

@@ -26,7 +26,7 @@ from watcher.cli_common import (
     table,
     when,
 )
-from watcher.cli_notify import digest_group, topics_group
+from watcher.cli_notify import digest_group, outbox_group, topics_group
 from watcher.daemon import Daemon
 from watcher.errors import ConfigError
 from watcher.lock import AlreadyRunning, DaemonLock, daemon_running, lock_path
@@ -280,6 +280,7 @@ def _last_error(messages: Sequence[OutboxMessage], subscription: str) -> str:
 
 cli.add_command(topics_group)
 cli.add_command(digest_group)
+cli.add_command(outbox_group)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

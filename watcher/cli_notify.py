@@ -1,4 +1,5 @@
-"""Commands for topics and deliveries: `watcher topics ...` and `watcher digest ...`."""
+"""Commands for topics and deliveries: `watcher topics ...`, `watcher digest ...` and
+`watcher outbox ...`."""
 
 from __future__ import annotations
 
@@ -133,6 +134,58 @@ def digest_send(context: Context, dry_run: bool) -> None:
         return 1 if failed else 0
 
     sys.exit(read(context, send))
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Messages waiting to be sent, sent, or given up on."""
+
+
+@outbox_group.command("list")
+@click.option("--all", "everything", is_flag=True, help="Sent messages too.")
+@click.option("--subscription", help="Only this subscription's messages.")
+@pass_context
+def outbox_list(context: Context, everything: bool, subscription: str | None) -> None:
+    """What waits in the outbox (pending or failed), oldest first."""
+    messages = read(context, lambda app: app.store.outbox(subscription))
+    rows = [
+        [
+            str(m.id),
+            m.subscription,
+            m.kind,
+            m.status,
+            str(m.attempts),
+            short(m.subject, 60),
+            short(m.last_error or "", 60),
+        ]
+        for m in messages
+        if everything or m.status != "sent"
+    ]
+    click.echo(
+        table(["id", "subscription", "kind", "status", "attempts", "subject", "error"], rows)
+    )
+
+
+@outbox_group.command("retry")
+@click.argument("subscription", required=False)
+@pass_context
+def outbox_retry(context: Context, subscription: str | None) -> None:
+    """Try again the messages given up on (after 12 attempts), of one subscription or all;
+    each keeps its Message-ID. Without a running daemon they are sent now."""
+    running = daemon_running(context.config)
+
+    def retry(app: App) -> int:
+        requeued = app.store.requeue_failed(app.clock(), subscription)
+        click.echo(f"{requeued} message(s) to try again")
+        if running:
+            click.echo("the running daemon sends them within a minute")
+            return 0
+        app.prepare()
+        sent, failed = app.deliverer.deliver()
+        click.echo(f"sent {sent}, failed {failed}")
+        return 1 if failed else 0
+
+    sys.exit(read(context, retry))
 
 
 def _terms(membership: TopicMembership) -> str:
