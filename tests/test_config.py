@@ -200,18 +200,28 @@ BAD = [
         "email: {smtp: {host: 127.0.0.1, security: tls}, from: 'w <w@example.org>'}\n",
         "bad.yaml:1: email.smtp.security: 'tls' is not one of 'starttls', 'ssl' or 'none'",
     ),
+    (
+        "sources: !!python/object/apply:os.system ['touch hacked']\n",
+        "bad.yaml:1: the YAML tag !!python/object/apply:os.system is not allowed: a config holds plain values only",
+    ),
+    (
+        "database: !env DATABASE_URL\n",
+        "bad.yaml:1: the YAML tag !env is not allowed: a config holds plain values only",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("text", "message"), BAD)
 def test_bad_configs_give_one_line_with_file_line_and_key(
-    text: str, message: str, tmp_path: Path
+    text: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError) as caught:
         parse_config(text, Path("bad.yaml"))
     shown = str(caught.value)
     assert "\n" not in shown
     assert shown.startswith(message), shown
+    assert list(tmp_path.iterdir()) == []  # nothing in a config runs
 
 
 def test_a_missing_config_file(tmp_path: Path) -> None:

@@ -293,6 +293,14 @@ def parse_config(text: str, path: Path) -> Config:
     try:
         data = yaml.safe_load(text)
         lines = _key_lines(yaml.compose(text), path)
+    except yaml.constructor.ConstructorError as exc:
+        # tags such as !!python/object would make a config run code: plain values only
+        line = f"{exc.problem_mark.line + 1}:" if exc.problem_mark else ""
+        tag = re.search(r"tag '([^']*)'", exc.problem or "")
+        shown = (tag.group(1) if tag else "?").replace("tag:yaml.org,2002:", "!!")
+        raise ConfigError(
+            f"{path}:{line} the YAML tag {shown} is not allowed: a config holds plain values only"
+        ) from None
     except yaml.MarkedYAMLError as exc:
         line = f"{exc.problem_mark.line + 1}:" if exc.problem_mark else ""
         problem = exc.problem or str(exc)
