@@ -202,12 +202,22 @@ BAD = [
     ),
     (
         "sources: !!python/object/apply:os.system ['touch hacked']\n",
+        "bad.yaml:1: sources: the YAML tag !!python/object/apply:os.system is not allowed: a config holds plain values only",
+    ),
+    (
+        "!!python/object/apply:os.system ['touch hacked']\n",
         "bad.yaml:1: the YAML tag !!python/object/apply:os.system is not allowed: a config holds plain values only",
     ),
     (
         "database: !env DATABASE_URL\n",
-        "bad.yaml:1: the YAML tag !env is not allowed: a config holds plain values only",
+        "bad.yaml:1: database: the YAML tag !env is not allowed: a config holds plain values only (secrets come from the environment: database_env, password_env, notify_env)",
     ),
+    (
+        "http:\n  timeout: &t !!float abc\n",
+        "bad.yaml:2: http.timeout: the YAML tag !!float is not allowed: a config holds plain values only",
+    ),
+    ("http:\n  [1, 2]: x\n", "bad.yaml:2: http: a key must be a plain name"),
+    ("state_dir: 2026-13-45\n", "bad.yaml: a value YAML cannot read (month must be in 1..12)"),
 ]
 
 

@@ -19,6 +19,8 @@ import yaml
 
 from tests.conftest import ROOT, wordpress_source, write_config
 from tests.sim.wordpress import SimWordPress
+from watcher.config import load_config
+from watcher.lock import SENDING, DaemonLock, mail_lock_path
 
 BODY = "JAKARTA, 1 December 2026 -- The ASEAN-Japan Joint Statement was adopted with 12 points.\n\nMore text."
 
@@ -270,3 +272,26 @@ def test_stops_within_seconds_with_mail_waiting_on_a_stuck_server(
             assert time.monotonic() - started < 10
     finally:
         stuck.close()
+
+
+def test_a_daemon_starting_while_a_command_sends_mail_waits_for_it(
+    site: SimWordPress, daemon_for: Callable[..., Daemon], tmp_path: Path
+) -> None:
+    daemon = daemon_for(site)
+    config = load_config(tmp_path / "watcher.yaml")
+    daemon.process.kill()  # only its config was wanted; start again below with the lock held
+    daemon.process.wait()
+    sending = DaemonLock(mail_lock_path(config), SENDING)
+    sending.acquire()  # as `watcher check` holds it while it mails
+    try:
+        waiting = daemon_for(site)
+        wait_for(
+            lambda: "is sending this database's mail" in waiting.log.read_text(),
+            what="the daemon to wait",
+        )
+        time.sleep(1)
+        assert waiting.get("/healthz") is None  # not started: it would mail the same changes
+    finally:
+        sending.release()
+    wait_for(lambda: waiting.get("/healthz"), what="the daemon, once the command is done")
+    assert waiting.stop() == 0

@@ -8,6 +8,7 @@ round without waiting for the wall clock."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import random
@@ -73,13 +74,18 @@ def run_delivery(config: Path, now: datetime, smtp: KillingMailServer, how: str)
     if how in ("before", "after"):
         smtp.kill = (process.pid, how)
     elif how.startswith("after "):
-        timer = threading.Timer(float(how.split()[1]), os.kill, (process.pid, signal.SIGKILL))
+        timer = threading.Timer(float(how.split()[1]), _kill, (process.pid,))
         timer.start()
     process.join(timeout=60)
     if timer is not None:
         timer.cancel()
     smtp.kill = None
     return process.exitcode
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it may have ended just before
+        os.kill(pid, signal.SIGKILL)
 
 
 def test_killed_digests_are_sent_once_and_miss_nothing(tmp_path: Path) -> None:

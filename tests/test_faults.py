@@ -4,6 +4,7 @@ source works again when the fault goes."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -169,11 +170,13 @@ def test_all_faults_at_once_in_one_daemon(tmp_path: Path) -> None:
             )
             daemon = Daemon(config, port, tmp_path / "daemon.log")
             try:
-                wait_for(
-                    lambda: daemon.log.read_text().count("check ") >= 2 * len(sources),
-                    timeout=120,
-                    what="two rounds",
-                )
+                names = [source["name"] for source in sources]
+
+                def every_source_checked() -> bool:
+                    done = re.findall(r"watcher\.check: check (\S+): ", daemon.log.read_text())
+                    return all(done.count(name) >= 2 for name in names)
+
+                wait_for(every_source_checked, timeout=120, what="two checks of every source")
                 assert daemon.process.poll() is None  # still running
                 status = subprocess.run(
                     [sys.executable, "-m", "watcher", "--config", str(config), "status"],

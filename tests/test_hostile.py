@@ -19,7 +19,7 @@ from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.extract import decode
-from watcher.models import CheckStatus
+from watcher.models import ChangeKind, CheckStatus
 
 HOSTILE = (
     'Russia and ASEAN <script>alert("x")</script> meet.\n\n'
@@ -90,6 +90,8 @@ def test_charsets_are_read_as_browsers_read_them() -> None:
     assert decode("“quoted” café".encode("cp1252"), "utf-8") == "“quoted” café"  # cp1252 in UTF-8
     assert "\ufffd" in decode(b"ok \xff\xfe\xfd \x81 end", "shift_jis")  # undecodable: replaced
     assert decode(b"plain", "rot13") == "plain"  # not a charset: read as UTF-8
+    assert decode(b"Before +2AA- after", "utf-7") == "Before +2AA- after"  # no browser's charset
+    assert decode("a \ud800 b".encode("utf-16-le", "surrogatepass"), "utf-16-le") == "a \ufffd b"
 
 
 def test_secrets_stay_out_of_output(tmp_path: Path) -> None:
@@ -147,8 +149,10 @@ def test_a_release_link_that_is_not_http_never_becomes_a_link() -> None:
 def test_half_characters_neither_cut_the_text_nor_stop_the_source(
     make_app: Callable[..., App], tmp_path: Path
 ) -> None:
-    """A lone surrogate is valid JSON ("\\ud800") and a valid-looking character reference
-    ("&#xD800;"): the HTML parser would cut the text there and the feed parser would crash."""
+    """Half a character is valid JSON ("\\ud800"), goes out of PHP as the three bytes it is, and
+    looks like a character reference ("&#xD800;", "&#x110000;"): the HTML parser would cut the
+    text there, the feed parser would crash, or read the whole feed as Windows-1252 and report
+    every other non-ASCII release edited."""
     with SimWordPress(api="on") as site:
         app = make_app(
             [
@@ -156,22 +160,28 @@ def test_half_characters_neither_cut_the_text_nor_stop_the_source(
                 {"name": "feed", "type": "feed", "url": f"{site.url}/feed/", "follow": False},
             ]
         )
+        site.add_post("ASEAN – Russia: a café in Hà Nội", "Việt Nam – “quoted” – café.")
         app.check()
         site.add_post(
             "Half \ud800 a character &#xD800; in the title",
-            "Before \udfff the break, &#55296; and after it.",
+            "Before \udfff the break, &#55296; &#x110000; &#99999999999; and after it.",
             slug="half-a-character",
         )
         results = app.check()
     assert [r.status for r in results] == [CheckStatus.OK, CheckStatus.OK], results
+    assert [r.counts for r in results] == [{ChangeKind.NEW: 1}, {ChangeKind.NEW: 1}]
     texts = []
     for release in app.store.releases():
         history = app.store.history(str(release.id))
         assert history is not None
         texts.append((release.source, release.title, history.versions[-1].text))
-    for source, title, text in texts:
+    half = [t for t in texts if t[1].startswith("Half")]
+    assert len(half) == 2
+    for source, title, text in half:
         assert title.endswith("in the title"), (source, title)
         assert text.endswith("and after it."), (source, text)
         assert "\ufffd" in text
+    for source, title, text in texts:
+        assert "Ã" not in title + text, (source, title, text)  # never read as Windows-1252
     for name in ("all.atom", "all.rss"):
         etree.fromstring((tmp_path / "state" / "feeds" / name).read_bytes())

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -14,12 +17,14 @@ from typing import Any
 import feedparser
 import pytest
 
-from tests.conftest import ShiftedClock, wordpress_source
+from tests.conftest import ROOT, ShiftedClock, wordpress_source
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
 from tests.test_cli import watcher as cli
 from watcher import mail
 from watcher.app import App
+from watcher.config import load_config
+from watcher.lock import SENDING, DaemonLock, mail_lock_path
 from watcher.models import ChangeEntry, ChangeKind
 
 RUSSIA = {"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}}
@@ -396,3 +401,53 @@ def test_a_message_given_up_on_is_listed_and_sent_when_asked_with_its_message_id
     assert again.stdout.splitlines() == ["0 message(s) to try again", "sent 0, failed 0"]
     [only_the_header] = cli("outbox", "list", config=tmp_path / "watcher.yaml").stdout.splitlines()
     assert only_the_header.split() == header.split()
+
+
+def test_commands_that_mail_take_turns(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer, tmp_path: Path
+) -> None:
+    """While another process sends this database's mail, `watcher check` waits for it rather
+    than sending the same messages."""
+    app = make_app([wordpress_source(site)], **settings(smtp, mode="instant"))
+    app.prepare()
+    app.check()
+    app.close()
+    site.add_post("Russia and ASEAN sign a memorandum", "Signed today.")
+    sending = DaemonLock(mail_lock_path(load_config(tmp_path / "watcher.yaml")), SENDING)
+    sending.acquire()
+    check = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "--config", str(tmp_path / "watcher.yaml"), "check"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        try:
+            feed = tmp_path / "state" / "feeds" / "topics" / "russia.atom"
+            deadline = time.monotonic() + 60
+            while b"memorandum" not in (feed.read_bytes() if feed.exists() else b""):
+                assert time.monotonic() < deadline and check.poll() is None
+                time.sleep(0.2)
+            time.sleep(1.5)  # checked, feeds written: now it waits for the mail
+            assert smtp.received == []
+            assert check.poll() is None
+        finally:
+            sending.release()
+        _, stderr = check.communicate(timeout=60)
+    finally:
+        if check.poll() is None:
+            check.kill()
+            check.communicate()
+    assert check.returncode == 0, stderr
+    [received] = smtp.received
+    assert "memorandum" in str(received.message["Subject"])
+
+
+def test_retrying_an_unknown_subscription_says_which_there_are(
+    smtp: MailServer, tmp_path: Path, make_app: Callable[..., App], site: SimWordPress
+) -> None:
+    make_app([wordpress_source(site)], **settings(smtp))
+    result = cli("outbox", "retry", "russia-evening", config=tmp_path / "watcher.yaml")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"{tmp_path / 'watcher.yaml'}: no subscription named 'russia-evening' "
+        "(subscriptions: russia-morning)"
+    )

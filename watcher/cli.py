@@ -14,6 +14,7 @@ import click
 from watcher import __version__
 from watcher.app import App
 from watcher.cli_common import (
+    MAIL_WAIT,
     Context,
     day,
     fail,
@@ -28,8 +29,17 @@ from watcher.cli_common import (
 )
 from watcher.cli_notify import digest_group, outbox_group, topics_group
 from watcher.daemon import Daemon
+from watcher.delivery import ADMIN
 from watcher.errors import ConfigError
-from watcher.lock import AlreadyRunning, DaemonLock, daemon_running, lock_path
+from watcher.lock import (
+    SENDING,
+    AlreadyRunning,
+    DaemonLock,
+    daemon_running,
+    lock_path,
+    mail_lock_path,
+    mail_rights,
+)
 from watcher.models import ChangeKind, CheckStatus, OutboxMessage, ReleaseSummary
 from watcher.sources import DESCRIPTIONS
 from watcher.units import format_duration
@@ -73,6 +83,8 @@ def run(context: Context) -> None:
         lock.acquire()
     except AlreadyRunning as exc:
         fail(str(exc), 1)
+    mail_lock = DaemonLock(mail_lock_path(context.config), SENDING)
+    mail_lock.wait_for(None)  # a command sending mail now finishes first: nothing goes twice
     app = context.app()
     try:
         try:
@@ -82,6 +94,7 @@ def run(context: Context) -> None:
         code = daemon.run()
     finally:
         app.close()
+        mail_lock.release()
         lock.release()
     sys.exit(code)
 
@@ -99,13 +112,21 @@ def check(context: Context, sources: Sequence[str]) -> None:
         fail(str(exc), 2)
     app = context.app()
     try:
-        if daemon_running(context.config):
-            app.mails = False
-            logging.getLogger("watcher").info("mail is left to the running daemon")
+        app.mails = False  # mail goes out after the checks, by one process at a time
         app.prepare()
         results = app.check(sources or None)
         app.build_feeds()
-        app.deliver(instant=True)  # as the daemon does after a check
+        if daemon_running(context.config):
+            logging.getLogger("watcher").info("mail is left to the running daemon")
+        else:
+            with mail_rights(context.config, wait=MAIL_WAIT) as may_send:
+                if may_send:
+                    app.mails = True
+                    app.deliver(instant=True)  # what the daemon sends after a check
+                else:
+                    logging.getLogger("watcher").warning(
+                        "mail is left to the process sending it now"
+                    )
     finally:
         app.close()
     rows = [
@@ -254,7 +275,7 @@ def status(context: Context) -> None:
     click.echo(table(headers, rows))
     modes: dict[str, str] = {s.name: s.mode for s in context.config.settings.subscriptions}
     if context.config.settings.health.admin:
-        modes["_admin"] = "health"  # the admin's mail about sources' health
+        modes[ADMIN] = "health"  # the admin's mail about sources' health
     counts, failures = read(context, lambda app: (app.store.delivery_counts(), app.store.outbox()))
     names = [*modes, *(name for name in counts if name not in modes)]
     if names:

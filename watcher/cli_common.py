@@ -15,6 +15,9 @@ from watcher.errors import ConfigError, StoreError
 from watcher.models import ReleaseSummary
 from watcher.store.store import safe_url
 
+# How long a command that mails waits for another command sending mail to finish.
+MAIL_WAIT = 60.0
+
 
 def fail(message: str, code: int) -> NoReturn:
     click.echo(message if code == 2 else f"watcher: {message}", err=True)

@@ -11,8 +11,9 @@ from email.message import EmailMessage
 import click
 
 from watcher.app import App
-from watcher.cli_common import Context, day, fail, pass_context, read, short, table
-from watcher.lock import daemon_running
+from watcher.cli_common import MAIL_WAIT, Context, day, fail, pass_context, read, short, table
+from watcher.delivery import ADMIN
+from watcher.lock import daemon_running, mail_rights
 from watcher.models import TopicMembership
 from watcher.topics import PRESETS
 
@@ -109,9 +110,6 @@ def digest_preview(context: Context, subscription: str) -> None:
 def digest_send(context: Context, dry_run: bool) -> None:
     """Send the digests whose time has come, and whatever waits in the outbox."""
 
-    if not dry_run and daemon_running(context.config):
-        fail("the running daemon sends the digests (and retries the outbox); nothing sent", 1)
-
     def send(app: App) -> int:
         if not dry_run:
             app.prepare()
@@ -133,7 +131,15 @@ def digest_send(context: Context, dry_run: bool) -> None:
         click.echo(f"sent {sent}, failed {failed}")
         return 1 if failed else 0
 
-    sys.exit(read(context, send))
+    if not dry_run and daemon_running(context.config):
+        fail("the running daemon sends the digests (and retries the outbox); nothing sent", 1)
+    if dry_run:
+        sys.exit(read(context, send))
+    with mail_rights(context.config, wait=MAIL_WAIT) as may_send:
+        if not may_send:
+            fail("another watcher process is sending mail now; nothing sent", 1)
+        code = read(context, send)
+    sys.exit(code)
 
 
 @click.group("outbox")
@@ -142,12 +148,12 @@ def outbox_group() -> None:
 
 
 @outbox_group.command("list")
+@click.argument("subscription", required=False)
 @click.option("--all", "everything", is_flag=True, help="Sent messages too.")
-@click.option("--subscription", help="Only this subscription's messages.")
 @pass_context
-def outbox_list(context: Context, everything: bool, subscription: str | None) -> None:
-    """What waits in the outbox (pending or failed), oldest first."""
-    messages = read(context, lambda app: app.store.outbox(subscription))
+def outbox_list(context: Context, subscription: str | None, everything: bool) -> None:
+    """What waits in the outbox (pending, or given up on), oldest first."""
+    messages = read(context, lambda app: app.store.outbox(subscription, sent=everything))
     rows = [
         [
             str(m.id),
@@ -159,33 +165,37 @@ def outbox_list(context: Context, everything: bool, subscription: str | None) ->
             short(m.last_error or "", 60),
         ]
         for m in messages
-        if everything or m.status != "sent"
     ]
-    click.echo(
-        table(["id", "subscription", "kind", "status", "attempts", "subject", "error"], rows)
-    )
+    headers = ["id", "subscription", "kind", "status", "attempts", "subject", "error"]
+    click.echo(table(headers, rows))
 
 
 @outbox_group.command("retry")
 @click.argument("subscription", required=False)
 @pass_context
 def outbox_retry(context: Context, subscription: str | None) -> None:
-    """Try again the messages given up on (after 12 attempts), of one subscription or all;
-    each keeps its Message-ID. Without a running daemon they are sent now."""
-    running = daemon_running(context.config)
-
-    def retry(app: App) -> int:
-        requeued = app.store.requeue_failed(app.clock(), subscription)
-        click.echo(f"{requeued} message(s) to try again")
-        if running:
-            click.echo("the running daemon sends them within a minute")
-            return 0
-        app.prepare()
-        sent, failed = app.deliverer.deliver()
-        click.echo(f"sent {sent}, failed {failed}")
-        return 1 if failed else 0
-
-    sys.exit(read(context, retry))
+    """Try again the messages given up on (after 12 attempts), of one subscription or of every
+    configured one; each keeps its Message-ID. Without a running daemon they are sent now, with
+    whatever else is due."""
+    names = [s.name for s in context.config.settings.subscriptions]
+    if context.config.settings.health.admin:
+        names.append(ADMIN)
+    if subscription is not None and subscription not in names:
+        known = ", ".join(names) or "none configured"
+        fail(f"{context.path}: no subscription named {subscription!r} (subscriptions: {known})", 2)
+    wanted = [subscription] if subscription else names
+    requeued = read(context, lambda app: app.store.requeue_failed(app.clock(), wanted))
+    click.echo(f"{requeued} message(s) to try again")
+    if daemon_running(context.config):
+        click.echo("the running daemon sends them within a minute")
+        sys.exit(0)
+    with mail_rights(context.config, wait=MAIL_WAIT) as may_send:
+        if not may_send:
+            click.echo("the watcher process sending mail now sends them")
+            sys.exit(0)
+        sent, failed = read(context, lambda app: app.deliverer.deliver())
+    click.echo(f"sent {sent}, failed {failed}")
+    sys.exit(1 if failed else 0)
 
 
 def _terms(membership: TopicMembership) -> str:

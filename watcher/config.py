@@ -291,22 +291,16 @@ def load_config(path: Path) -> Config:
 
 def parse_config(text: str, path: Path) -> Config:
     try:
+        lines = _key_lines(yaml.compose(text), path, text)
         data = yaml.safe_load(text)
-        lines = _key_lines(yaml.compose(text), path)
-    except yaml.constructor.ConstructorError as exc:
-        # tags such as !!python/object would make a config run code: plain values only
-        line = f"{exc.problem_mark.line + 1}:" if exc.problem_mark else ""
-        tag = re.search(r"tag '([^']*)'", exc.problem or "")
-        shown = (tag.group(1) if tag else "?").replace("tag:yaml.org,2002:", "!!")
-        raise ConfigError(
-            f"{path}:{line} the YAML tag {shown} is not allowed: a config holds plain values only"
-        ) from None
     except yaml.MarkedYAMLError as exc:
         line = f"{exc.problem_mark.line + 1}:" if exc.problem_mark else ""
         problem = exc.problem or str(exc)
         raise ConfigError(f"{path}:{line} YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: YAML syntax error: {exc}") from None
+    except (ValueError, TypeError, AttributeError) as exc:  # what YAML resolves but cannot build
+        raise ConfigError(f"{path}: a value YAML cannot read ({exc})") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -381,16 +375,36 @@ def _absolute_sqlite(url: str, base: Path) -> str:
     return f"sqlite{driver}:///{(base / match.group(2)).resolve()}"
 
 
-def _key_lines(node: yaml.Node | None, path: Path) -> dict[tuple[Any, ...], int]:
+# a node's text that starts with a tag (after an anchor, if any); a plain value cannot
+_EXPLICIT_TAG = re.compile(r"(?:&\S+\s+)?(![^\s\[\]{},]*)")
+
+
+def _key_lines(node: yaml.Node | None, path: Path, text: str) -> dict[tuple[Any, ...], int]:
     """Map each key path ('sources', 2, 'every') to its 1-based line in the file. A key given
-    twice in one mapping is an error: YAML would silently keep the last one."""
+    twice in one mapping is an error: YAML would silently keep the last one. So is a tag: some
+    (!!python/object...) would make a config run code, and a config holds plain values only."""
     lines: dict[tuple[Any, ...], int] = {}
 
     def walk(current: yaml.Node, prefix: tuple[Any, ...]) -> None:
+        tag = _EXPLICIT_TAG.match(text, current.start_mark.index)
+        if tag:
+            where = f"{_dotted(prefix)}: " if prefix else ""
+            hint = ""
+            if "env" in tag.group(1).lower():
+                hint = (
+                    " (secrets come from the environment: database_env, password_env, notify_env)"
+                )
+            raise ConfigError(
+                f"{path}:{current.start_mark.line + 1}: {where}the YAML tag {tag.group(1)} is "
+                f"not allowed: a config holds plain values only{hint}"
+            )
         if isinstance(current, yaml.MappingNode):
             for key_node, value_node in current.value:
-                key = (*prefix, key_node.value)
                 line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    where = f"{_dotted(prefix)}: " if prefix else ""
+                    raise ConfigError(f"{path}:{line}: {where}a key must be a plain name")
+                key = (*prefix, key_node.value)
                 if key in lines:
                     raise ConfigError(
                         f"{path}:{line}: {_dotted(key)}: given twice (first on line {lines[key]})"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -42,6 +42,7 @@ RETRY_DELAYS = (
     timedelta(hours=3),
     timedelta(hours=6),
 )
+ADMIN = "_admin"  # the outbox's name for the admin's mail about sources' health
 MAX_ATTEMPTS = 12  # then the message is marked failed and shown by `watcher status`
 
 Clock = Callable[[], datetime]
@@ -126,7 +127,7 @@ class Deliverer:
                 message = mail.compose_health(envelope, event=event, message_id=message_id)
                 messages.append(
                     OutboxMessage(
-                        "_admin",
+                        ADMIN,
                         "email",
                         message_id,
                         "health",
@@ -192,10 +193,12 @@ class Deliverer:
     def deliver(self) -> tuple[int, int]:
         """Send what waits in the outbox and is due; returns (sent, failed attempts)."""
         sent = failed = 0
-        for message in self.store.due_messages(self.clock()):
+        tried: set[int] = set()
+        for message in self._due(tried):
             if self.stop.is_set():
                 break  # the rest waits in the outbox for the next start
             assert message.id is not None
+            tried.add(message.id)
             try:
                 self._send(message)
             except Exception as exc:  # any failure of one message: retried, never fatal
@@ -218,6 +221,14 @@ class Deliverer:
             sent += 1
             log.info("delivered %s (%s) to %s", message.subject, message.kind, message.subscription)
         return sent, failed
+
+    def _due(self, tried: set[int]) -> Iterator[OutboxMessage]:
+        """Every due message, a batch at a time (a long outage leaves many), each once."""
+        while True:
+            batch = [m for m in self.store.due_messages(self.clock()) if m.id not in tried]
+            if not batch:
+                return
+            yield from batch
 
     def _send(self, message: OutboxMessage) -> None:
         if message.channel == "notify":

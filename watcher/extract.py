@@ -30,9 +30,22 @@ from lxml.html import HtmlElement
 from watcher.errors import ExtractError
 from watcher.models import Attachment, Origin, Page, ReleaseSnapshot
 from watcher.profiles import Selectors
-from watcher.text import LINE_BREAK, PARAGRAPH_BREAK, clean_line, content_hash, join_marked
+from watcher.text import (
+    LINE_BREAK,
+    PARAGRAPH_BREAK,
+    clean_line,
+    content_hash,
+    join_marked,
+    replace_lone_surrogates,
+    replace_unreadable_references,
+)
 from watcher.urls import absolute, is_web_url, release_key
 
+# Python codecs that are no web page's charset (no browser reads a page with them); some
+# would even make half characters out of plain ASCII ("+2AA-" in UTF-7)
+_NOT_CHARSETS = frozenset(
+    {"utf-7", "unicode-escape", "raw-unicode-escape", "punycode", "idna", "undefined"}
+)
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -55,6 +68,7 @@ _UTF8_SEQUENCE = re.compile(
 )
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_XML_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([-\w.:]+)""")
 _NEEDS_A_YEAR = re.compile(r"\d{4}")
 # WordPress names the kind of page in the body's classes.
 _LISTING_CLASSES = frozenset({"home", "blog", "archive", "category", "tag", "search", "error404"})
@@ -107,6 +121,31 @@ def parse(body: bytes | str, encoding: str | None = None) -> HtmlElement:
 
 
 def decode(body: bytes, encoding: str | None) -> str:
+    return replace_lone_surrogates(_decode(body, encoding))
+
+
+def feed_bytes(body: bytes, encoding: str | None) -> bytes:
+    """A feed as feedparser can read it whole. It reads a feed with one byte sequence that is
+    not UTF-8 as Windows-1252 from the first byte to the last, garbling every other item (and
+    reporting it edited): here only the bad bytes become U+FFFD. A feed in another declared
+    charset, or with a UTF-16 byte order mark, is left to feedparser."""
+    body = replace_unreadable_references(body)
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return body
+    declared = encoding
+    if not declared:
+        match = _XML_ENCODING.match(body)
+        declared = match.group(1).decode("ascii", "replace") if match else None
+    if _codec(declared) != "utf-8":
+        return body
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("utf-8", errors="replace").encode("utf-8")
+    return body
+
+
+def _decode(body: bytes, encoding: str | None) -> str:
     for bom, name in _BOMS:
         if body.startswith(bom):
             return body[len(bom) :].decode(name, errors="replace")
@@ -138,7 +177,7 @@ def _codec(name: str | None) -> str:
         info = codecs.lookup(name)
     except LookupError:
         return "utf-8"
-    if not getattr(info, "_is_text_encoding", True):  # rot13, base64, hex: not a charset
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
         return "utf-8"
     codec = info.name
     # WHATWG: a page labelled Latin-1 or ASCII is read as Windows-1252.

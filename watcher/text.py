@@ -22,10 +22,16 @@ _DROPPED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060
 # A lone surrogate is half a character: JSON can spell one ("\\ud800"), and lxml silently drops
 # everything after it, so it becomes U+FFFD, as undecodable bytes do.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# the same, as an XML character reference, which feedparser cannot even encode
-_SURROGATE_REFERENCE = re.compile(
-    rb"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}"  # D800-DFFF
-    rb"|0*(?:5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}|573[0-3][0-9]|5734[0-3]));"
+# the same, or a code point past U+10FFFF, as a character reference: feedparser cannot even
+# decode one (it raises), the whole feed with it
+_UNREADABLE_REFERENCE = re.compile(
+    # hex: D800-DFFF, then over 10FFFF
+    rb"&#(?:[xX]0*(?:[dD][89a-fA-F][0-9a-fA-F]{2}"
+    rb"|1[1-9a-fA-F][0-9a-fA-F]{4}|[2-9a-fA-F][0-9a-fA-F]{5}|[1-9a-fA-F][0-9a-fA-F]{6,})"
+    # decimal: 55296-57343, then over 1114111
+    rb"|0*(?:5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}|573[0-3][0-9]|5734[0-3]"
+    rb"|111411[2-9]|11141[2-9][0-9]|1114[2-9][0-9]{2}|111[5-9][0-9]{3}|11[2-9][0-9]{4}"
+    rb"|1[2-9][0-9]{5}|[2-9][0-9]{6}|[1-9][0-9]{7,}));"
 )
 _FOLD = {
     "\u2018": "'",
@@ -58,8 +64,8 @@ def replace_lone_surrogates(text: str) -> str:
     return _LONE_SURROGATE.sub("\ufffd", text) if _LONE_SURROGATE.search(text) else text
 
 
-def replace_surrogate_references(markup: bytes) -> bytes:
-    return _SURROGATE_REFERENCE.sub(b"&#xFFFD;", markup) if b"&#" in markup else markup
+def replace_unreadable_references(markup: bytes) -> bytes:
+    return _UNREADABLE_REFERENCE.sub(b"&#xFFFD;", markup) if b"&#" in markup else markup
 
 
 def clean_line(text: str) -> str:

@@ -29,7 +29,6 @@ from watcher.sources.base import (
     revisit_order,
     sweep_due,
 )
-from watcher.text import replace_surrogate_references
 from watcher.urls import canonical_url, is_web_url, release_key, same_site
 
 _GUID_POST_ID = re.compile(r"[?&]p=(\d+)$")
@@ -46,12 +45,15 @@ class FeedItem:
 
 
 def parse_feed(page: Page) -> list[FeedItem]:
-    parsed = feedparser.parse(
-        replace_surrogate_references(page.body),
-        response_headers={"content-type": page.content_type or "application/xml"},
-        sanitize_html=False,  # sanitised later, with the same rules as pages
-        resolve_relative_uris=False,
-    )
+    try:
+        parsed = feedparser.parse(
+            extract.feed_bytes(page.body, page.encoding),
+            response_headers={"content-type": page.content_type or "application/xml"},
+            sanitize_html=False,  # sanitised later, with the same rules as pages
+            resolve_relative_uris=False,
+        )
+    except (ValueError, OverflowError) as exc:  # what a malformed feed can raise from deep down
+        raise ExtractError(f"unreadable feed ({exc}): {page.final_url}") from exc
     if parsed.bozo and not parsed.entries:
         reason = str(parsed.get("bozo_exception", "not a feed")).splitlines()[0]
         raise ExtractError(f"not a feed ({reason}): {page.final_url}")

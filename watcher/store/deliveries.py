@@ -162,23 +162,25 @@ class Deliveries:
                 values["next_attempt_at"] = retry_at
             connection.execute(sa.update(OUTBOX).where(OUTBOX.c.id == message_id).values(**values))
 
-    def requeue_failed(self, now: datetime, subscription: str | None = None) -> int:
-        """Messages given up on are tried again from now, with a fresh count of attempts and
-        their own Message-IDs (a message the server did take is never a different one)."""
+    def requeue_failed(self, now: datetime, subscriptions: Sequence[str]) -> int:
+        """These subscriptions' messages given up on are tried again from now, with a fresh
+        count of attempts and their own Message-IDs (a message the server did take is never a
+        different one)."""
         with self.engine.begin() as connection:
-            query = sa.update(OUTBOX).where(OUTBOX.c.status == "failed")
-            if subscription is not None:
-                query = query.where(OUTBOX.c.subscription == subscription)
             result = connection.execute(
-                query.values(status="pending", attempts=0, next_attempt_at=now)
+                sa.update(OUTBOX)
+                .where(OUTBOX.c.status == "failed", OUTBOX.c.subscription.in_(list(subscriptions)))
+                .values(status="pending", attempts=0, next_attempt_at=now)
             )
             return int(result.rowcount)
 
-    def outbox(self, subscription: str | None = None) -> list[OutboxMessage]:
+    def outbox(self, subscription: str | None = None, *, sent: bool = True) -> list[OutboxMessage]:
         with self.engine.connect() as connection:
             query = sa.select(OUTBOX).order_by(OUTBOX.c.id)
             if subscription is not None:
                 query = query.where(OUTBOX.c.subscription == subscription)
+            if not sent:
+                query = query.where(OUTBOX.c.status != "sent")
             return [_message(row) for row in connection.execute(query)]
 
     def delivery_counts(self) -> dict[str, dict[str, int]]:
