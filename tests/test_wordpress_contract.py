@@ -29,6 +29,9 @@ Posts (/wp-json/wp/v2/posts)
   that instant; WITHOUT an offset it is site time (2020-02-01T17:00:00 means 10:00 UTC); a space
   instead of the T works too. A date alone ("2020-02-01") or garbage: 400 "rest_invalid_param",
   data.params == {"modified_after": "Invalid date."}, details code "rest_invalid_date".
+- Both compare in site time (the post_modified column), and orderby=modified sorts by it: where
+  an hour happens twice (New York, 1 Nov 2026, 01:00-02:00), an edit at 01:10 winter time is not
+  after 01:49 summer time, and sorts before it.
 - _fields=id,modified_gmt: exactly those keys, in lists and single posts.
 - Editing keeps id, slug, link and guid and date; modified moves to now.
 - Trashed post: /posts/ID answers 401 {"code": "rest_forbidden"} without credentials, it is not
@@ -362,6 +365,40 @@ def test_modified_after_reads_offsetless_dates_in_site_time(wp_site: WordPressSi
         "modified": "2020-02-02T00:30:00",
         "modified_gmt": "2020-02-01T17:30:00",
     }
+
+
+def test_modified_after_compares_site_times_so_an_hour_can_happen_twice(
+    wp_site: WordPressSite,
+) -> None:
+    """New York, 1 November 2026: 01:00-02:00 is lived twice, in summer then in winter time.
+    WordPress compares `modified_after` with the site-time column: an edit at 01:10 winter time
+    (06:10 UTC) is not "after" 01:49 summer time (05:49 UTC), twenty minutes before it."""
+    wp_site.set_timezone("America/New_York")
+    try:
+        summer, winter = (wp_site.add_post(f"Twice {unique()}", "x") for _ in range(2))
+        wp_site.set_modified(summer, datetime(2026, 11, 1, 5, 50, tzinfo=UTC))
+        wp_site.set_modified(winter, datetime(2026, 11, 1, 6, 10, tzinfo=UTC))
+
+        def after(value: str) -> list[int]:
+            response = get(
+                wp_site,
+                "/wp-json/wp/v2/posts",
+                modified_after=value,
+                modified_before="2026-11-02T00:00:00Z",
+                orderby="modified",
+                order="asc",
+            )
+            return ids(response)
+
+        assert after("2026-11-01T05:49:00Z") == [summer]  # the winter edit is missed
+        # an hour more finds it, and orderby=modified sorts by site time as well
+        assert after("2026-11-01T04:49:00Z") == [winter, summer]
+        assert rest_post(wp_site, winter, _fields="modified,modified_gmt") == {
+            "modified": "2026-11-01T01:10:00",
+            "modified_gmt": "2026-11-01T06:10:00",
+        }
+    finally:
+        wp_site.set_timezone(SITE_TIMEZONE)
 
 
 def test_modified_before_is_strict_too(wp_site: WordPressSite) -> None:

@@ -295,3 +295,20 @@ def test_unknown_category_is_a_clear_failure(
     [result] = app.check()
     assert result.status == CheckStatus.FAILED
     assert result.error == f"no category 'no-such-category' at {site.url}"
+
+
+def test_an_edit_in_the_hour_that_happens_twice_is_found(make_app: Callable[..., App]) -> None:
+    """New York, 1 November 2026: 01:00-02:00 happens in summer time, then again in winter
+    time. An edit at 01:10 winter time comes after one at 01:50 summer time, yet reads as
+    earlier in the site time that WordPress compares `modified_after` with."""
+    with SimWordPress(timezone="America/New_York") as site:
+        first = site.add_post("ASEAN-US statement", BODY)
+        second = site.add_post("ASEAN-US remarks", BODY)
+        site.set_modified(first, datetime(2026, 11, 1, 5, 50, tzinfo=UTC))  # 01:50 EDT
+        site.set_modified(second, datetime(2026, 11, 1, 5, 40, tzinfo=UTC))  # 01:40 EDT
+        app = make_app([wordpress_source(site)])
+        app.check()
+        site.edit_post(second, content=BODY + "\n\nA sentence added.")
+        site.set_modified(second, datetime(2026, 11, 1, 6, 10, tzinfo=UTC))  # 01:10 EST
+        [result] = app.check()
+    assert result.count(ChangeKind.EDITED) == 1, kinds(app)

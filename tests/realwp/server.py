@@ -401,3 +401,6 @@ class RealWordPress:
 
     def set_tagline(self, text: str) -> None:
         self._run_ctl("set_tagline", {"text": text})
+
+    def set_timezone(self, name: str) -> None:
+        self._run_ctl("set_timezone", {"name": name})

@@ -234,6 +234,10 @@ class SimWordPress:
     def published(self) -> list[Post]:
         return [p for p in self.posts.values() if p.status == "publish"]
 
+    def set_timezone(self, name: str) -> None:
+        with self.lock:
+            self.tz = ZoneInfo(name)
+
     def local(self, when: datetime) -> datetime:
         return when.astimezone(self.tz).replace(tzinfo=None)
 
@@ -1242,15 +1246,18 @@ def _posts(site: SimWordPress, args: _Args) -> Response:
             continue
         bound = rest_date(value, site.tz)
         assert bound is not None  # checked above
-        # Both bounds are strict, to the second.
+        # Both bounds are strict, to the second, and compared as WordPress's date_query does:
+        # on the site-time columns (post_date, post_modified), the bound turned into site time.
+        # Around a fall-back to winter time an hour of site times happens twice.
+        local_bound = site.local(bound)
         if later:
-            posts = [p for p in posts if getattr(p, stamp) > bound]
+            posts = [p for p in posts if site.local(getattr(p, stamp)) > local_bound]
         else:
-            posts = [p for p in posts if getattr(p, stamp) < bound]
+            posts = [p for p in posts if site.local(getattr(p, stamp)) < local_bound]
     orderby = args.text("orderby") or "date"
     keys: dict[str, Callable[[Post], Any]] = {
-        "date": lambda p: (p.date_gmt, p.id),
-        "modified": lambda p: (p.modified_gmt, p.id),
+        "date": lambda p: (site.local(p.date_gmt), p.id),  # site time, as the columns are
+        "modified": lambda p: (site.local(p.modified_gmt), p.id),
         "id": lambda p: p.id,
         "title": lambda p: (p.title.lower(), p.id),
         "slug": lambda p: (p.slug, p.id),

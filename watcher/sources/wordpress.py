@@ -51,8 +51,10 @@ from watcher.urls import canonical_url, is_web_url, release_key
 
 PER_PAGE = 100  # the REST API's maximum
 POST_FIELDS = "id,date_gmt,modified_gmt,link,title,content"
-# modified_after is strict and second-granular: look back a little, skip what did not move.
-OVERLAP = timedelta(minutes=1)
+# modified_after is strict and second-granular, and WordPress compares it in site time, in which
+# the hour before a fall-back to winter time happens twice: an edit in the second pass can read
+# as older than the watermark. Look back past that hour; skip what did not move.
+OVERLAP = timedelta(minutes=61)
 API_RETRY = timedelta(hours=1)  # after a fallback, how long before the API is tried again
 # A modified_gmt this recent may be shared by an edit later in the same second: not trusted.
 FRESH = timedelta(seconds=2)

@@ -179,6 +179,14 @@ function realwp_set_tagline(array $args): array
     return array();
 }
 
+function realwp_set_timezone(array $args): array
+{
+    // As Settings > General saves a named zone: the name, and no fixed offset.
+    update_option('timezone_string', $args['name']);
+    update_option('gmt_offset', '');
+    return array();
+}
+
 $operations = array(
     'install' => 'realwp_install',
     'flush_rewrite_rules' => 'realwp_flush_rewrite_rules',
@@ -189,6 +197,7 @@ $operations = array(
     'trash_post' => 'realwp_trash_post',
     'untrash_post' => 'realwp_untrash_post',
     'set_tagline' => 'realwp_set_tagline',
+    'set_timezone' => 'realwp_set_timezone',
 );
 if (!isset($operations[$op])) {
     realwp_fail("unknown operation '$op'");
