@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -182,8 +183,15 @@ def test_all_faults_at_once_in_one_daemon(tmp_path: Path) -> None:
                     [sys.executable, "-m", "watcher", "--config", str(config), "status"],
                     cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
                 ).stdout  # fmt: skip
-                rows = {line.split()[0]: line for line in status.splitlines()[1:] if line}
+                header, *lines = [line for line in status.splitlines() if line]
+                rows = {line.split()[0]: line for line in lines}
                 assert rows["healthy"].split()[1] == "ok"
+                paused = header.index("paused until")
+                assert rows["healthy"][paused:].startswith("- ")
+                shown = rows["429"][paused : paused + 16] + " +0000"  # status speaks UTC
+                until = datetime.strptime(shown, "%Y-%m-%d %H:%M %z")
+                wait = until - datetime.now(UTC)
+                assert timedelta(minutes=50) < wait <= timedelta(hours=1)  # as Retry-After asks
                 assert daemon.get("/feeds/all.atom") is not None  # still serving
                 for fault, reason in AT_START.items():
                     assert reason in rows[fault], rows[fault]

@@ -256,10 +256,12 @@ def history(context: Context, release: str, as_json: bool) -> None:
 @pass_context
 def status(context: Context) -> None:
     """Each source's last check, from the database (works with or without a daemon)."""
-    statuses = read(context, lambda app: app.store.statuses())
+    statuses, now = read(context, lambda app: (app.store.statuses(), app.clock()))
     rows = []
     for s in statuses:
         run = s.last_run
+        # a source backing off, or asked by its server to wait: not checked before then
+        paused = s.deferred_until if s.deferred_until and s.deferred_until > now else None
         rows.append(
             [
                 s.name,
@@ -267,11 +269,15 @@ def status(context: Context) -> None:
                 when(run.started_at) if run else "",
                 when(s.last_success_at),
                 str(s.consecutive_failures),
+                when(paused) or "-",
                 str(s.releases),
                 s.last_error or "",
             ]
         )
-    headers = ["source", "last check", "at", "last success", "failures", "releases", "error"]
+    headers = [
+        "source", "last check", "at", "last success", "failures", "paused until", "releases",
+        "error",
+    ]  # fmt: skip
     click.echo(table(headers, rows))
     modes: dict[str, str] = {s.name: s.mode for s in context.config.settings.subscriptions}
     if context.config.settings.health.admin:
