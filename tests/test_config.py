@@ -217,7 +217,10 @@ BAD = [
         "bad.yaml:2: http.timeout: the YAML tag !!float is not allowed: a config holds plain values only",
     ),
     ("http:\n  [1, 2]: x\n", "bad.yaml:2: http: a key must be a plain name"),
-    ("state_dir: 2026-13-45\n", "bad.yaml: a value YAML cannot read (month must be in 1..12)"),
+    (
+        "http:\n  user_agent: x\n  timeout: 2026-13-45\n",
+        "bad.yaml:3: a value YAML cannot read: month must be in 1..12",
+    ),
 ]
 
 

@@ -292,15 +292,16 @@ def load_config(path: Path) -> Config:
 def parse_config(text: str, path: Path) -> Config:
     try:
         lines = _key_lines(yaml.compose(text), path, text)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader: plain values only
+    except _UnreadableValue as exc:
+        line = f"{exc.problem_mark.line + 1}:" if exc.problem_mark else ""
+        raise ConfigError(f"{path}:{line} a value YAML cannot read: {exc.problem}") from None
     except yaml.MarkedYAMLError as exc:
         line = f"{exc.problem_mark.line + 1}:" if exc.problem_mark else ""
         problem = exc.problem or str(exc)
         raise ConfigError(f"{path}:{line} YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: YAML syntax error: {exc}") from None
-    except (ValueError, TypeError, AttributeError) as exc:  # what YAML resolves but cannot build
-        raise ConfigError(f"{path}: a value YAML cannot read ({exc})") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -373,6 +374,21 @@ def _absolute_sqlite(url: str, base: Path) -> str:
         return url
     driver = match.group(1) or ""
     return f"sqlite{driver}:///{(base / match.group(2)).resolve()}"
+
+
+class _UnreadableValue(yaml.constructor.ConstructorError):
+    pass
+
+
+class _Loader(yaml.SafeLoader):
+    """A value YAML recognises but cannot build (a date such as 2026-13-45) is an error at its
+    line, as a syntax error is."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise _UnreadableValue(None, None, str(exc), node.start_mark) from None
 
 
 # a node's text that starts with a tag (after an anchor, if any); a plain value cannot
