@@ -330,6 +330,41 @@ def test_per_host_concurrency_is_shared_by_every_session() -> None:
     assert sum(s.requests for s in sessions) == 20
 
 
+def test_a_stricter_source_on_a_shared_host_gets_its_own_limit() -> None:
+    """Whichever source reaches the host first, a source that allows one request at a time
+    never has one of its requests sent while another is in flight there."""
+    lock = threading.Lock()
+    in_flight: list[str] = []
+    crowded: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with lock:
+            in_flight.append(request.url.path)
+            if request.url.path.startswith("/strict") and len(in_flight) > 1:
+                crowded.append(list(in_flight))
+        time.sleep(0.02)
+        with lock:
+            in_flight.remove(request.url.path)
+        return httpx.Response(200)
+
+    fetcher = Fetcher(client=httpx.Client(transport=httpx.MockTransport(handler)))
+    lax = [fetcher.session(settings(per_host_concurrency=4)) for _ in range(3)]
+    strict = fetcher.session(settings(per_host_concurrency=1))
+    threads = [
+        threading.Thread(target=lambda s=s: [s.get(f"https://a.org/lax{n}") for n in range(8)])
+        for s in lax
+    ]
+    threads.append(
+        threading.Thread(target=lambda: [strict.get(f"https://a.org/strict{n}") for n in range(8)])
+    )
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert crowded == []
+    assert strict.requests == 8 and sum(s.requests for s in lax) == 24
+
+
 def test_a_body_that_drips_forever_stops_at_the_deadline() -> None:
     fake = FakeTime()
 

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -64,10 +65,35 @@ class _Retry(Exception):
 
 
 class _HostGate:
-    def __init__(self, concurrency: int) -> None:
-        self.slots = threading.BoundedSemaphore(concurrency)
+    """One host's requests in flight, from every source. Each request is admitted only while
+    fewer than its own source's `per_host_concurrency` are in flight: sources that share a host
+    with different limits each get what they asked for, the strictest never more."""
+
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.next_start = 0.0
+        self._changed = threading.Condition()
+        self._in_flight = 0
+        self._queue: deque[object] = deque()  # first come, first served: nobody starves
+
+    def enter(self, limit: int, stop: threading.Event) -> None:
+        ticket = object()
+        with self._changed:
+            self._queue.append(ticket)
+            try:
+                while self._queue[0] is not ticket or self._in_flight >= limit:
+                    if stop.is_set():  # a stop must not wait for a busy host
+                        raise Interrupted("stopping")
+                    self._changed.wait(0.2)
+            finally:
+                self._queue.remove(ticket)
+                self._changed.notify_all()
+            self._in_flight += 1
+
+    def leave(self) -> None:
+        with self._changed:
+            self._in_flight -= 1
+            self._changed.notify_all()
 
 
 class Fetcher:
@@ -95,11 +121,9 @@ class Fetcher:
         if seconds > 0 and self.stop.wait(seconds):
             raise Interrupted("stopping")
 
-    def gate(self, host: str, concurrency: int) -> _HostGate:
+    def gate(self, host: str) -> _HostGate:
         with self._lock:
-            if host not in self._gates:
-                self._gates[host] = _HostGate(concurrency)
-            return self._gates[host]
+            return self._gates.setdefault(host, _HostGate())
 
 
 class FetchSession:
@@ -157,10 +181,8 @@ class FetchSession:
         settings = self.settings
         timeout = settings.timeout.total_seconds()
         host = urlsplit(url).netloc.lower()
-        gate = self.fetcher.gate(host, settings.per_host_concurrency)
-        while not gate.slots.acquire(timeout=0.2):  # a stop must not wait for a busy host
-            if self.fetcher.stop.is_set():
-                raise Interrupted("stopping")
+        gate = self.fetcher.gate(host)
+        gate.enter(settings.per_host_concurrency, self.fetcher.stop)
         try:
             self._space(gate, self._min_delay(url))
             self.requests += 1
@@ -181,7 +203,7 @@ class FetchSession:
         except httpx.HTTPError as exc:
             raise FetchNetworkError(url, f"HTTP error ({_short(exc)})") from exc
         finally:
-            gate.slots.release()
+            gate.leave()
 
     def _space(self, gate: _HostGate, min_delay: float) -> None:
         """Keep `min_delay` between the starts of two requests to the same host."""
