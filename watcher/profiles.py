@@ -58,7 +58,7 @@ WORDPRESS = Selectors(
     exclude=COMMON_EXCLUDES,
 )
 
-# asean.org since its 2021 Elementor redesign (as its pages show: listing items are `article > a`,
+# asean.org since its 2021 Elementor redesign (what is known of its markup: items are `article > a`,
 # the date is a link to the day archive /YYYY/MM/DD/, and a site-wide "ABOUT ASEAN" footer
 # shares the `.elementor-widget-container` class with the article body).
 ASEAN = Selectors(
