@@ -25,7 +25,7 @@ from watcher import mail
 from watcher.app import App
 from watcher.config import load_config
 from watcher.lock import SENDING, DaemonLock, mail_lock_path
-from watcher.models import ChangeEntry, ChangeKind
+from watcher.models import ChangeEntry, ChangeKind, OutboxMessage
 
 RUSSIA = {"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}}
 SENDER = "ASEAN watcher <watcher@example.org>"
@@ -451,3 +451,26 @@ def test_retrying_an_unknown_subscription_says_which_there_are(
         f"{tmp_path / 'watcher.yaml'}: no subscription named 'russia-evening' "
         "(subscriptions: russia-morning)"
     )
+
+
+def test_a_backlog_longer_than_a_batch_goes_out_in_one_delivery(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer
+) -> None:
+    app = make_app([wordpress_source(site)], **settings(smtp, mode="instant"))
+    app.prepare()
+    sent: list[str] = []
+    app.deliverer.notifier = lambda _url, title, _body: sent.append(title) is None
+    now = app.clock()
+    backlog = [
+        OutboxMessage(
+            "russia-morning", "notify", f"<{n}@x>", "instant", (), ("CHAT",), f"n{n}", "text"
+        )
+        for n in range(250)  # more than the 100 a batch holds
+    ]
+    assert app.store.enqueue(
+        "russia-morning", backlog, read_watermark=0, last_change_id=0, digest_at=None, now=now
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHAT", "json://127.0.0.1:9/unused")  # the notifier above answers instead
+        assert app.deliverer.deliver() == (250, 0)
+    assert sent == [f"n{n}" for n in range(250)]
