@@ -135,6 +135,29 @@ def test_a_broken_article_fails_the_check_but_not_the_others(
     assert result.count(ChangeKind.NEW) == 1
 
 
+def test_a_source_none_of_whose_pages_reads_backs_off(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    """Its listing reads, every article page fails (a new article template, say): the site is
+    asked less often, as when nothing of it reads; one good page among bad ones keeps the pace."""
+    posts = [site.add_post(f"Release {n}", BODY) for n in range(2)]
+    clock = ShiftedClock()
+    app = make_app([html_source(site, every="15m")], clock=clock)
+    for post in posts:
+        site.faults[f"/{site.posts[post].slug}/"] = 500
+    assert app.check()[0].status == CheckStatus.FAILED
+    assert app.check()[0].status == CheckStatus.FAILED
+    [waiting] = app.check()
+    assert (waiting.status, waiting.requests) == (CheckStatus.DEFERRED, 0)
+
+    clock.advance(timedelta(minutes=16))
+    del site.faults[f"/{site.posts[posts[0]].slug}/"]  # one page reads again
+    for _ in range(3):
+        [result] = app.check()
+        assert result.status == CheckStatus.FAILED, result.error  # the other still fails...
+        assert result.requests > 0  # ...and the source is not paused for it
+
+
 def test_custom_selectors_on_a_classic_theme(make_app: Callable[..., App]) -> None:
     with SimWordPress(theme="classic") as site:
         site.add_post("Classic", BODY)

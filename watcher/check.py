@@ -159,8 +159,9 @@ def check_source(
         status, error = CheckStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}"
     finally:
         store.save_unchanged(source_id, unchanged, clock())
-    if status == CheckStatus.FAILED and not completed:
-        # a site that cannot be read is asked less often; a few broken pages slow nothing
+    if status == CheckStatus.FAILED and (not completed or not seen):
+        # a site that cannot be read (not one of its pages) is asked less often; a few broken
+        # pages among readable ones slow nothing
         pause = backoff(source.every, view.consecutive_failures + 1)
         deferred_until = clock() + pause if pause else None
     result = CheckResult(
