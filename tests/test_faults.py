@@ -148,6 +148,9 @@ AT_START = {
     "503": "robots.txt answers with a server error",
     "429": "server asks to wait 3600 s (Retry-After)",
     "refused": "network error",
+    # a new source: nothing known to look at besides the one page, which fails
+    "cp1252": "no page could be read (1 failed); first: no article",
+    "garbage": "no page could be read (1 failed); first: no article",
 }
 
 

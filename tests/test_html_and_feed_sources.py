@@ -145,10 +145,14 @@ def test_a_source_none_of_whose_pages_reads_backs_off(
     app = make_app([html_source(site, every="15m")], clock=clock)
     for post in posts:
         site.faults[f"/{site.posts[post].slug}/"] = 500
-    assert app.check()[0].status == CheckStatus.FAILED
+    [first] = app.check()
+    assert first.status == CheckStatus.FAILED
+    assert (first.error or "").startswith("no page could be read (2 failed); first: HTTP 500")
     assert app.check()[0].status == CheckStatus.FAILED
     [waiting] = app.check()
     assert (waiting.status, waiting.requests) == (CheckStatus.DEFERRED, 0)
+    [status] = app.store.statuses()
+    assert not status.baseline_done  # nothing was read: what is there is not news yet
 
     clock.advance(timedelta(minutes=16))
     del site.faults[f"/{site.posts[posts[0]].slug}/"]  # one page reads again
@@ -156,6 +160,9 @@ def test_a_source_none_of_whose_pages_reads_backs_off(
         [result] = app.check()
         assert result.status == CheckStatus.FAILED, result.error  # the other still fails...
         assert result.requests > 0  # ...and the source is not paused for it
+    [status] = app.store.statuses()
+    assert status.baseline_done
+    assert [(e.title, e.baseline) for e in app.store.recent_changes(10)] == [("Release 0", True)]
 
 
 def test_custom_selectors_on_a_classic_theme(make_app: Callable[..., App]) -> None:

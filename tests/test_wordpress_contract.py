@@ -374,8 +374,10 @@ def test_modified_after_compares_site_times_so_an_hour_can_happen_twice(
     WordPress compares `modified_after` with the site-time column: an edit at 01:10 winter time
     (06:10 UTC) is not "after" 01:49 summer time (05:49 UTC), twenty minutes before it."""
     wp_site.set_timezone("America/New_York")
+    made: list[int] = []
     try:
         summer, winter = (wp_site.add_post(f"Twice {unique()}", "x") for _ in range(2))
+        made += [summer, winter]
         wp_site.set_modified(summer, datetime(2026, 11, 1, 5, 50, tzinfo=UTC))
         wp_site.set_modified(winter, datetime(2026, 11, 1, 6, 10, tzinfo=UTC))
 
@@ -398,6 +400,8 @@ def test_modified_after_compares_site_times_so_an_hour_can_happen_twice(
             "modified_gmt": "2026-11-01T06:10:00",
         }
     finally:
+        for post_id in made:  # stored in New York time: not for the tests that come after
+            wp_site.trash_post(post_id)
         wp_site.set_timezone(SITE_TIMEZONE)
 
 

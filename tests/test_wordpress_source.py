@@ -46,7 +46,9 @@ def test_baseline_takes_the_whole_history_dated_by_publication(
 def test_a_check_that_finds_nothing_costs_one_request(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:
-    site.add_post("First", BODY)
+    post = site.add_post("First", BODY)
+    # edited a minute ago: a modification within the last seconds is read again, to be sure
+    site.set_modified(post, datetime.now(UTC) - timedelta(minutes=1))
     app = make_app([wordpress_source(site, sweep_every="1h")])
     app.check()
     site.clear_hits()
@@ -57,6 +59,7 @@ def test_a_check_that_finds_nothing_costs_one_request(
     assert not result.changed
     assert [hit.path for hit in site.hits] == ["/wp-json/wp/v2/posts"]
     assert site.hits[0].query["modified_after"][0].endswith("Z")
+    assert site.hits[0].query["_fields"] == ["id,modified_gmt"]  # the post is in the look-back
 
 
 def test_new_post_edit_and_title_edit(site: SimWordPress, make_app: Callable[..., App]) -> None:
@@ -210,7 +213,8 @@ def test_trash_is_removed_after_two_sweeps_and_restored_when_back(
 def test_sweep_runs_only_every_sweep_every(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:
-    site.add_post("One", BODY)
+    post = site.add_post("One", BODY)
+    site.set_modified(post, datetime.now(UTC) - timedelta(minutes=1))  # not read again
     app = make_app([wordpress_source(site, sweep_every="1h")])
     app.check()
     site.clear_hits()

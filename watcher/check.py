@@ -142,11 +142,16 @@ def check_source(
                     notes.append(message)
                     log.warning("%s: %s", source.name, message)
         completed = True
-        if failed_pages:
+        if failed_pages and seen:
             status = CheckStatus.FAILED
             error = (
                 f"{failed_pages} page(s) failed, the others were read; first: {first_page_failure}"
             )
+        elif failed_pages:
+            # nothing of the site could be read (a new article template, say): not a reading
+            # of it, so neither a baseline nor a success, and paused as a site that is down
+            status, completed = CheckStatus.FAILED, False
+            error = f"no page could be read ({failed_pages} failed); first: {first_page_failure}"
     except Deferred as exc:
         status, error = CheckStatus.DEFERRED, str(exc)
         deferred_until = clock() + exc.retry_after
@@ -159,9 +164,8 @@ def check_source(
         status, error = CheckStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}"
     finally:
         store.save_unchanged(source_id, unchanged, clock())
-    if status == CheckStatus.FAILED and (not completed or not seen):
-        # a site that cannot be read (not one of its pages) is asked less often; a few broken
-        # pages among readable ones slow nothing
+    if status == CheckStatus.FAILED and not completed:
+        # a site that cannot be read is asked less often; a few broken pages slow nothing
         pause = backoff(source.every, view.consecutive_failures + 1)
         deferred_until = clock() + pause if pause else None
     result = CheckResult(

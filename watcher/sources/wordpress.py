@@ -2,9 +2,11 @@
 
 REST API (https://developer.wordpress.org/rest-api/reference/posts/):
 - category slugs are resolved once through /wp/v2/categories?slug=... and cached;
-- a baseline pages through every post (`orderby=modified&order=asc`, 100 a page, `X-WP-TotalPages`);
-- later checks ask only for posts modified after the newest `modified_gmt` seen, so a check that
-  finds nothing costs one request; a post whose `modified_gmt` did not move is not parsed;
+- a baseline notes the newest `modified_gmt`, then pages through the posts newest first
+  (`orderby=date&order=desc`, 100 a page, `X-WP-TotalPages`);
+- later checks list the ids and `modified_gmt` of the posts modified since the newest one seen
+  (looking back an hour more: see OVERLAP), and read in full (`include=`) only those new or
+  moved, so a check that finds nothing costs one small request;
 - removals cannot show in `modified_after`: every `sweep_every` the ids of all posts are listed and
   compared, and ids that appear without a modification (scheduled posts, restores) are fetched.
 
@@ -165,12 +167,18 @@ class WordPressSource:
             "orderby": "modified",
             "order": "asc",
             "modified_after": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "_fields": POST_FIELDS,
+            "_fields": "id,modified_gmt",  # the look-back returns known posts: ids are enough
         }
         newest = watermark
+        moved: list[int] = []
         for post in self._posts(ctx, changed):
             newest = max(newest, str(post.get("modified_gmt") or ""))
-            yield self._post_observation(ctx, post)
+            unchanged = self._unchanged(ctx, post)
+            if unchanged is not None:
+                yield unchanged
+            else:
+                moved.append(int(post["id"]))
+        yield from self._read_posts(ctx, moved)
         cursor["watermark"] = newest
         if sweep:
             yield from self._sweep(ctx, query)
@@ -190,14 +198,31 @@ class WordPressSource:
         # an empty site has been read too: its first posts are news, not history
         cursor["watermark"] = str(newest[0]["modified_gmt"]) if newest else EPOCH
 
-    def _post_observation(
-        self, ctx: CheckContext, post: Mapping[str, Any], *, baseline: bool = False
-    ) -> Observation:
+    def _read_posts(self, ctx: CheckContext, ids: list[int]) -> Iterator[Observation]:
+        """These posts in full, a hundred a request."""
+        for start in range(0, len(ids), PER_PAGE):
+            chunk = ids[start : start + PER_PAGE]
+            include = {"include": ",".join(map(str, chunk)), "per_page": PER_PAGE}
+            for post in self._posts(ctx, {**include, "_fields": POST_FIELDS}):
+                yield self._post_observation(ctx, post)
+
+    @staticmethod
+    def _unchanged(ctx: CheckContext, post: Mapping[str, Any]) -> Unchanged | None:
+        """A known post whose `modified_gmt` did not move needs no reading."""
         key = release_key("", int(post["id"]))
         known = ctx.view.releases.get(key)
         modified = str(post.get("modified_gmt") or "")
         if known and known.status == ReleaseStatus.ACTIVE and known.source_modified == modified:
             return Unchanged(key)
+        return None
+
+    def _post_observation(
+        self, ctx: CheckContext, post: Mapping[str, Any], *, baseline: bool = False
+    ) -> Observation:
+        unchanged = self._unchanged(ctx, post)
+        if unchanged is not None:
+            return unchanged
+        modified = str(post.get("modified_gmt") or "")
         link = str(post.get("link") or "")
         if not is_web_url(link):  # what the site says is its link; else WordPress's own form
             link = f"{self.base}/?p={post['id']}"
@@ -248,11 +273,7 @@ class WordPressSource:
                 yield Unchanged(release.key)
         known_ids = {r.wp_id for r in ctx.view.releases.values() if r.wp_id is not None}
         unseen += sorted(present - known_ids)
-        for start in range(0, len(unseen), PER_PAGE):
-            chunk = unseen[start : start + PER_PAGE]
-            include = {"include": ",".join(map(str, chunk)), "per_page": PER_PAGE}
-            for post in self._posts(ctx, {**include, "_fields": POST_FIELDS}):
-                yield self._post_observation(ctx, post)
+        yield from self._read_posts(ctx, unseen)
 
     # -- fallback: category feeds and article pages --------------------------------------
 
