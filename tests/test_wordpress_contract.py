@@ -165,6 +165,19 @@ def in_window(site: WordPressSite, start: datetime, **params: Any) -> httpx.Resp
     )
 
 
+def modified_between(site: WordPressSite, after: str, before: str) -> list[int]:
+    """Ids of the posts modified strictly between the two dates, in `orderby=modified` order."""
+    response = get(
+        site,
+        "/wp-json/wp/v2/posts",
+        modified_after=after,
+        modified_before=before,
+        orderby="modified",
+        order="asc",
+    )
+    return ids(response)
+
+
 def feed_items(response: httpx.Response) -> list[ET.Element]:
     assert response.headers["content-type"] == "application/rss+xml; charset=UTF-8"
     root = ET.fromstring(response.content)
@@ -341,15 +354,7 @@ def test_modified_after_reads_offsetless_dates_in_site_time(wp_site: WordPressSi
     wp_site.set_modified(late, day.replace(hour=17, minute=30))
 
     def after(value: str) -> list[int]:
-        response = get(
-            wp_site,
-            "/wp-json/wp/v2/posts",
-            modified_after=value,
-            modified_before="2020-02-02T00:00:00Z",
-            orderby="modified",
-            order="asc",
-        )
-        return ids(response)
+        return modified_between(wp_site, value, "2020-02-02T00:00:00Z")
 
     assert after("2020-02-01T09:59:59Z") == [early, middle, late]
     # Strict: a post modified exactly at the instant given is not "after" it.
@@ -382,15 +387,7 @@ def test_modified_after_compares_site_times_so_an_hour_can_happen_twice(
         wp_site.set_modified(winter, datetime(2026, 11, 1, 6, 10, tzinfo=UTC))
 
         def after(value: str) -> list[int]:
-            response = get(
-                wp_site,
-                "/wp-json/wp/v2/posts",
-                modified_after=value,
-                modified_before="2026-11-02T00:00:00Z",
-                orderby="modified",
-                order="asc",
-            )
-            return ids(response)
+            return modified_between(wp_site, value, "2026-11-02T00:00:00Z")
 
         assert after("2026-11-01T05:49:00Z") == [summer]  # the winter edit is missed
         # an hour more finds it, and orderby=modified sorts by site time as well
