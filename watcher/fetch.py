@@ -123,7 +123,10 @@ class Fetcher:
 
     def gate(self, host: str) -> _HostGate:
         with self._lock:
-            return self._gates.setdefault(host, _HostGate())
+            gate = self._gates.get(host)
+            if gate is None:  # once per host, not a new gate built and dropped every request
+                gate = self._gates[host] = _HostGate()
+            return gate
 
 
 class FetchSession:
