@@ -6,16 +6,22 @@ of the same page costs thirty times more. The article region is found by the sou
 menus, sidebars and footers never reach the text, so a site-wide widget change is never an edit.
 Pages, REST API `content.rendered` and feed `content:encoded` all go through `region_content`,
 so one post reads the same whichever path supplied it.
+
+libxml2 stops at a resource limit without raising (256 levels of nesting, as pasted Word HTML
+has, or 10 MB in one text node) and keeps the tree it had, so an edit after it would never be seen.
+Every parse here uses `huge_tree` (2048 levels, 1 GB), trees are walked without recursion, and
+markup past even those limits is an ExtractError, never a text cut short.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from html import escape as html_escape
 
 import lxml.html
@@ -67,6 +73,12 @@ _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
+# how libxml2 names its nesting limit in the error log (the message, not a code: libxml2 2.14
+# says ERR_RESOURCE_LIMIT, older versions said ERR_INTERNAL_ERROR)
+_EXCESSIVE_DEPTH = re.compile(r"Excessive depth in document: (\d+)")
+# what a charset must read as itself for a <meta> written in ASCII to name it
+_ASCII_PROBE = bytes(range(0x09, 0x0E)) + bytes(range(0x20, 0x7F))
+_THREAD = threading.local()  # each thread its own parser: see _parser
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _XML_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([-\w.:]+)""")
 _NEEDS_A_YEAR = re.compile(r"\d{4}")
@@ -109,15 +121,48 @@ class Listing:
     next_url: str | None
 
 
-def parse(body: bytes | str, encoding: str | None = None) -> HtmlElement:
+def parse(body: bytes | str, encoding: str | None = None, *, url: str = "") -> HtmlElement:
     """A whole document. Bytes are decoded as a browser would: BOM, then the Content-Type
-    charset, then a <meta> charset, else UTF-8; what still cannot be decoded becomes U+FFFD."""
+    charset, then a <meta> charset, else UTF-8; what still cannot be decoded becomes U+FFFD.
+    Markup that libxml2 cannot read to its end raises ExtractError."""
     text = body if isinstance(body, str) else decode(body, encoding)
     text = _XML_DECLARATION.sub("", text, count=1)
+    parser = _parser()
     try:
-        return lxml.html.document_fromstring(text or "<html></html>")
-    except etree.ParserError:
-        return lxml.html.document_fromstring("<html></html>")
+        document = lxml.html.document_fromstring(text or "<html></html>", parser=parser)
+    except etree.ParserError:  # nothing but white space and comments
+        document = None
+    _read_whole(parser, url or "a page")
+    if document is None:
+        return lxml.html.document_fromstring("<html></html>", parser=parser)
+    return document
+
+
+def _parser() -> lxml.html.HTMLParser:
+    """This thread's parser, built once. Checks run in several threads, and a shared parser
+    could show one thread the error log (whole tree or cut?) of another's parse."""
+    parser: lxml.html.HTMLParser | None = getattr(_THREAD, "parser", None)
+    if parser is None:
+        parser = _THREAD.parser = lxml.html.HTMLParser(huge_tree=True)
+    return parser
+
+
+def _read_whole(parser: lxml.html.HTMLParser, where: str) -> None:
+    """libxml2 reports a limit it hit (or bytes it could not read) only as a fatal error in the
+    log, and keeps the tree it had built: a text cut there is no reading of the release."""
+    for error in parser.error_log.filter_from_fatals():
+        depth = _EXCESSIVE_DEPTH.search(error.message)
+        if depth:
+            raise ExtractError(f"markup nested deeper than {depth.group(1)} levels: {where}")
+        raise ExtractError(f"markup not readable to its end ({error.message.strip()}): {where}")
+
+
+def _container(html: str, where: str) -> HtmlElement:
+    """An HTML fragment in a <div>, read whole or not at all."""
+    parser = _parser()
+    container = lxml.html.fragment_fromstring(html, create_parent="div", parser=parser)
+    _read_whole(parser, where)
+    return container
 
 
 def decode(body: bytes, encoding: str | None) -> str:
@@ -149,11 +194,11 @@ def _decode(body: bytes, encoding: str | None) -> str:
     for bom, name in _BOMS:
         if body.startswith(bom):
             return body[len(bom) :].decode(name, errors="replace")
-    declared = encoding
-    if not declared:
+    if encoding:
+        codec = _codec(encoding)
+    else:
         match = _META_CHARSET.search(body[:4096])
-        declared = match.group(1).decode("ascii", "replace") if match else None
-    codec = _codec(declared)
+        codec = _meta_codec(match.group(1).decode("ascii", "replace")) if match else "utf-8"
     try:
         return body.decode(codec)
     except UnicodeDecodeError:
@@ -184,6 +229,23 @@ def _codec(name: str | None) -> str:
     return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
 
 
+def _meta_codec(name: str) -> str:
+    """The charset a <meta> names, as browsers take it (WHATWG prescan): bytes in which the
+    <meta> reads as ASCII are no UTF-16, so UTF-16 means UTF-8; a charset in which ASCII is not
+    ASCII (UTF-32, EBCDIC's cp037) is ignored. Read as named, an ASCII page would be all CJK
+    characters or U+FFFD."""
+    codec = _codec(name)
+    return codec if _reads_ascii(codec) else "utf-8"
+
+
+@cache
+def _reads_ascii(codec: str) -> bool:
+    try:
+        return _ASCII_PROBE.decode(codec) == _ASCII_PROBE.decode("ascii")
+    except UnicodeDecodeError:
+        return False
+
+
 def listing(page: Page, selectors: Selectors) -> Listing:
     try:
         return _listing(page, selectors)
@@ -194,7 +256,7 @@ def listing(page: Page, selectors: Selectors) -> Listing:
 def _listing(page: Page, selectors: Selectors) -> Listing:
     if not selectors.item:
         raise ExtractError(f"no item selector for the listing {page.final_url}")
-    document = parse(page.body, page.encoding)
+    document = parse(page.body, page.encoding, url=page.final_url)
     items: dict[str, None] = {}
     for element in _css(selectors.item)(document):
         link = element if element.tag == "a" else next(iter(element.iter("a")), None)
@@ -219,7 +281,7 @@ def article(page: Page, selectors: Selectors) -> Article:
 
 
 def _article(page: Page, selectors: Selectors) -> Article:
-    document = parse(page.body, page.encoding)
+    document = parse(page.body, page.encoding, url=page.final_url)
     region = next(_select_in_order(document, selectors.content), None)
     if region is None:
         raise ExtractError(f"no article region ({selectors.content}) on {page.final_url}")
@@ -242,16 +304,14 @@ def fragment(
     html = _FEED_FOOTER.sub("", html).strip()
     if not html:
         return "", "", ()
-    container = lxml.html.fragment_fromstring(html, create_parent="div")
-    return region_content(container, base_url, exclude)
+    return region_content(_container(html, base_url), base_url, exclude)
 
 
 def html_text(html: str) -> str:
     """Text of a short HTML string, such as a REST API `title.rendered`."""
     if "<" not in html and "&" not in html:
         return clean_line(html)
-    container = lxml.html.fragment_fromstring(html, create_parent="div")
-    return clean_line(container.text_content())
+    return clean_line(_container(html, "a title").text_content())
 
 
 def region_content(
@@ -358,27 +418,29 @@ def _is_attachment(href: str) -> bool:
 
 
 def _block_text(region: HtmlElement) -> str:
+    # A stack, not recursion: trees are up to 2048 levels deep, past Python's recursion limit.
+    # It holds what is still to be written, the next on top: text, or an element to open.
     parts: list[str] = []
-
-    def walk(element: HtmlElement) -> None:
-        if element.text:
-            parts.append(element.text)
-        for child in element:
+    pending: list[str | HtmlElement] = [region]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        if item.text:
+            parts.append(item.text)
+        for child in reversed(item):
+            if child.tail:
+                pending.append(child.tail)
             tag = child.tag
             if not isinstance(tag, str) or tag in _INVISIBLE:
                 pass  # a comment, a processing instruction, a script: only its tail is text
             elif tag == "br":
-                parts.append(LINE_BREAK)
+                pending.append(LINE_BREAK)
             elif tag in _BLOCKS:
-                parts.append(PARAGRAPH_BREAK)
-                walk(child)
-                parts.append(PARAGRAPH_BREAK)
+                pending += (PARAGRAPH_BREAK, child, PARAGRAPH_BREAK)
             else:
-                walk(child)
-            if child.tail:
-                parts.append(child.tail)
-
-    walk(region)
+                pending.append(child)
     return join_marked("".join(parts))
 
 
