@@ -263,6 +263,115 @@ def test_not_durations(text: str) -> None:
     assert str(caught.value) == text
 
 
+_FEED = "{name: a, type: feed, url: 'https://e.org/feed', %s}"
+
+TOO_LONG = [
+    ("sources:\n  - " + _FEED % "every: 9999999999d" + "\n",
+     "bad.yaml:2: sources[0].every: '9999999999d' is longer than 365d"),
+    ("sources:\n  - " + _FEED % "jitter: 3000000d" + "\n",
+     "bad.yaml:2: sources[0].jitter: '3000000d' is longer than 365d"),
+    ("http:\n  user_agent: x\n  timeout: 366d\n",
+     "bad.yaml:3: http.timeout: '366d' is longer than 365d"),
+    ("health: {unhealthy_after: 53w}\n",
+     "bad.yaml:1: health.unhealthy_after: '53w' is longer than 365d"),
+    ("sources:\n  - " + _FEED % "sweep_every: 365d1s" + "\n",
+     "bad.yaml:2: sources[0].sweep_every: '365d1s' is longer than 365d"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), TOO_LONG, ids=[message.split(": ")[1] for _, message in TOO_LONG]
+)
+def test_a_duration_longer_than_a_year_is_one_line_with_file_line_and_key(
+    text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, Path("bad.yaml"))
+    assert str(caught.value) == message
+
+
+def _duration_keys(kind: object, path: str = "") -> set[str]:
+    """Every key of the config whose value is a duration, as the errors name it."""
+    from typing import get_args, get_origin
+
+    from pydantic import BaseModel
+
+    if kind is timedelta:
+        return {path.rstrip(".")}
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return {
+            key
+            for name, field in kind.model_fields.items()
+            for key in _duration_keys(field.annotation, f"{path}{field.alias or name}.")
+        }
+    if get_origin(kind) is list:
+        return _duration_keys(get_args(kind)[0], f"{path.rstrip('.')}[0].")
+    return {key for arg in get_args(kind) for key in _duration_keys(arg, path)}
+
+
+def test_every_duration_key_in_the_config_is_at_most_365d(tmp_path: Path) -> None:
+    import re
+
+    import yaml
+
+    from watcher.config import Settings
+
+    keys = _duration_keys(Settings)
+    assert {
+        "http.timeout",
+        "sources[0].every",
+        "sources[0].jitter",
+        "sources[0].sweep_every",
+        "sources[0].http.timeout",
+        "email.smtp.timeout",
+        "health.unhealthy_after",
+    } <= keys
+    for key in sorted(keys):
+        data: dict[str, object] = {
+            "sources": [{"name": "a", "type": "feed", "url": "https://e.org/feed"}],
+            "email": {"smtp": {"host": "127.0.0.1"}, "from": "w <w@example.org>"},
+        }
+        parse_config(yaml.safe_dump(data), tmp_path / "w.yaml")  # valid until the key is set
+        *parents, last = re.findall(r"[^.\[\]]+|\[0\]", key)
+        node: object = data
+        for part in parents:
+            if part == "[0]":
+                assert isinstance(node, list)
+                node = node[0]
+            else:
+                assert isinstance(node, dict)
+                node = node.setdefault(part, {})
+        assert isinstance(node, dict)
+        node[last] = "366d"
+        with pytest.raises(ConfigError) as caught:
+            parse_config(yaml.safe_dump(data), tmp_path / "w.yaml")
+        assert str(caught.value).endswith(f": {key}: '366d' is longer than 365d"), key
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("9" * 400 + "d", "is longer than 365d"),  # float infinity once parsed
+        ("99999999999999999999", "99999999999999999999 is not a duration"),  # a YAML int
+        ("1e400d", "'1e400d' is not a duration"),
+        ("1.0e+400", "inf is not a duration"),  # a YAML float, infinite
+    ],
+)
+def test_huge_numbers_are_clean_duration_errors(value: str, message: str) -> None:
+    text = "sources:\n  - " + _FEED % f"every: {value}" + "\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, Path("bad.yaml"))
+    assert str(caught.value).startswith("bad.yaml:2: sources[0].every: ")
+    assert message in str(caught.value)
+
+
+def test_a_year_is_the_longest_duration() -> None:
+    text = "http: {timeout: 8760h}\nsources:\n  - " + _FEED % "every: 365d" + "\n"
+    config = parse_config(text, Path("w.yaml"))
+    assert config.source("a").every == timedelta(days=365)
+    assert config.settings.http.timeout == timedelta(days=365)
+
+
 def test_sizes_and_duration_formatting() -> None:
     assert parse_size("20MB") == 20_000_000
     assert parse_size("512KiB") == 524_288

@@ -10,20 +10,38 @@ from cssselect import GenericTranslator, SelectorError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from watcher.units import parse_duration, parse_size
+from watcher.units import (
+    LONGEST_DURATION,
+    DurationTooLong,
+    format_duration,
+    parse_duration,
+    parse_size,
+)
 
 
 def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
+        if value > LONGEST_DURATION:
+            raise _too_long(value)
         return value
     if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
         return timedelta()
     try:
         return parse_duration(str(value))
+    except DurationTooLong:
+        raise _too_long(value) from None
     except ValueError:
         raise PydanticCustomError(
             "duration", "{value} is not a duration (use 15m, 1h, 1d)", {"value": repr(value)}
         ) from None
+
+
+def _too_long(value: Any) -> PydanticCustomError:
+    return PydanticCustomError(
+        "duration",
+        "{value} is longer than {longest}",
+        {"value": repr(value), "longest": format_duration(LONGEST_DURATION)},
+    )
 
 
 def _size(value: Any) -> int:

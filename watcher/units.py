@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+# A year covers every interval, timeout and grace period the watcher has a use for, and keeps
+# `now + duration` (and the check backoff, a multiple of `every`) far inside what datetime holds.
+LONGEST_DURATION = timedelta(days=365)
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _DURATION_UNITS = {
     "ms": timedelta(milliseconds=1),
@@ -26,11 +30,23 @@ _SIZE_UNITS = {
 }
 
 
+class DurationTooLong(ValueError):
+    """A well-formed duration longer than LONGEST_DURATION; the message is the input itself."""
+
+
 def parse_duration(text: str) -> timedelta:
-    """'1h30m' -> 90 minutes. Raises ValueError for anything else."""
+    """'1h30m' -> 90 minutes. Raises ValueError for anything else, DurationTooLong past 365d."""
     compact = text.strip().replace(" ", "")
     if not compact or not _DURATION_PART.sub("", compact) == "":
         raise ValueError(text)
+    # Bounded in float seconds before any timedelta is built: '9999999999d' overflows timedelta
+    # and a 400-digit number is float infinity, neither of which is a ValueError there.
+    seconds = sum(
+        float(number) * _DURATION_UNITS[unit].total_seconds()
+        for number, unit in _DURATION_PART.findall(compact)
+    )
+    if not seconds <= LONGEST_DURATION.total_seconds():
+        raise DurationTooLong(text)
     total = timedelta()
     for number, unit in _DURATION_PART.findall(compact):
         total += float(number) * _DURATION_UNITS[unit]
