@@ -3,14 +3,19 @@ a new database, clients that connect to the feed server and then say nothing."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import ROOT
+from watcher.store import Store
+from watcher.store.store import SCHEMA_REVISION
 
 # -- durations ------------------------------------------------------------------------------
 
@@ -39,3 +44,36 @@ def test_config_check_refuses_a_duration_past_a_year_in_one_line(
         check=False,
     )
     assert (result.returncode, result.stderr) == (2, f"{config}:5: {message}\n")
+
+
+# -- migrations -----------------------------------------------------------------------------
+
+STARTS = 6  # processes opening one new database together
+ROUNDS = 5  # without the migration lock, every round of every trial run failed
+
+
+def _open_store(url: str, barrier: Any) -> str:
+    barrier.wait(timeout=60)  # all of them at once, as a daemon and CLI commands started together
+    try:
+        Store.open(url).close()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def test_first_starts_at_once_on_a_new_database_all_succeed(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter, as a second process is
+    with context.Manager() as manager, context.Pool(STARTS) as pool:
+        for number in range(ROUNDS):
+            database = tmp_path / f"round{number}" / "watcher.db"
+            url = f"sqlite:///{database}"
+            barrier = manager.Barrier(STARTS)
+            errors = pool.starmap(_open_store, [(url, barrier)] * STARTS)
+            assert [error for error in errors if error] == [], f"round {number}"
+            engine = sa.create_engine(url)
+            with engine.connect() as connection:
+                revisions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+                assert revisions.scalars().all() == [SCHEMA_REVISION]
+                tables = sa.inspect(connection).get_table_names()
+            engine.dispose()
+            assert {"source", "release", "version", "change"} <= set(tables)

@@ -5,12 +5,17 @@ Nothing is ever deleted: versions and changes are only added.
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from watcher.errors import StoreError
 from watcher.store.checks import CheckRecords
@@ -21,6 +26,11 @@ from watcher.store.topics import TopicIndex
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 SCHEMA_REVISION = "0003"  # the newest migration in store/migrations/versions
+# Any fixed number will do, as long as every watcher process uses the same one; PostgreSQL
+# scopes advisory locks to the database, so other databases on the server are not affected.
+MIGRATION_LOCK_KEY = 0x7761746368657200  # "watcher\0"
+
+log = logging.getLogger(__name__)
 
 
 class Store(CheckRecords, Reading, TopicIndex, Deliveries, Health):
@@ -40,28 +50,85 @@ class Store(CheckRecords, Reading, TopicIndex, Deliveries, Health):
         return store
 
     def upgrade(self) -> None:
-        """Apply the migrations the database lacks. A database already at SCHEMA_REVISION is
-        left alone without loading Alembic, which keeps every CLI command quick to start."""
-        with self.engine.connect() as connection:
-            if sa.inspect(connection).has_table("alembic_version"):
-                current = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-                if current.scalar() == SCHEMA_REVISION:
-                    return
-        from alembic import command  # noqa: PLC0415  (only when there is something to do)
-        from alembic.config import Config as AlembicConfig  # noqa: PLC0415
+        """Apply the migrations the database lacks, one process at a time: a daemon and a CLI
+        command started together on a new database would otherwise both create the tables.
+        A database already at SCHEMA_REVISION is left alone without loading Alembic, which
+        keeps every CLI command quick to start."""
+        with _migration_lock(self.engine) as connection:
+            # Read under the lock: a process that waited finds the schema its holder made.
+            if _revision(connection) == SCHEMA_REVISION:
+                return
+            connection.rollback()  # the read's transaction; the migration runs in its own
+            from alembic import command  # noqa: PLC0415  (only when there is something to do)
+            from alembic.config import Config as AlembicConfig  # noqa: PLC0415
 
-        config = AlembicConfig()
-        config.set_main_option(
-            "script_location", str(resources.files("watcher.store") / "migrations")
-        )
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            config = AlembicConfig()
+            config.set_main_option(
+                "script_location", str(resources.files("watcher.store") / "migrations")
+            )
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
 
     def close(self) -> None:
         self.engine.dispose()
 
     # -- the state a check starts from ---------------------------------------------------
+
+
+def _revision(connection: Connection) -> str | None:
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    current = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    return None if current is None else str(current)
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection, held while no other process can be migrating this database."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        # Taken before connecting: the first connection to a new file already writes (it turns
+        # WAL on), and two of them at once fail with "database is locked".
+        path = Path(database)
+        with _file_lock(path.with_name(path.name + ".migrate.lock")), engine.connect() as conn:
+            yield conn
+    elif engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            # A session lock, not a transaction one: it has to outlive the read's transaction
+            # and the migration's, and it ends with the session if this process dies.
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
+            connection.commit()
+            try:
+                yield connection
+            finally:
+                try:
+                    connection.rollback()
+                    connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
+                    connection.commit()
+                except sa.exc.SQLAlchemyError:
+                    # Never back into the pool still holding the lock: closing the session
+                    # drops it.
+                    connection.invalidate()
+    else:
+        with engine.connect() as connection:
+            yield connection
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Waits for as long as another process migrates; the system drops the lock when its
+    holder ends, however it ends, so a crashed migration never blocks the next start."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting: another process is migrating this database (lock %s)", path)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _engine(url: str) -> Engine:
