@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import ROOT
 from watcher.store import Store
 from watcher.store.store import SCHEMA_REVISION
+from watcher.web import WebServer
 
 # -- durations ------------------------------------------------------------------------------
 
@@ -77,3 +85,103 @@ def test_first_starts_at_once_on_a_new_database_all_succeed(tmp_path: Path) -> N
                 tables = sa.inspect(connection).get_table_names()
             engine.dispose()
             assert {"source", "release", "version", "change"} <= set(tables)
+
+
+# -- the feed server ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def feeds(tmp_path: Path) -> Path:
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    (folder / "all.atom").write_bytes(b"<feed/>")
+    return folder
+
+
+@contextmanager
+def _serving(feeds: Path, **limits: Any) -> Iterator[WebServer]:
+    web = WebServer("127.0.0.1:0", feeds, lambda: True, **limits)
+    web.start()
+    try:
+        yield web
+    finally:
+        web.stop()
+
+
+def _connect(web: WebServer) -> socket.socket:
+    # The client's own timeout only ends the test if the server never closes the connection.
+    return socket.create_connection(("127.0.0.1", web.port), timeout=15)
+
+
+def _until_closed(connection: socket.socket) -> bytes:
+    received = b""
+    while chunk := connection.recv(4096):
+        received += chunk
+    return received
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"",  # connected, never a byte
+        b"GET /feeds/all.at",  # half a request line
+        b"GET /feeds/all.atom HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # the headers never end
+    ],
+    ids=["idle", "half-request-line", "half-headers"],
+)
+def test_a_silent_connection_is_closed_by_the_server(feeds: Path, sent: bytes) -> None:
+    with _serving(feeds, timeout=1) as web, _connect(web) as connection:
+        connection.sendall(sent)
+        assert _until_closed(connection) == b""  # closed, and nothing was served
+
+
+def _handler_threads() -> int:
+    return sum(
+        1 for thread in threading.enumerate() if thread.name.endswith("(process_request_thread)")
+    )
+
+
+def test_idle_connections_take_a_bounded_number_of_threads_and_a_get_is_still_answered(
+    feeds: Path,
+) -> None:
+    bound = 3
+    with _serving(feeds, timeout=0.5, max_connections=bound) as web:
+        idle = [_connect(web) for _ in range(5 * bound)]
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                answer = pool.submit(httpx.get, f"http://127.0.0.1:{web.port}/", timeout=60)
+                most = _handler_threads()
+                while not answer.done():
+                    most = max(most, _handler_threads())
+                    time.sleep(0.005)
+                most = max(most, _handler_threads())
+                response = answer.result()
+        finally:
+            for connection in idle:
+                connection.close()
+        assert response.status_code == 200
+        assert "watcher feeds" in response.text
+        # Without a bound every idle connection holds a thread (15 here). With it, a thread
+        # that has just given its slot back may not quite have ended when the next one starts.
+        assert 1 <= most <= 2 * bound
+
+
+def test_a_get_is_answered_while_idle_connections_stay_open(feeds: Path) -> None:
+    with _serving(feeds, timeout=30, max_connections=8) as web:
+        idle = [_connect(web) for _ in range(4)]
+        try:
+            response = httpx.get(f"http://127.0.0.1:{web.port}/feeds/all.atom", timeout=15)
+            assert response.status_code == 200
+            assert response.content == b"<feed/>"
+            for connection in idle:
+                connection.setblocking(False)
+                with pytest.raises(BlockingIOError):  # nothing to read, and not closed
+                    connection.recv(1)
+        finally:
+            for connection in idle:
+                connection.close()
+
+
+def test_connections_beyond_the_threads_wait_in_a_128_deep_backlog(feeds: Path) -> None:
+    with _serving(feeds) as web:
+        assert web.httpd.request_queue_size == 128

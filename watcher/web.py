@@ -17,6 +17,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from watcher import __version__
 
@@ -29,6 +30,11 @@ FEED_TYPES = {
 HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 
+IDLE_TIMEOUT = 20.0  # seconds a connection may stay silent, mid-request or before one
+MAX_CONNECTIONS = 32  # connections served at once, one thread each
+LISTEN_BACKLOG = 128  # connections waiting for one of those threads
+
+
 class WebServer:
     def __init__(
         self,
@@ -38,13 +44,19 @@ class WebServer:
         *,
         topics: Mapping[str, str] | None = None,
         base_url: str = "",
+        timeout: float = IDLE_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         """`topics`: name -> title of each per-topic feed, served under /feeds/topics/."""
         host, _, port = listen.rpartition(":")
         self.feeds_dir = feeds_dir
         self.base_url = base_url
         self.routes = Routes(feeds_dir, dict(topics or {}), base_url)
-        self.httpd = ThreadingHTTPServer((host.strip("[]"), int(port)), _handler(self, health))
+        handler = _handler(self, health)
+        # Applied to each connection's socket: a client that opens a connection and sends
+        # nothing, or half a request, is dropped instead of keeping its thread forever.
+        handler.timeout = timeout
+        self.httpd = _BoundedServer((host.strip("[]"), int(port)), handler, max_connections)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="web", daemon=True)
 
@@ -60,9 +72,43 @@ class WebServer:
         self.routes = Routes(self.feeds_dir, dict(topics), self.base_url)
 
     def stop(self) -> None:
+        self.httpd.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=5)
+
+
+class _BoundedServer(ThreadingHTTPServer):
+    """At most `max_connections` handler threads. Past them, the accepting thread waits for one
+    to end (each ends within the idle timeout), so further clients wait in the listen backlog
+    rather than each costing a thread."""
+
+    request_queue_size = LISTEN_BACKLOG
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], max_connections: int
+    ) -> None:
+        self.slots = threading.BoundedSemaphore(max_connections)
+        self.stopping = threading.Event()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Polled, not blocked on: `stop()` must not wait for a slot to free up.
+        while not self.slots.acquire(timeout=0.2):
+            if self.stopping.is_set():
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 class Routes:
