@@ -49,7 +49,7 @@ def test_check_releases_history_and_feeds(site: SimWordPress, tmp_path: Path) ->
         "removed",
         "requests",
         "seconds",
-        "error",
+        "error/warning",
     ]
     assert row.split()[:5] == ["asean", "ok", "1", "0", "0"]
     assert "check asean: ok, 1 new, 0 edited, 0 removed" in first.stderr

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -54,13 +55,15 @@ def proxied() -> Iterator[tuple[SimWordPress, FaultProxy]]:
         yield site, proxy
 
 
-def listing(base: str, name: str = "statements") -> dict[str, Any]:
+def listing(base: str, name: str = "statements", *, site: str | None = None) -> dict[str, Any]:
+    """A listing at `base`; when that is a proxy, its items link to the `site` behind it."""
     return {
         "name": name,
         "type": "html",
         "profile": "asean",
         "url": f"{base}/category/news/",
         "http": FAST,
+        "follow_hosts": [urlsplit(site).netloc] if site else [],
     }
 
 
@@ -80,7 +83,7 @@ def test_one_fault_fails_the_check_and_changes_nothing(
     fault: str, proxied: tuple[SimWordPress, FaultProxy], make_app: Callable[..., App]
 ) -> None:
     site, proxy = proxied
-    app = make_app([listing(proxy.url), listing(site.url, "healthy")])
+    app = make_app([listing(proxy.url, site=site.url), listing(site.url, "healthy")])
     assert [r.status for r in app.check()] == [CheckStatus.OK, CheckStatus.OK]
 
     proxy.faults["*"] = fault
@@ -163,7 +166,8 @@ def test_all_faults_at_once_in_one_daemon(tmp_path: Path) -> None:
                 proxy.faults["*"] = fault
             port = free_port()
             sources = [
-                {**listing(p.url, f), "every": "2s"} for p, f in zip(proxies, FAULTS, strict=True)
+                {**listing(p.url, f, site=site.url), "every": "2s"}
+                for p, f in zip(proxies, FAULTS, strict=True)
             ]
             sources.append({**listing(f"http://127.0.0.1:{free_port()}", "refused"), "every": "2s"})
             sources.append({**listing(site.url, "healthy"), "every": "2s"})

@@ -17,6 +17,12 @@ from tests.conftest import ROOT, wordpress_source, write_config
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
 from tests.test_daemon import free_port, wait_for
+from watcher.config import (
+    FeedSourceConfig,
+    HtmlSourceConfig,
+    HttpOverrides,
+    WordPressSourceConfig,
+)
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -113,3 +119,13 @@ def run_every_command(config: Path, port: int) -> None:
             assert result.returncode == 0, (line, result.stdout, result.stderr)
         ran.append(line)
     assert "watcher check" in ran and "make run" in ran and len(ran) >= 19
+
+
+def test_every_source_key_is_documented() -> None:
+    """A key a user cannot find in the README is a key nobody sets."""
+    models = (WordPressSourceConfig, HtmlSourceConfig, FeedSourceConfig)
+    keys = {name for model in models for name in model.model_fields}
+    keys |= {f"http.{name}" for name in HttpOverrides.model_fields}
+    shown = set(re.findall(r"`([a-z_.]+)`", README))  # in the text and the tables
+    shown |= set(re.findall(r"^\s*(?:- )?([a-z_]+):", README, re.MULTILINE))  # the examples
+    assert sorted(keys - shown) == []

@@ -22,7 +22,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     (feeds / "all.atom").write_bytes(b"<feed/>")
     (feeds / "all.rss").write_bytes(b"<rss/>")
     (tmp_path / "watcher.db").write_bytes(b"secret")
-    web = WebServer("127.0.0.1:0", feeds, lambda: True)
+    web = WebServer("127.0.0.1:0", feeds, lambda: (True, ""))
     web.start()
     yield f"http://127.0.0.1:{web.port}", feeds
     web.stop()

@@ -41,6 +41,7 @@ class App:
         self._delivery_lock = threading.Lock()
         # False while another process (the daemon) does the mailing for this database
         self.mails = True
+        self.feeds_stale = False  # the last writing of the feeds failed
 
     def reconfigure(self, config: Config) -> None:
         """A reloaded config, for the next check (the one running finishes with the old)."""
@@ -84,7 +85,7 @@ class App:
             log.exception("check %s: could not be recorded", name)
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             return CheckResult(name, CheckStatus.FAILED, started, 0.0, 0, error=reason)
-        if result.changed or result.health_changed:
+        if result.changed or result.health_changed or self.feeds_stale:
             self.build_feeds()
             # a delivery already under way (the minute's job) takes these changes too
             self.deliver(instant=True, wait=False)
@@ -120,34 +121,49 @@ class App:
             log.info("topic %s: %d release(s) after applying its definition", name, counts[name])
         return counts
 
-    def build_feeds(self) -> None:
-        """The main feed and one per topic, written whole (readers never see half a file)."""
+    def build_feeds(self) -> bool:
+        """The main feed and one per topic, written whole (readers never see half a file).
+        A failure (a full disk, a read-only directory) is logged and leaves the feeds stale:
+        they are written again after the next check, whether or not it finds a change."""
+        with self._feeds_lock:
+            try:
+                self._write_feeds()
+            except OSError as exc:
+                log.error("feeds not written, tried again after the next check: %s", exc)
+            except Exception:  # a bug in one feed must not stop the checks
+                log.exception("feeds not written, tried again after the next check")
+            else:
+                self.feeds_stale = False
+                return True
+            self.feeds_stale = True
+            return False
+
+    def _write_feeds(self) -> None:
         limit = self.config.settings.feeds.limit
         title = self.config.settings.feeds.title
-        with self._feeds_lock:
-            now = self.clock()
+        now = self.clock()
+        documents = feeds.render(
+            self.store.recent_changes(limit),
+            title=title,
+            base_url=self.config.base_url,
+            name="all",
+            now=now,
+        )
+        feeds.write(self.config.feeds_dir, "all", documents)
+        for name, topic in self.config.topics.items():
             documents = feeds.render(
-                self.store.recent_changes(limit),
-                title=title,
+                self.store.recent_changes(limit, topic=name),
+                title=f"{title}: {topic.title}",
                 base_url=self.config.base_url,
-                name="all",
+                name=f"topics/{name}",
                 now=now,
+                subtitle=f"New, edited and removed releases about {topic.title}",
             )
-            feeds.write(self.config.feeds_dir, "all", documents)
-            for name, topic in self.config.topics.items():
-                documents = feeds.render(
-                    self.store.recent_changes(limit, topic=name),
-                    title=f"{title}: {topic.title}",
-                    base_url=self.config.base_url,
-                    name=f"topics/{name}",
-                    now=now,
-                    subtitle=f"New, edited and removed releases about {topic.title}",
-                )
-                feeds.write(self.config.feeds_dir / "topics", name, documents)
-            health = feeds.render_health(
-                self.store.health_events(), base_url=self.config.base_url, now=now
-            )
-            feeds.write(self.config.feeds_dir, "health", health)
+            feeds.write(self.config.feeds_dir / "topics", name, documents)
+        health = feeds.render_health(
+            self.store.health_events(), base_url=self.config.base_url, now=now
+        )
+        feeds.write(self.config.feeds_dir, "health", health)
 
     def deliver(self, *, instant: bool = False, due: bool = False, wait: bool = True) -> None:
         """Instant messages for new changes and/or digests whose time has come, then the

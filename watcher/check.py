@@ -11,14 +11,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from watcher import detect
 from watcher.config import Config, SourceConfig
-from watcher.errors import Deferred, Interrupted, SourceError
+from watcher.errors import Deferred, Interrupted, LimitReached, SourceError, WatcherError
 from watcher.fetch import Fetcher
 from watcher.models import (
     ChangeKind,
@@ -31,11 +31,15 @@ from watcher.models import (
 )
 from watcher.sources import make_source
 from watcher.sources.base import (
+    Budget,
     CheckContext,
     Cursor,
+    Incomplete,
+    ItemFailed,
     Listed,
     Missing,
     Note,
+    Observation,
     Observed,
     PageFailed,
     PageState,
@@ -80,119 +84,202 @@ def check_source(
         _log(result)
         return result
     source_id, view = store.source_view(source.name, source.type, started)
-    session = fetcher.session(source.http_settings(config.settings.http))
-    ctx = CheckContext(fetch=session, view=view, now=started, log=log)
-    counts: Counter[ChangeKind] = Counter()
-    unchanged: list[str] = []
-    seen: set[str] = set()  # releases read (or found unchanged) in this check
-    failed_pages, first_page_failure = 0, ""
-    notes: list[str] = []
-    cursor: Mapping[str, Any] | None = None
-    listed: tuple[str, ...] | None = None
-    status, error, deferred_until = CheckStatus.OK, None, None
-    completed = False
-    baseline = not view.baseline_done
+    session = fetcher.session(
+        source.http_settings(config.settings.http),
+        home=source.url,
+        follow_hosts=source.follow_hosts,
+        auth=source.auth.credentials() if source.auth else None,
+    )
+    budget = Budget(source.check_deadline, source.check_max_pages)
+    ctx = CheckContext(fetch=session, view=view, now=started, log=log, budget=budget)
+    recorder = _Recorder(config, store, source_id, view, clock)
+    ended: Exception | None = None
+    store.check_started(source_id, started)
     try:
         for observation in make_source(source).observe(ctx):
             if stop is not None and stop.is_set():
                 raise Interrupted("stopping")
-            now = clock()
-            match observation:
-                case Observed(snapshot, page_url, validators, in_history):
-                    verdict = store.record_observed(
-                        source_id,
-                        snapshot,
-                        partial(judge, snapshot=snapshot, now=now, baseline=baseline or in_history),
-                        now=now,
-                        page_url=page_url,
-                        validators=validators,
-                        topics=topic_matches(config.topics, snapshot),
-                    )
-                    seen.add(snapshot.key)
-                    if verdict.change is not None:
-                        counts[verdict.change.kind] += 1
-                        log.debug("%s: %s %s", source.name, verdict.change.kind, snapshot.url)
-                case Unchanged(key):
-                    seen.add(key)
-                    known = view.releases.get(key)
-                    if known is not None and known.missing_count:
-                        store.save_unchanged(source_id, [key], now)  # a miss in a row no more
-                    else:
-                        unchanged.append(key)
-                case Missing(key, reason):
-                    if key in seen:
-                        continue  # read under another URL in this very check
-                    change = store.record_missing(
-                        source_id, key, partial(detect.missing, now=now), now
-                    )
-                    if change is not None:
-                        counts[change.kind] += 1
-                    log.info("%s: %s missing (%s)", source.name, key, reason)
-                case PageState(url, validators, derived):
-                    store.save_page_state(source_id, url, validators, derived, now)
-                case Listed(canonicals):
-                    listed = canonicals
-                case Cursor(values):
-                    cursor = values
-                case PageFailed(url, reason):
-                    failed_pages += 1
-                    first_page_failure = first_page_failure or reason
-                    log.warning("%s: %s", source.name, reason)
-                case Note(message):
-                    notes.append(message)
-                    log.warning("%s: %s", source.name, message)
-        completed = True
-        if failed_pages and seen:
-            status = CheckStatus.FAILED
-            error = (
-                f"{failed_pages} page(s) failed, the others were read; first: {first_page_failure}"
-            )
-        elif failed_pages:
-            # nothing of the site could be read (a new article template, say): not a reading
-            # of it, so neither a baseline nor a success, and paused as a site that is down
-            status, completed = CheckStatus.FAILED, False
-            error = f"no page could be read ({failed_pages} failed); first: {first_page_failure}"
-    except Deferred as exc:
-        status, error = CheckStatus.DEFERRED, str(exc)
-        deferred_until = clock() + exc.retry_after
-    except Interrupted:
-        status, error = CheckStatus.INTERRUPTED, "stopped before the end"
-    except SourceError as exc:
-        status, error = CheckStatus.FAILED, str(exc)
+            recorder.record(observation)
+    except WatcherError as exc:
+        ended = exc
     except Exception as exc:  # a bug or a shape nobody foresaw must not take the daemon down
         log.exception("%s: unexpected error", source.name)
-        status, error = CheckStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}"
+        ended = exc
     finally:
-        store.save_unchanged(source_id, unchanged, clock())
-    if status == CheckStatus.FAILED and not completed:
+        store.save_unchanged(source_id, recorder.tally.unchanged, clock())
+    outcome = decide(recorder.tally, ended)
+    deferred_until = clock() + outcome.retry_after if outcome.retry_after else None
+    if outcome.status == CheckStatus.FAILED and not outcome.completed:
         # a site that cannot be read is asked less often; a few broken pages slow nothing
         pause = backoff(source.every, view.consecutive_failures + 1)
         deferred_until = clock() + pause if pause else None
+    tally = recorder.tally
     result = CheckResult(
         source=source.name,
-        status=status,
+        status=outcome.status,
         started_at=started,
         seconds=time.monotonic() - began,
         requests=session.requests,
         not_modified=session.not_modified,
-        counts=dict(counts),
-        failed_pages=failed_pages,
-        error=error,
-        notes=tuple(notes),
+        counts=dict(tally.counts),
+        failed_pages=tally.failed_pages,
+        error=outcome.error,
+        notes=outcome.notes,
+        failed_items=tally.failed_items,
     )
     store.finish_check(
         source_id,
         result,
         finished_at=clock(),
-        cursor=cursor,
-        listed=listed,
-        completed=completed,
+        cursor=tally.cursor if outcome.keep_cursor else None,
+        listed=tally.listed,
+        completed=outcome.completed,
         deferred_until=deferred_until,
     )
     _log(result)
-    if _report_health(config, store, source_id, view, result, completed, clock()):
+    if _report_health(config, store, source_id, view, result, outcome.completed, clock()):
         result = replace(result, health_changed=True)
     return result
+
+
+@dataclass
+class Tally:
+    """What the observations of one check add up to."""
+
+    counts: Counter[ChangeKind] = field(default_factory=Counter)
+    unchanged: list[str] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # releases read (or found unchanged)
+    failed_pages: int = 0
+    first_page_failure: str = ""
+    failed_items: int = 0
+    first_item_failure: str = ""
+    incomplete: list[str] = field(default_factory=list)  # parts that decided nothing
+    notes: dict[str, None] = field(default_factory=dict)  # in order, each once
+    cursor: Mapping[str, Any] | None = None
+    listed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: CheckStatus
+    error: str | None
+    completed: bool  # the whole source was gone through: baseline done, listing kept
+    keep_cursor: bool  # how far the check got is kept (done, or stopped at a limit)
+    retry_after: timedelta | None = None  # the server asked to wait this long
+    notes: tuple[str, ...] = ()
+
+
+def decide(tally: Tally, ended: Exception | None) -> Outcome:
+    """The outcome of a check, from what it observed and how its walk ended (None: the end)."""
+    notes = list(tally.notes)
+    if tally.failed_items:
+        notes.append(
+            f"{tally.failed_items} item(s) failed, the others were read; "
+            f"first: {tally.first_item_failure}"
+        )
+    match ended:
+        case LimitReached():
+            return Outcome(CheckStatus.OK, None, False, True, notes=(*notes, str(ended)))
+        case Deferred(retry_after=wait):
+            return Outcome(CheckStatus.DEFERRED, str(ended), False, False, wait, tuple(notes))
+        case Interrupted():
+            return Outcome(
+                CheckStatus.INTERRUPTED, "stopped before the end", False, False, notes=tuple(notes)
+            )
+        case SourceError():
+            return Outcome(CheckStatus.FAILED, str(ended), False, False, notes=tuple(notes))
+        case Exception():
+            error = f"unexpected error: {type(ended).__name__}: {ended}"
+            return Outcome(CheckStatus.FAILED, error, False, False, notes=tuple(notes))
+    problems = list(tally.incomplete)
+    if tally.failed_pages and tally.seen:
+        problems.append(
+            f"{tally.failed_pages} page(s) failed, the others were read; "
+            f"first: {tally.first_page_failure}"
+        )
+    elif tally.failed_pages:
+        # nothing of the site could be read (a new article template, say): not a reading
+        # of it, so neither a baseline nor a success, and paused as a site that is down
+        error = (
+            f"no page could be read ({tally.failed_pages} failed); "
+            f"first: {tally.first_page_failure}"
+        )
+        return Outcome(CheckStatus.FAILED, error, False, False, notes=tuple(notes))
+    if problems:
+        return Outcome(CheckStatus.FAILED, "; ".join(problems), True, True, notes=tuple(notes))
+    return Outcome(CheckStatus.OK, None, True, True, notes=tuple(notes))
+
+
+class _Recorder:
+    """Stores each observation as it comes (one transaction per release) and tallies it.
+    Detection runs inside the store's transaction, through `judge` below."""
+
+    def __init__(
+        self, config: Config, store: Store, source_id: int, view: SourceView, clock: Clock
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.source_id = source_id
+        self.view = view
+        self.clock = clock
+        self.baseline = not view.baseline_done
+        self.tally = Tally()
+
+    def record(self, observation: Observation) -> None:
+        tally, name = self.tally, self.view.name
+        now = self.clock()
+        match observation:
+            case Observed(snapshot, page_url, validators, in_history):
+                baseline = self.baseline or in_history
+                verdict = self.store.record_observed(
+                    self.source_id,
+                    snapshot,
+                    partial(judge, snapshot=snapshot, now=now, baseline=baseline),
+                    now=now,
+                    page_url=page_url,
+                    validators=validators,
+                    topics=topic_matches(self.config.topics, snapshot),
+                )
+                tally.seen.add(snapshot.key)
+                if verdict.change is not None:
+                    tally.counts[verdict.change.kind] += 1
+                    log.debug("%s: %s %s", name, verdict.change.kind, snapshot.url)
+            case Unchanged(key):
+                tally.seen.add(key)
+                known = self.view.releases.get(key)
+                if known is not None and known.missing_count:
+                    self.store.save_unchanged(self.source_id, [key], now)  # a miss in a row no more
+                else:
+                    tally.unchanged.append(key)
+            case Missing(key, reason):
+                if key in tally.seen:
+                    return  # read under another URL in this very check
+                missing = partial(detect.missing, now=now)
+                change = self.store.record_missing(self.source_id, key, missing, now)
+                if change is not None:
+                    tally.counts[change.kind] += 1
+                log.info("%s: %s missing (%s)", name, key, reason)
+            case PageState(url, validators, derived):
+                self.store.save_page_state(self.source_id, url, validators, derived, now)
+            case Listed(canonicals):
+                tally.listed = canonicals
+            case Cursor(values):
+                tally.cursor = values
+            case PageFailed(url, reason):
+                tally.failed_pages += 1
+                tally.first_page_failure = tally.first_page_failure or reason
+                log.warning("%s: %s", name, reason)
+            case ItemFailed(item, reason):
+                tally.failed_items += 1
+                tally.first_item_failure = tally.first_item_failure or f"{item}: {reason}"
+                log.warning("%s: %s: %s", name, item, reason)
+            case Incomplete(reason):
+                tally.incomplete.append(reason)
+                log.warning("%s: %s", name, reason)
+            case Note(message):
+                if message not in tally.notes:
+                    tally.notes[message] = None
+                    log.warning("%s: %s", name, message)
 
 
 def backoff(every: timedelta, failures: int) -> timedelta:
@@ -267,5 +354,7 @@ def _log(result: CheckResult) -> None:
     )
     if result.error:
         line += f": {result.error}"
+    if result.notes:
+        line += f" ({'; '.join(result.notes)})"
     level = logging.INFO if result.status == CheckStatus.OK else logging.WARNING
     log.log(level, line)

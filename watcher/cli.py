@@ -115,7 +115,7 @@ def check(context: Context, sources: Sequence[str]) -> None:
         app.mails = False  # mail goes out after the checks, by one process at a time
         app.prepare()
         results = app.check(sources or None)
-        app.build_feeds()
+        feeds_written = app.build_feeds()
         if daemon_running(context.config):
             logging.getLogger("watcher").info("mail is left to the running daemon")
         else:
@@ -138,12 +138,16 @@ def check(context: Context, sources: Sequence[str]) -> None:
             str(r.count(ChangeKind.REMOVED)),
             str(r.requests),
             f"{r.seconds:.1f}",
-            r.error or "",
+            "; ".join(filter(None, (r.error, *r.notes))),
         ]
         for r in results
     ]
-    headers = ["source", "status", "new", "edited", "removed", "requests", "seconds", "error"]
+    headers = [
+        "source", "status", "new", "edited", "removed", "requests", "seconds", "error/warning",
+    ]  # fmt: skip
     click.echo(table(headers, rows))
+    if not feeds_written:
+        fail(f"the feeds could not be written to {context.config.feeds_dir} (see above)", 1)
     sys.exit(0 if all(r.status == CheckStatus.OK for r in results) else 1)
 
 
@@ -187,9 +191,11 @@ def feeds_build(context: Context) -> None:
     """Write the feeds from the database now."""
     app = context.app()
     try:
-        app.build_feeds()
+        written = app.build_feeds()
     finally:
         app.close()
+    if not written:
+        fail(f"the feeds could not be written to {context.config.feeds_dir}", 1)
     click.echo(f"wrote {context.config.feeds_dir}/all.atom and all.rss")
 
 
@@ -257,26 +263,36 @@ def history(context: Context, release: str, as_json: bool) -> None:
 def status(context: Context) -> None:
     """Each source's last check, from the database (works with or without a daemon)."""
     statuses, now = read(context, lambda app: (app.store.statuses(), app.clock()))
+    deadlines = {source.name: source.check_deadline for source in context.config.sources}
     rows = []
     for s in statuses:
         run = s.last_run
         # a source backing off, or asked by its server to wait: not checked before then
         paused = s.deferred_until if s.deferred_until and s.deferred_until > now else None
+        last, at = (str(run.status), when(run.started_at)) if run else ("never", "")
+        if s.running_since is not None:
+            last, at = "running", when(s.running_since)
+            deadline = deadlines.get(s.name)
+            if deadline is not None and now - s.running_since > deadline:
+                last = "running past its deadline"
+        problem = s.last_error or ""
+        if run is not None and run.status == CheckStatus.OK and run.notes:
+            problem = "; ".join(run.notes)  # what the user should know of a check that went well
         rows.append(
             [
                 s.name,
-                str(run.status) if run else "never",
-                when(run.started_at) if run else "",
+                last,
+                at,
                 when(s.last_success_at),
                 str(s.consecutive_failures),
                 when(paused) or "-",
                 str(s.releases),
-                s.last_error or "",
+                problem,
             ]
         )
     headers = [
         "source", "last check", "at", "last success", "failures", "paused until", "releases",
-        "error",
+        "error/warning",
     ]  # fmt: skip
     click.echo(table(headers, rows))
     modes: dict[str, str] = {s.name: s.mode for s in context.config.settings.subscriptions}

@@ -29,11 +29,12 @@ from pydantic_core import PydanticCustomError
 from watcher import __version__
 from watcher.config_notify import (
     EmailSettings,
+    EnvName,
     HealthSettings,
     SubscriptionConfig,
     TopicConfig,
 )
-from watcher.config_types import Css, Duration, HttpUrl, Name, Size, Strict
+from watcher.config_types import Css, Duration, Host, HttpUrl, Name, Size, Strict
 from watcher.errors import ConfigError
 from watcher.profiles import PROFILES, WORDPRESS, Selectors
 from watcher.topics import Topic
@@ -58,8 +59,19 @@ class HttpSettings(Strict):
     max_retry_after: Duration = timedelta(minutes=10)
 
 
+class HttpAuth(Strict):
+    """HTTP basic authentication for one source, sent to that source's own host only."""
+
+    username: str
+    password_env: EnvName  # the password itself never sits in the file
+
+    def credentials(self) -> tuple[str, str]:
+        return self.username, os.environ.get(self.password_env, "")
+
+
 class HttpOverrides(Strict):
-    """A source's own `http:` block: any field set here wins over the global one."""
+    """A source's own `http:` block: any field set here wins over the global one; `auth` is
+    a source's own."""
 
     user_agent: str | None = None
     timeout: Duration | None = None
@@ -70,6 +82,7 @@ class HttpOverrides(Strict):
     robots: bool | None = None
     retries: int | None = Field(None, ge=0, le=10)
     max_retry_after: Duration | None = None
+    auth: HttpAuth | None = None
 
 
 class SelectorsConfig(Strict):
@@ -102,6 +115,13 @@ class _SourceBase(Strict):
     # How often removals are looked for in full: the WordPress post ids are listed, listing and
     # feed pages are fetched without validators (a feed can answer 304 after a post is trashed).
     sweep_every: Duration = timedelta(hours=1)
+    # One check never runs longer or walks more listing (or API) pages than this: it keeps what
+    # it read and the next check resumes where it stopped.
+    check_deadline: Duration = timedelta(minutes=30)
+    check_max_pages: int = Field(1000, ge=1)
+    # Hosts besides the source's own whose pages may be read (items, redirects): a feed must not
+    # make the watcher read, and publish, what sits on an internal address.
+    follow_hosts: list[Host] = []
 
     @field_validator("profile")
     @classmethod
@@ -114,7 +134,7 @@ class _SourceBase(Strict):
             )
         return value
 
-    @field_validator("every")
+    @field_validator("every", "check_deadline")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value < timedelta(seconds=1):
@@ -130,8 +150,12 @@ class _SourceBase(Strict):
     def http_settings(self, defaults: HttpSettings) -> HttpSettings:
         if self.http is None:
             return defaults
-        overrides = self.http.model_dump(exclude_none=True)
+        overrides = self.http.model_dump(exclude_none=True, exclude={"auth"})
         return defaults.model_copy(update=overrides)
+
+    @property
+    def auth(self) -> HttpAuth | None:
+        return self.http.auth if self.http else None
 
 
 class WordPressSourceConfig(_SourceBase):
@@ -170,7 +194,7 @@ SOURCE_TYPES = ("wordpress", "html", "feed")
 _OWN_MESSAGES = frozenset(
     {
         "duration", "size", "url", "css", "profile", "listen", "every", "database", "selectors",
-        "unique", "schedule", "timezone", "term", "address", "preset",
+        "unique", "schedule", "timezone", "term", "address", "preset", "host",
     }
 )  # fmt: skip
 
@@ -347,6 +371,13 @@ def _resolve(settings: Settings, path: Path, lines: dict[tuple[Any, ...], int]) 
                 raise fail(
                     (*loc, "notify_env", number), f"environment variable {variable} is not set"
                 )
+    for index, source in enumerate(settings.sources):
+        auth = source.auth
+        if auth is not None and not os.environ.get(auth.password_env):
+            raise fail(
+                ("sources", index, "http", "auth", "password_env"),
+                f"environment variable {auth.password_env} is not set",
+            )
     if settings.health.admin and settings.email is None:
         raise fail(("health", "admin"), "mailing the admin needs an `email:` section (smtp, from)")
     smtp = settings.email.smtp if settings.email else None

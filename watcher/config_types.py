@@ -17,6 +17,7 @@ from watcher.units import (
     parse_duration,
     parse_size,
 )
+from watcher.urls import host_key
 
 
 def _duration(value: Any) -> timedelta:
@@ -58,11 +59,37 @@ def _size(value: Any) -> int:
 def _http_url(value: Any) -> str:
     text = str(value).strip()
     parts = urlsplit(text)
+    if parts.username is not None or parts.password is not None:
+        # a source's URL is shown in logs, `config check`, and every release link of the feeds
+        shown = parts._replace(netloc=f"***@{parts.netloc.rpartition('@')[2]}").geturl()
+        raise PydanticCustomError(
+            "url",
+            "{value} has a user name or password in it, which would be shown in logs and feeds "
+            "(use the source's http.auth, with username and password_env)",
+            {"value": repr(shown)},
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PydanticCustomError(
             "url", "{value} is not an http(s) URL", {"value": repr(value)}
         ) from None
     return text
+
+
+def _host(value: Any) -> str:
+    """A host name, with a port where it is not the default: `example.org`, `127.0.0.1:8080`."""
+    text = str(value).strip().lower()
+    parts = urlsplit(f"//{text}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if not parts.hostname or port == -1 or "/" in text or "@" in text or "?" in text:
+        raise PydanticCustomError(
+            "host",
+            "{value} is not a host name (write it without scheme or path: example.org)",
+            {"value": repr(value)},
+        )
+    return host_key(f"//{text}")
 
 
 def _css(value: Any) -> str:
@@ -82,6 +109,7 @@ def _css(value: Any) -> str:
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 Size = Annotated[int, BeforeValidator(_size)]
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+Host = Annotated[str, BeforeValidator(_host)]
 Css = Annotated[str, BeforeValidator(_css)]
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
 

@@ -32,6 +32,7 @@ log = logging.getLogger("watcher.daemon")
 # committed, so nothing half-written remains, and the next start reads it again.
 STOP_GRACE = timedelta(seconds=5)
 DELIVERIES = "deliveries"
+MAIL_EXECUTOR = "mail"
 
 
 class Daemon:
@@ -39,9 +40,14 @@ class Daemon:
         self.app = app
         self.running = 0
         self._running_lock = threading.Lock()
+        self.checks: dict[str, datetime] = {}  # the checks under way, since when
         sources = [s for s in app.config.sources if s.enabled]
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=max(1, min(4, len(sources))))},
+            executors={
+                "default": ThreadPoolExecutor(max_workers=max(1, min(4, len(sources)))),
+                # mail has a worker of its own: checks that take long never hold it up
+                MAIL_EXECUTOR: ThreadPoolExecutor(max_workers=1),
+            },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
         )
@@ -93,6 +99,7 @@ class Daemon:
                 IntervalTrigger(minutes=1, timezone="UTC"),
                 id=DELIVERIES,
                 name="instant mail left over, digests, retries, health mail",
+                executor=MAIL_EXECUTOR,
                 next_run_time=first_run or self.app.clock(),
             )
 
@@ -146,6 +153,7 @@ class Daemon:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGHUP, lambda _signum, _frame: reload_requested.set())
+        self.app.store.clear_running()  # what an earlier process left under way
         self.app.prepare()  # topics whose terms changed, subscriptions seen for the first time
         self.app.build_feeds()  # valid (possibly empty) feeds before the first check
         self.web.start()
@@ -184,6 +192,7 @@ class Daemon:
     def _check(self, name: str) -> None:
         with self._running_lock:
             self.running += 1
+            self.checks[name] = self.app.clock()
         try:
             self.app.check_one(name)
         except Exception:
@@ -191,6 +200,7 @@ class Daemon:
         finally:
             with self._running_lock:
                 self.running -= 1
+                self.checks.pop(name, None)
 
     def _deliver(self) -> None:
         """Instant mail a crash left undone, digests that are due, retries, health mail."""
@@ -202,8 +212,29 @@ class Daemon:
             with self._running_lock:
                 self.running -= 1
 
-    def _healthy(self) -> bool:
-        return bool(self.scheduler.running)
+    def _healthy(self) -> tuple[bool, str]:
+        """Ready while the scheduler runs; the body names checks running past their deadline
+        (a check should end by then: one that does not is worth a look, not a restart)."""
+        if not self.scheduler.running:
+            return False, "the scheduler is not running"
+        now = self.app.clock()
+        with self._running_lock:
+            running = dict(self.checks)
+        late = []
+        for name, since in sorted(running.items()):
+            deadline = _deadline(self.app.config, name)
+            if deadline is not None and now - since > deadline:
+                late.append(f"check {name} running since {since:%Y-%m-%d %H:%M:%S} UTC")
+        if late:
+            return True, "checks past their deadline: " + "; ".join(late)
+        return True, ""
+
+
+def _deadline(config: Config, name: str) -> timedelta | None:
+    for source in config.sources:
+        if source.name == name:
+            return source.check_deadline
+    return None
 
 
 def _exit_now() -> None:

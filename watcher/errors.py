@@ -4,6 +4,8 @@
     ├── ConfigError                 bad YAML or values; the CLI exits 2 with its one-line message
     ├── StoreError                  the database cannot be opened or upgraded
     ├── Interrupted                 the process is stopping: checks end at a release boundary
+    ├── LimitReached                a check used up its check_deadline or check_max_pages: what
+    │                               was read is kept, the next check resumes where it stopped
     └── SourceError                 one check of one source failed; the daemon carries on
         ├── FetchError              one HTTP fetch failed
         │   ├── FetchTimeout        connect/read timeout or the overall deadline
@@ -15,7 +17,8 @@
         │   └── Deferred            Retry-After longer than the cap: try again in a later cycle
         ├── ExtractError            a page did not have the expected shape
         ├── ListingEmpty            a listing yielded no items: a failed check, never mass removal
-        └── ApiUnavailable          a REST API did not answer usefully (the caller falls back)
+        ├── ApiUnavailable          a REST API did not answer usefully (the caller falls back)
+        └── IncompleteWalk          a walk that decides removals was cut short: nothing removed
 
 Every message is one line that says what and where, so it can be shown as is in logs and in
 `watcher check`'s table.
@@ -42,6 +45,10 @@ class Interrupted(WatcherError):
     """The process is stopping: give up waiting, stop at the next release boundary."""
 
 
+class LimitReached(WatcherError):
+    """A check reached its `check_deadline` or `check_max_pages`: not a failure of the site."""
+
+
 class SourceError(WatcherError):
     pass
 
@@ -62,9 +69,10 @@ class FetchNetworkError(FetchError):
 
 
 class HttpStatusError(FetchError):
-    def __init__(self, url: str, status: int) -> None:
+    def __init__(self, url: str, status: int, body: bytes = b"") -> None:
         super().__init__(url, f"HTTP {status}")
         self.status = status
+        self.body = body  # the start of the error page (a REST API's error code is in it)
 
 
 class ResponseTooLarge(FetchError):
@@ -96,3 +104,7 @@ class ListingEmpty(SourceError):
 
 class ApiUnavailable(SourceError):
     pass
+
+
+class IncompleteWalk(SourceError):
+    """A walk of listing or API pages that must be whole to count (an id sweep) was not."""

@@ -160,7 +160,12 @@ def _read_whole(parser: lxml.html.HTMLParser, where: str) -> None:
 def _container(html: str, where: str) -> HtmlElement:
     """An HTML fragment in a <div>, read whole or not at all."""
     parser = _parser()
-    container = lxml.html.fragment_fromstring(html, create_parent="div", parser=parser)
+    try:
+        container = lxml.html.fragment_fromstring(html, create_parent="div", parser=parser)
+    except (etree.ParserError, AssertionError) as exc:
+        # a whole document where a fragment belongs: "<!doctype html>" alone, "<html lang=en>"
+        reason = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
+        raise ExtractError(f"not an HTML fragment ({reason}): {where}") from None
     _read_whole(parser, where)
     return container
 
@@ -260,16 +265,24 @@ def _listing(page: Page, selectors: Selectors) -> Listing:
     items: dict[str, None] = {}
     for element in _css(selectors.item)(document):
         link = element if element.tag == "a" else next(iter(element.iter("a")), None)
-        href = link.get("href") if link is not None else None
-        if href and href.strip() and not href.startswith("#"):
-            items[absolute(page.final_url, href)] = None
+        url = _web_link(page.final_url, link.get("href") if link is not None else None)
+        if url:
+            items[url] = None
     next_url = None
     for candidate in _select_in_order(document, selectors.next):
-        href = candidate.get("href")
-        if href and href.strip():
-            next_url = absolute(page.final_url, href)
+        next_url = _web_link(page.final_url, candidate.get("href"))
+        if next_url:
             break
     return Listing(tuple(items), next_url)
+
+
+def _web_link(base: str, href: str | None) -> str | None:
+    """Where a link leads, if it is a web page: not a fragment of this one, and never a
+    `javascript:` "Load more" or "Print" link, a `mailto:` or a `tel:`."""
+    if not href or not href.strip() or href.strip().startswith("#"):
+        return None
+    url = absolute(base, href)
+    return url if is_web_url(url) else None
 
 
 def article(page: Page, selectors: Selectors) -> Article:

@@ -15,7 +15,8 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
@@ -36,9 +37,12 @@ from watcher.errors import (
     RobotsDisallowed,
 )
 from watcher.models import FetchResult, Gone, NotModified, Page, Validators
+from watcher.urls import host_key
 
 log = logging.getLogger(__name__)
 
+MAX_REDIRECTS = 10
+ROBOTS_REDIRECTS = 5
 ROBOTS_TTL = timedelta(hours=6)
 ROBOTS_AGENT = "watcher"
 FRESH_VALIDATOR = timedelta(seconds=60)
@@ -53,6 +57,11 @@ _CHALLENGE_MARKERS = (
     b"the requested url was rejected. please consult with your administrator.",
     b"<title>you are being redirected...</title>",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Redirect:
+    location: str
 
 
 class _Retry(Exception):
@@ -103,16 +112,22 @@ class Fetcher:
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.client = client or httpx.Client(follow_redirects=True, max_redirects=10)
-        self.client.follow_redirects = True
+        self.client = client or httpx.Client()
         self.clock = clock
         self.stop = threading.Event()
         self._gates: dict[str, _HostGate] = {}
         self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}
         self._lock = threading.Lock()
 
-    def session(self, settings: HttpSettings) -> FetchSession:
-        return FetchSession(self, settings)
+    def session(
+        self,
+        settings: HttpSettings,
+        *,
+        home: str | None = None,
+        follow_hosts: Iterable[str] = (),
+        auth: tuple[str, str] | None = None,
+    ) -> FetchSession:
+        return FetchSession(self, settings, home=home, follow_hosts=follow_hosts, auth=auth)
 
     def close(self) -> None:
         self.client.close()
@@ -130,23 +145,40 @@ class Fetcher:
 
 
 class FetchSession:
-    """Requests made for one check of one source, with its settings and its counters."""
+    """Requests made for one check of one source, with its settings and its counters.
 
-    def __init__(self, fetcher: Fetcher, settings: HttpSettings) -> None:
+    `home` is the source's own URL: its host, and the `follow_hosts`, are the only hosts this
+    session reads from (a redirect elsewhere is refused), and `auth` is sent to its host only."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        settings: HttpSettings,
+        *,
+        home: str | None = None,
+        follow_hosts: Iterable[str] = (),
+        auth: tuple[str, str] | None = None,
+    ) -> None:
         self.fetcher = fetcher
         self.settings = settings
+        self.home = host_key(home) if home else None
+        self.hosts = frozenset({self.home, *follow_hosts}) if self.home else None
+        self.auth = httpx.BasicAuth(*auth) if auth else None
         self.requests = 0
         self.not_modified = 0
+
+    def follows(self, url: str) -> bool:
+        """Whether pages at `url` may be read by this session."""
+        return self.hosts is None or host_key(url) in self.hosts
 
     def get(
         self, url: str, *, validators: Validators | None = None, accept: str | None = None
     ) -> FetchResult:
         """GET with conditional headers, retries on 5xx/429 and dropped connections, and every
-        cap. Returns the page, NotModified (304) or Gone (404/410); raises a FetchError."""
-        if self.fetcher.stop.is_set():
-            raise Interrupted("stopping")
-        if self.settings.robots:
-            self._check_robots(url)
+        cap. Returns the page, NotModified (304) or Gone (404/410); raises a FetchError.
+
+        Redirects are followed here, one hop at a time, so that each hop's host is one this
+        session may read and each hop is allowed by its own host's robots.txt."""
         # only what this module inflates itself, under the size cap
         headers = {"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate"}
         if accept:
@@ -156,6 +188,35 @@ class FetchSession:
                 headers["If-None-Match"] = validators.etag
             if validators.last_modified:
                 headers["If-Modified-Since"] = validators.last_modified
+        target = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            if self.fetcher.stop.is_set():
+                raise Interrupted("stopping")
+            if not self.follows(target):
+                raise FetchNetworkError(
+                    url, f"redirected to another host ({host_key(target)}, not in follow_hosts)"
+                )
+            if self.settings.robots:
+                self._check_robots(target)
+            result = self._with_retries(target, self._headers_for(target, headers))
+            if not isinstance(result, _Redirect):
+                break
+            target = result.location
+        else:
+            raise FetchNetworkError(url, "too many redirects")
+        if isinstance(result, NotModified):
+            self.not_modified += 1
+        if target != url and isinstance(result, Page):
+            result = replace(result, url=url)
+        return result
+
+    def _headers_for(self, url: str, headers: dict[str, str]) -> dict[str, str]:
+        if self.auth is None or host_key(url) != self.home:
+            return headers
+        request = next(self.auth.auth_flow(httpx.Request("GET", url)))
+        return {**headers, "Authorization": request.headers["Authorization"]}
+
+    def _with_retries(self, url: str, headers: dict[str, str]) -> FetchResult | _Redirect:
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.retries + 1),
             wait=self._wait,
@@ -166,12 +227,10 @@ class FetchSession:
         try:
             for attempt in retrying:
                 with attempt:
-                    result = self._once(url, headers)
+                    return self._once(url, headers)
         except _Retry as exc:
             raise exc.error from None
-        if isinstance(result, NotModified):
-            self.not_modified += 1
-        return result
+        raise AssertionError("tenacity ends with a result or an exception")
 
     def _wait(self, state: RetryCallState) -> float:
         backoff = float(min(2 ** (state.attempt_number - 1), 60))
@@ -180,7 +239,7 @@ class FetchSession:
             return max(error.retry_after, backoff)
         return backoff
 
-    def _once(self, url: str, headers: dict[str, str]) -> FetchResult:
+    def _once(self, url: str, headers: dict[str, str]) -> FetchResult | _Redirect:
         settings = self.settings
         timeout = settings.timeout.total_seconds()
         host = urlsplit(url).netloc.lower()
@@ -191,7 +250,7 @@ class FetchSession:
             self.requests += 1
             started = self.fetcher.clock()
             with self.fetcher.client.stream(
-                "GET", url, headers=headers, timeout=httpx.Timeout(timeout)
+                "GET", url, headers=headers, timeout=httpx.Timeout(timeout), follow_redirects=False
             ) as response:
                 return self._read(url, response, started)
         except httpx.TimeoutException as exc:
@@ -216,24 +275,34 @@ class FetchSession:
             gate.next_start = start + min_delay
         self.fetcher.sleep(start - now)
 
-    def _read(self, url: str, response: httpx.Response, started: float) -> FetchResult:
+    def _read(self, url: str, response: httpx.Response, started: float) -> FetchResult | _Redirect:
         status = response.status_code
+        if response.has_redirect_location:
+            self._body(url, response, started, limit=65536, fail_when_over=False)
+            location = response.headers["location"]
+            try:
+                target = str(response.url.join(location))
+            except httpx.InvalidURL as exc:
+                raise FetchNetworkError(url, f"unusable redirect ({location[:80]!r})") from exc
+            if urlsplit(target).scheme not in ("http", "https"):
+                raise FetchNetworkError(url, f"unsupported redirect or scheme ({target[:80]!r})")
+            return _Redirect(target)
         if status in (304, 404, 410):
             # read the (short) body to its end: a connection left mid-response cannot be reused
             self._body(url, response, started, limit=65536, fail_when_over=False)
             return NotModified(url) if status == 304 else Gone(url, status)
-        if status == 429 or status >= 500 or status in (403, 401):
+        if status >= 400:
             head = self._body(url, response, started, limit=65536, fail_when_over=False)
-            if _is_challenge(response.headers, head):
+            challenge_status = status in (401, 403, 429) or status >= 500
+            if challenge_status and _is_challenge(response.headers, head):
                 raise ChallengePage(url, f"anti-bot challenge page (HTTP {status})")
             if status == 429 or status >= 500:
                 retry_after = _retry_after(response.headers.get("retry-after"))
                 if retry_after is not None and retry_after > self.settings.max_retry_after:
                     raise Deferred(url, retry_after)
                 seconds = retry_after.total_seconds() if retry_after is not None else None
-                raise _Retry(HttpStatusError(url, status), seconds)
-        if status >= 400:
-            raise HttpStatusError(url, status)
+                raise _Retry(HttpStatusError(url, status, head), seconds)
+            raise HttpStatusError(url, status, head)
         body = self._body(url, response, started, limit=self.settings.max_bytes)
         if _is_challenge(response.headers, body[:65536]):
             raise ChallengePage(url, "anti-bot challenge page instead of content")
@@ -324,8 +393,17 @@ class FetchSession:
         """RFC 9309: a 4xx robots.txt means no rules, a 5xx one means keep out (None).
         A network failure is the fetch's own failure, and is not remembered."""
         parser = RobotFileParser(robots_url)
+        headers = self._headers_for(robots_url, {"User-Agent": self.settings.user_agent})
+        url = robots_url
         try:
-            result = self._once(robots_url, {"User-Agent": self.settings.user_agent})
+            # RFC 9309: at least five redirects are followed, to any host (rules are only read)
+            for _hop in range(ROBOTS_REDIRECTS + 1):
+                result = self._once(url, headers)
+                if not isinstance(result, _Redirect):
+                    break
+                url = result.location
+            else:
+                result = None  # no rules found: as if there were none
         except _Retry as exc:
             if isinstance(exc.error, HttpStatusError):
                 log.warning("robots.txt %s: %s", robots_url, exc.error)

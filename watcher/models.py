@@ -144,6 +144,7 @@ class KnownRelease:
     wp_id: int | None
     source_modified: str | None
     listed: bool  # seen on the listing during the previous check
+    last_seen: datetime | None = None  # last read, or found unchanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +178,8 @@ class CheckResult:
     counts: Mapping[ChangeKind, int] = field(default_factory=dict)
     failed_pages: int = 0
     error: str | None = None
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what the user should know of a check that went well
+    failed_items: int = 0  # posts or feed items that could not be read (the others were)
 
     def count(self, kind: ChangeKind) -> int:
         return self.counts.get(kind, 0)
@@ -263,6 +265,7 @@ class SourceStatus:
     last_error: str | None
     deferred_until: datetime | None
     last_run: CheckResult | None
+    running_since: datetime | None = None  # a check of this source under way since then
 
 
 @dataclass(frozen=True, slots=True)

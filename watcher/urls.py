@@ -32,6 +32,20 @@ def canonical_url(url: str) -> str:
     return f"{host}{port}{path}" + (f"?{query}" if query else "")
 
 
+def host_key(url: str) -> str:
+    """A host as `follow_hosts` names it: lower case, without `www.`, with its port only where
+    it is not the scheme's default (http and https of one host are the same site)."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    try:
+        port = parts.port
+    except ValueError:
+        return host
+    if port is None or port == {"http": 80, "https": 443}.get(parts.scheme.lower()):
+        return host
+    return f"{host}:{port}"
+
+
 def _tracking(name: str) -> bool:
     return name.lower().startswith(_TRACKING_PREFIXES)
 

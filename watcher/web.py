@@ -40,7 +40,7 @@ class WebServer:
         self,
         listen: str,
         feeds_dir: Path,
-        health: Callable[[], bool],
+        health: Callable[[], tuple[bool, str]],
         *,
         topics: Mapping[str, str] | None = None,
         base_url: str = "",
@@ -78,6 +78,9 @@ class WebServer:
         self.thread.join(timeout=5)
 
 
+REQUEST_THREAD = "watcher web request"
+
+
 class _BoundedServer(ThreadingHTTPServer):
     """At most `max_connections` handler threads. Past them, the accepting thread waits for one
     to end (each ends within the idle timeout), so further clients wait in the listen backlog
@@ -105,6 +108,7 @@ class _BoundedServer(ThreadingHTTPServer):
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        threading.current_thread().name = REQUEST_THREAD  # told apart from other servers'
         try:
             super().process_request_thread(request, client_address)
         finally:
@@ -128,7 +132,9 @@ class Routes:
         self.opml = _opml(topics, base_url)
 
 
-def _handler(web: WebServer, health: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    web: WebServer, health: Callable[[], tuple[bool, str]]
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = f"watcher/{__version__}"
         sys_version = ""
@@ -150,8 +156,9 @@ def _handler(web: WebServer, health: Callable[[], bool]) -> type[BaseHTTPRequest
             elif path == "/feeds/opml":
                 self._send(HTTPStatus.OK, "text/x-opml; charset=utf-8", routes.opml, send_body)
             elif path == "/healthz":
-                ok = health()
-                body = b"ok\n" if ok else b"unhealthy\n"
+                ok, detail = health()
+                lines = ["ok" if ok else "unhealthy", *([detail] if detail else [])]
+                body = "".join(f"{line}\n" for line in lines).encode()
                 status = HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE
                 self._send(status, "text/plain; charset=utf-8", body, send_body)
             elif path in routes.files:

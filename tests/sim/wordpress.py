@@ -24,7 +24,7 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -89,6 +89,8 @@ class SimWordPress:
         self.posts: dict[int, Post] = {}
         self.category_ids = {slug: index + 2 for index, slug in enumerate(CATEGORIES)}
         self.faults: dict[str, int] = {}  # path -> HTTP status to answer instead
+        # rewrites every answer, as a proxy, a plugin or a broken site would
+        self.tamper: Callable[[Request, Response], Response] | None = None
         self.hits: list[Hit] = []
         self.lock = threading.RLock()
         self._next_id = 100
@@ -312,6 +314,8 @@ def _handler(site: SimWordPress) -> type[BaseHTTPRequestHandler]:
             with site.lock:
                 request = Request(parts.path, parts.query, self.headers)
                 status, headers, body = _route(site, request)
+                if site.tamper is not None:
+                    status, headers, body = site.tamper(request, (status, headers, body))
                 site.hits.append(Hit("GET", parts.path, query, status, headers))
             self.send_response(status)
             for name, value in headers.items():

@@ -8,9 +8,10 @@ into stored versions and changes, one transaction per release.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from watcher import extract
@@ -19,6 +20,7 @@ from watcher.errors import (
     FetchNetworkError,
     FetchTimeout,
     HttpStatusError,
+    LimitReached,
     ResponseTooLarge,
     SourceError,
 )
@@ -34,8 +36,10 @@ from watcher.models import (
     Validators,
 )
 from watcher.profiles import Selectors
-from watcher.urls import canonical_url
+from watcher.units import format_duration
+from watcher.urls import canonical_url, host_key
 
+_LONG_AGO = datetime.min.replace(tzinfo=UTC)
 # After this many article pages fail in a row, the site is down or blocking: stop the check.
 MAX_FAILURES_IN_A_ROW = 5
 
@@ -95,13 +99,76 @@ class PageFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemFailed:
+    """One post or feed item that could not be read (a malformed value); the others were."""
+
+    item: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incomplete:
+    """A part of the check that must be whole to decide anything (an id sweep) was not: it
+    decided nothing, and is done again at the next check."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Note:
-    """Something the user should read in the log (e.g. falling back from the REST API)."""
+    """Something the user should read in the log and in `watcher status` (e.g. falling back
+    from the REST API)."""
 
     message: str
 
 
-Observation = Observed | Unchanged | Missing | Listed | PageState | Cursor | PageFailed | Note
+Observation = (
+    Observed
+    | Unchanged
+    | Missing
+    | Listed
+    | PageState
+    | Cursor
+    | PageFailed
+    | ItemFailed
+    | Incomplete
+    | Note
+)
+
+
+class Budget:
+    """What is left of one check's `check_deadline` and `check_max_pages`: a site that never
+    stops paging, or answers slowly forever, cannot hold a check (and a worker) for ever."""
+
+    def __init__(
+        self,
+        deadline: timedelta,
+        max_pages: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.deadline = deadline
+        self.max_pages = max_pages
+        self.clock = clock
+        self.ends = clock() + deadline.total_seconds()
+        self.pages = 0
+
+    def page(self) -> None:
+        """Before each listing, feed or API page."""
+        self.in_time()
+        if self.pages >= self.max_pages:
+            raise LimitReached(
+                f"stopped after {self.max_pages} listing or API pages (check_max_pages); "
+                "the next check goes on from there"
+            )
+        self.pages += 1
+
+    def in_time(self) -> None:
+        """Before each article page, and each listing page."""
+        if self.clock() >= self.ends:
+            raise LimitReached(
+                f"stopped at check_deadline ({format_duration(self.deadline)}); "
+                "the next check goes on from there"
+            )
 
 
 @dataclass
@@ -109,6 +176,7 @@ class CheckContext:
     fetch: FetchSession
     view: SourceView
     now: datetime
+    budget: Budget
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("watcher.check"))
 
 
@@ -135,6 +203,7 @@ def fetch_listing(ctx: CheckContext, url: str, *, conditional: bool = True) -> P
 
     A sweep asks unconditionally: WordPress dates a feed by its newest published change, so a
     trashed post vanishes from the feed while the feed still answers 304."""
+    ctx.budget.page()
     previous = ctx.view.validators.get(url)
     cached = ctx.view.derived.get(url)
     send = previous if cached is not None and conditional else None
@@ -167,7 +236,13 @@ def read_articles(
     skipped; a challenge page, a Retry-After deferral or a robots refusal ends the whole check
     (the site is telling us to stop)."""
     failures_in_a_row = 0
-    for url in urls:
+    elsewhere: dict[str, int] = {}
+    for url in _reading_order(ctx.view, urls):
+        if not ctx.fetch.follows(url):
+            host = host_key(url)
+            elsewhere[host] = elsewhere.get(host, 0) + 1
+            continue
+        ctx.budget.in_time()
         known = ctx.view.known_url(canonical_url(url))
         # A removed release is read in full: the same bytes as before are then news (restored).
         active = known is not None and known.status == ReleaseStatus.ACTIVE
@@ -215,6 +290,26 @@ def read_articles(
             wp_id=wp_id,
         )
         yield Observed(snapshot, url, result.validators)
+    if elsewhere:
+        hosts = ", ".join(sorted(elsewhere))
+        yield Note(
+            f"{sum(elsewhere.values())} item(s) on other hosts not read ({hosts}); "
+            "add a host to follow_hosts to read its pages"
+        )
+
+
+def _reading_order(view: SourceView, urls: Iterable[str]) -> list[str]:
+    """Releases never read first, then the known ones, those looked at longest ago first:
+    a check cut short by its deadline goes on at the next check where it stopped, and the
+    news comes first."""
+
+    def last_seen(url: str) -> tuple[bool, datetime]:
+        known = view.known_url(canonical_url(url))
+        if known is None:
+            return False, _LONG_AGO
+        return True, known.last_seen or _LONG_AGO
+
+    return sorted(urls, key=last_seen)  # stable: in the listing's order otherwise
 
 
 def revisit_order(view: SourceView, listed: Iterable[str]) -> list[str]:

@@ -13,12 +13,13 @@ import feedparser
 
 from watcher import extract
 from watcher.config import FeedSourceConfig
-from watcher.errors import ExtractError, ListingEmpty
+from watcher.errors import ExtractError, LimitReached, ListingEmpty
 from watcher.models import Gone, Origin, Page
 from watcher.sources.base import (
     Cached,
     CheckContext,
     Cursor,
+    ItemFailed,
     Listed,
     Observation,
     Observed,
@@ -29,6 +30,7 @@ from watcher.sources.base import (
     revisit_order,
     sweep_due,
 )
+from watcher.text import clean_line
 from watcher.urls import canonical_url, is_web_url, release_key, same_site
 
 _GUID_POST_ID = re.compile(r"[?&]p=(\d+)$")
@@ -45,6 +47,13 @@ class FeedItem:
 
 
 def parse_feed(page: Page) -> list[FeedItem]:
+    """The items of a feed that can be read (see `read_feed`)."""
+    return read_feed(page)[0]
+
+
+def read_feed(page: Page) -> tuple[list[FeedItem], list[ItemFailed]]:
+    """The items of a feed, and those that could not be read: one malformed item does not keep
+    the others from being stored."""
     try:
         parsed = feedparser.parse(
             extract.feed_bytes(page.body, page.encoding),
@@ -57,21 +66,40 @@ def parse_feed(page: Page) -> list[FeedItem]:
     if parsed.bozo and not parsed.entries:
         reason = str(parsed.get("bozo_exception", "not a feed")).splitlines()[0]
         raise ExtractError(f"not a feed ({reason}): {page.final_url}")
-    items = []
+    items, failures = [], []
+    atom = str(parsed.get("version", "")).startswith("atom")
     for entry in parsed.entries:
         link = entry.get("link")
         if not link or not is_web_url(link):
             continue  # an item readers could not follow safely is no release
-        when = entry.get("published_parsed") or entry.get("updated_parsed")
-        published = datetime.fromtimestamp(calendar.timegm(when), UTC) if when else None
-        content = entry.get("content")
-        content_html = content[0].get("value") if content else None
-        guid = entry.get("id", "")
-        match = _GUID_POST_ID.search(guid)
-        wp_id = int(match.group(1)) if match and same_site(guid, link) else None
-        title = extract.html_text(entry.get("title", "")) or link
-        items.append(FeedItem(link, title, published, content_html, wp_id, entry.get("summary")))
-    return items
+        try:
+            items.append(_item(entry, link, atom=atom))
+        except (ExtractError, ValueError, OverflowError) as exc:
+            failures.append(ItemFailed(link, str(exc)))
+    return items, failures
+
+
+def _item(entry: Any, link: str, *, atom: bool) -> FeedItem:
+    when = entry.get("published_parsed") or entry.get("updated_parsed")
+    published = datetime.fromtimestamp(calendar.timegm(when), UTC) if when else None
+    content = entry.get("content")
+    content_html = content[0].get("value") if content else None
+    guid = entry.get("id", "")
+    match = _GUID_POST_ID.search(guid)
+    wp_id = int(match.group(1)) if match and same_site(guid, link) else None
+    title = _title(entry, atom=atom) or link
+    return FeedItem(link, title, published, content_html, wp_id, entry.get("summary"))
+
+
+def _title(entry: Any, *, atom: bool) -> str:
+    """An item's title as its format defines it. An Atom title says whether it is text, HTML
+    or XHTML; an RSS title is text (WordPress writes it so: `Tom <tom@example.org> resigns`
+    is those words), whatever feedparser guesses from the look of it."""
+    detail = entry.get("title_detail") or {}
+    value = str(detail.get("value", entry.get("title", "")))
+    if atom and detail.get("type") in ("text/html", "application/xhtml+xml"):
+        return extract.html_text(value)
+    return clean_line(value)
 
 
 def feed_page_url(url: str, page: int) -> str:
@@ -85,14 +113,22 @@ def feed_page_url(url: str, page: int) -> str:
 class FeedPage:
     items: list[FeedItem]
     fresh: bool  # parsed now; False when the bytes were unchanged and the items come from cache
+    number: int = 1
 
 
 def walk_feed(
-    ctx: CheckContext, url: str, max_pages: int, *, sweep: bool, allow_empty: bool = False
+    ctx: CheckContext,
+    url: str,
+    max_pages: int,
+    *,
+    sweep: bool,
+    allow_empty: bool = False,
+    first: int = 1,
 ) -> Iterator[Observation | FeedPage]:
     """Yields PageState observations and each feed page's items; stops at a missing page.
-    An empty first page is a failed check (unless allowed), never the removal of every release."""
-    for number in range(1, (max_pages or 10_000) + 1):
+    An empty first page is a failed check (unless allowed), never the removal of every release.
+    `first` is where an earlier check stopped at its limits."""
+    for number in range(first, (max_pages or 10_000) + 1):
         page_url = feed_page_url(url, number)
         result = fetch_listing(ctx, page_url, conditional=not sweep)
         if isinstance(result, Gone):
@@ -101,14 +137,20 @@ def walk_feed(
             return
         if isinstance(result, Cached):
             items, fresh = [_item_from_dict(item) for item in result.derived["items"]], False
+            failures = [ItemFailed(*failure) for failure in result.derived.get("failed", [])]
         else:
-            items, fresh = parse_feed(result), True
-            yield PageState(page_url, result.validators, {"items": [_item_dict(i) for i in items]})
+            (items, failures), fresh = read_feed(result), True
+            derived = {
+                "items": [_item_dict(i) for i in items],
+                "failed": [[failure.item, failure.reason] for failure in failures],
+            }
+            yield PageState(page_url, result.validators, derived)
+        yield from failures
         if not items:
             if number == 1 and not allow_empty:
                 raise ListingEmpty(f"the feed has no items: {page_url}")
             return
-        yield FeedPage(items, fresh)
+        yield FeedPage(items, fresh, number)
 
 
 def _item_dict(item: FeedItem) -> dict[str, object]:
@@ -144,7 +186,10 @@ def feed_item_observations(
     if known is not None and not fresh and known.status == "active":
         yield Unchanged(known.key)
         return
-    yield item_observation(item, exclude)
+    try:
+        yield item_observation(item, exclude)
+    except ExtractError as exc:
+        yield ItemFailed(item.link, str(exc))
 
 
 def item_observation(item: FeedItem, exclude: tuple[str, ...]) -> Observed:
@@ -172,25 +217,42 @@ class FeedSource:
         max_pages = self.config.max_pages if not ctx.view.baseline_done else 1
         pages: list[FeedPage] = []
         sweep = sweep_due(ctx, self.config.sweep_every)
-        for step in walk_feed(ctx, self.config.url, max_pages, sweep=sweep):
-            if isinstance(step, FeedPage):
-                pages.append(step)
-            else:
-                yield step
-        links = [item.link for page in pages for item in page.items]
-        yield Listed(tuple(canonical_url(link) for link in links))
+        # where an earlier check stopped at its limits (check_max_pages, check_deadline)
+        resumed = int(ctx.view.cursor.get("resume_page", 1))
+        stopped: LimitReached | None = None
+        try:
+            for step in walk_feed(ctx, self.config.url, max_pages, sweep=sweep, first=resumed):
+                if isinstance(step, FeedPage):
+                    pages.append(step)
+                else:
+                    yield step
+        except LimitReached as exc:
+            stopped = exc
+        cursor = {key: v for key, v in ctx.view.cursor.items() if key != "resume_page"}
         if sweep:
-            yield Cursor({**ctx.view.cursor, "last_sweep": ctx.now.isoformat()})
+            cursor["last_sweep"] = ctx.now.isoformat()
+        if stopped is not None:
+            cursor["resume_page"] = pages[-1].number + 1 if pages else resumed
+        yield Cursor(cursor)
+        whole = stopped is None and resumed == 1
+        links = [item.link for page in pages for item in page.items]
+        if whole:
+            # only a walk from the first page tells which releases left the feed
+            yield Listed(tuple(canonical_url(link) for link in links))
         ids = {item.link: item.wp_id for page in pages for item in page.items if item.wp_id}
         if self.config.follow:
-            urls = revisit_order(ctx.view, links)
+            urls = revisit_order(ctx.view, links) if whole else list(dict.fromkeys(links))
             yield from read_articles(ctx, urls, self.selectors, wp_ids=ids)
-            return
-        for page in pages:
-            for item in page.items:
-                yield from feed_item_observations(ctx, item, page.fresh, self.selectors.exclude)
-        # a release that left the feed (or was missing last time) is asked for by its page, only
-        # to know whether it is still there: its content was read from the feed, not the page
-        listed = set(links)
-        left = [url for url in revisit_order(ctx.view, links) if url not in listed]
-        yield from read_articles(ctx, left, self.selectors, existence_only=True)
+        else:
+            for page in pages:
+                for item in page.items:
+                    yield from feed_item_observations(ctx, item, page.fresh, self.selectors.exclude)
+            if whole:
+                # a release that left the feed (or was missing last time) is asked for by its
+                # page, only to know whether it is still there: its content was read from the
+                # feed, not the page
+                listed = set(links)
+                left = [url for url in revisit_order(ctx.view, links) if url not in listed]
+                yield from read_articles(ctx, left, self.selectors, existence_only=True)
+        if stopped is not None:
+            raise stopped

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from watcher import extract
 from watcher.config import HtmlSourceConfig
-from watcher.errors import ListingEmpty, SourceError
+from watcher.errors import LimitReached, ListingEmpty, SourceError
 from watcher.models import Gone
 from watcher.sources.base import (
     Cached,
@@ -30,17 +30,24 @@ class HtmlSource:
 
     def observe(self, ctx: CheckContext) -> Iterator[Observation]:
         listed: list[str] = []
-        url: str | None = self.config.url
+        # where an earlier check stopped at its limits (check_max_pages, check_deadline)
+        resumed = ctx.view.cursor.get("resume_listing")
+        url: str | None = resumed or self.config.url
         seen_pages: set[str] = set()
         pages = 0
         sweep = sweep_due(ctx, self.config.sweep_every)
+        stopped: LimitReached | None = None
         while url and url not in seen_pages:
             if self.config.max_pages and pages >= self.config.max_pages:
                 break
             seen_pages.add(url)
-            result = fetch_listing(ctx, url, conditional=not sweep)
+            try:
+                result = fetch_listing(ctx, url, conditional=not sweep)
+            except LimitReached as exc:
+                stopped = exc
+                break
             if isinstance(result, Gone):
-                if pages == 0:
+                if pages == 0 and not resumed:
                     raise SourceError(f"listing page is gone (HTTP {result.status}): {url}")
                 break
             if isinstance(result, Cached):
@@ -52,7 +59,7 @@ class HtmlSource:
                     derived = {"items": items, "next": next_url}
                     yield PageState(url, result.validators, derived)
             if not items:
-                if pages == 0:
+                if pages == 0 and not resumed:
                     raise ListingEmpty(
                         f"the listing {url} has no items matching {self.selectors.item!r} "
                         "(layout changed, or not the page it was)"
@@ -61,7 +68,16 @@ class HtmlSource:
             listed.extend(items)
             pages += 1
             url = next_url
-        yield Listed(tuple(canonical_url(item) for item in listed))
+        cursor = {key: v for key, v in ctx.view.cursor.items() if key != "resume_listing"}
         if sweep:
-            yield Cursor({**ctx.view.cursor, "last_sweep": ctx.now.isoformat()})
-        yield from read_articles(ctx, revisit_order(ctx.view, listed), self.selectors)
+            cursor["last_sweep"] = ctx.now.isoformat()
+        if stopped is not None:
+            cursor["resume_listing"] = url
+        yield Cursor(cursor)
+        if stopped is None and not resumed:
+            # only a walk from the first page to the last tells which releases left the listing
+            yield Listed(tuple(canonical_url(item) for item in listed))
+            listed = revisit_order(ctx.view, listed)
+        yield from read_articles(ctx, list(dict.fromkeys(listed)), self.selectors)
+        if stopped is not None:
+            raise stopped

@@ -34,6 +34,7 @@ from watcher.models import (
 from watcher.store.tables import (
     CHANGE,
     RELEASE,
+    SOURCE,
     VALIDATOR,
     VERSION,
     CheckRunRow,
@@ -218,6 +219,19 @@ class CheckRecords:
                 _upsert_validators(connection, source_id, page_url, validators, None, now)
             return verdict
 
+    def check_started(self, source_id: int, at: datetime) -> None:
+        """Noted so that `watcher status` can show a check under way (and one that runs past
+        its deadline)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.update(SOURCE).where(SOURCE.c.id == source_id).values(check_started_at=at)
+            )
+
+    def clear_running(self) -> None:
+        """At a daemon's start: no check of this database is under way any more."""
+        with self.engine.begin() as connection:
+            connection.execute(sa.update(SOURCE).values(check_started_at=None))
+
     def save_unchanged(self, source_id: int, keys: Iterable[str], now: datetime) -> None:
         keys = list(keys)
         if not keys:
@@ -274,15 +288,16 @@ class CheckRecords:
         deferred_until: datetime | None = None,
     ) -> None:
         """Record the run. A check that went through the whole source (even if some pages
-        failed) also saves the cursor, the listing and the baseline flag; one that stopped
-        early is simply done again."""
+        failed) also saves the listing and the baseline flag; the cursor is saved when given
+        (a check that stopped at its limits keeps how far it got)."""
         with Session(self.engine) as session, session.begin():
             source = session.get(SourceRow, source_id)
             assert source is not None
+            source.check_started_at = None
+            if cursor is not None:
+                source.cursor = dict(cursor)
             if completed:
                 source.baseline_done = True
-                if cursor is not None:
-                    source.cursor = dict(cursor)
                 if listed is not None:
                     _save_listed(session, source_id, set(listed))
             if result.status == CheckStatus.OK:
@@ -309,6 +324,8 @@ class CheckRecords:
                     not_modified=result.not_modified,
                     failed_pages=result.failed_pages,
                     error=result.error,
+                    notes="\n".join(result.notes) or None,
+                    failed_items=result.failed_items,
                 )
             )
 
@@ -353,6 +370,7 @@ def _known(row: Any) -> KnownRelease:
         wp_id=row.wp_id,
         source_modified=row.source_modified,
         listed=row.listed,
+        last_seen=row.last_seen,
     )
 
 

@@ -140,6 +140,7 @@ class Reading:
                         last_error=source.last_error,
                         deferred_until=source.deferred_until,
                         last_run=_run_result(run, source.name) if run else None,
+                        running_since=source.check_started_at,
                     )
                 )
             return out
@@ -191,6 +192,8 @@ def _run_result(row: CheckRunRow, source: str) -> CheckResult:
         },
         failed_pages=row.failed_pages,
         error=row.error,
+        notes=tuple(row.notes.splitlines()) if row.notes else (),
+        failed_items=row.failed_items,
     )
 
 

@@ -48,6 +48,7 @@ class SourceRow(SQLModel, table=True):
     last_success_at: datetime | None = _when(nullable=True)
     last_error: str | None = None
     unhealthy_since: datetime | None = _when(nullable=True)  # reported unhealthy, not recovered
+    check_started_at: datetime | None = _when(nullable=True)  # a check under way since then
 
 
 class ReleaseRow(SQLModel, table=True):
@@ -133,6 +134,10 @@ class CheckRunRow(SQLModel, table=True):
     not_modified: int = 0
     failed_pages: int = 0
     error: str | None = None
+    notes: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    failed_items: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
 
 
 class HealthEventRow(SQLModel, table=True):
