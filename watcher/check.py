@@ -125,7 +125,7 @@ def check_source(
         failed_pages=tally.failed_pages,
         error=outcome.error,
         notes=outcome.notes,
-        failed_items=tally.failed_items,
+        failed_items=len(tally.failed_items),
     )
     store.finish_check(
         source_id,
@@ -151,8 +151,8 @@ class Tally:
     seen: set[str] = field(default_factory=set)  # releases read (or found unchanged)
     failed_pages: int = 0
     first_page_failure: str = ""
-    failed_items: int = 0
-    first_item_failure: str = ""
+    # each item that could not be read, once (a post can fail in the look-back and the sweep)
+    failed_items: dict[str, str] = field(default_factory=dict)
     incomplete: list[str] = field(default_factory=list)  # parts that decided nothing
     notes: dict[str, None] = field(default_factory=dict)  # in order, each once
     cursor: Mapping[str, Any] | None = None
@@ -173,9 +173,10 @@ def decide(tally: Tally, ended: Exception | None) -> Outcome:
     """The outcome of a check, from what it observed and how its walk ended (None: the end)."""
     notes = list(tally.notes)
     if tally.failed_items:
+        item, reason = next(iter(tally.failed_items.items()))
         notes.append(
-            f"{tally.failed_items} item(s) failed, the others were read; "
-            f"first: {tally.first_item_failure}"
+            f"{len(tally.failed_items)} item(s) failed, the others were read; "
+            f"first: {item}: {reason}"
         )
     match ended:
         case LimitReached():
@@ -270,9 +271,9 @@ class _Recorder:
                 tally.first_page_failure = tally.first_page_failure or reason
                 log.warning("%s: %s", name, reason)
             case ItemFailed(item, reason):
-                tally.failed_items += 1
-                tally.first_item_failure = tally.first_item_failure or f"{item}: {reason}"
-                log.warning("%s: %s: %s", name, item, reason)
+                if item not in tally.failed_items:
+                    tally.failed_items[item] = reason
+                    log.warning("%s: %s: %s", name, item, reason)
             case Incomplete(reason):
                 tally.incomplete.append(reason)
                 log.warning("%s: %s", name, reason)
