@@ -45,6 +45,10 @@ def host(site: StaticSite | SimWordPress) -> str:
     return urlsplit(site.url).netloc
 
 
+def feed(site: StaticSite, path: str = "/feed/", **extra: Any) -> dict[str, Any]:
+    return {"name": "f", "type": "feed", "url": f"{site.url}{path}", **extra}
+
+
 # -- 9. javascript: links ---------------------------------------------------------------------
 
 
@@ -82,27 +86,20 @@ def test_feed_items_on_other_hosts_are_not_read(
         rss([("Ours", f"{static.url}/ours/"), ("Theirs", f"{internal.url}/admin/")]),
     )
     static.html("/ours/", article("Ours", "Our release."))
-    app = make_app([{"name": "f", "type": "feed", "url": f"{static.url}/feed/"}])
+    app = make_app([feed(static)])
     [result] = app.check()
     assert result.status == CheckStatus.OK, result.error
     assert [r.title for r in app.store.releases()] == ["Ours"]
     assert internal.paths() == []  # never asked
     assert any(f"1 item(s) on other hosts not read ({host(internal)})" in n for n in result.notes)
-    feed = (app.config.feeds_dir / "all.atom").read_text()
-    assert "hunter2" not in feed
+    assert "hunter2" not in (app.config.feeds_dir / "all.atom").read_text()
 
 
 def test_follow_hosts_lets_a_feed_read_a_partner_site(
     static: StaticSite, internal: StaticSite, make_app: Callable[..., App]
 ) -> None:
     static.xml("/feed/", rss([("Theirs", f"{internal.url}/admin/")]))
-    source = {
-        "name": "f",
-        "type": "feed",
-        "url": f"{static.url}/feed/",
-        "follow_hosts": [host(internal)],
-    }
-    app = make_app([source])
+    app = make_app([feed(static, follow_hosts=[host(internal)])])
     [result] = app.check()
     assert result.status == CheckStatus.OK, result.error
     assert [r.title for r in app.store.releases()] == ["Internal dashboard"]
@@ -114,7 +111,7 @@ def test_a_redirect_to_another_host_is_not_followed(
     static.xml("/feed/", rss([("Ours", f"{static.url}/ours/"), ("Moved", f"{static.url}/x/")]))
     static.html("/ours/", article("Ours", "Our release."))
     static.redirect("/x/", f"{internal.url}/admin/")
-    app = make_app([{"name": "f", "type": "feed", "url": f"{static.url}/feed/"}])
+    app = make_app([feed(static)])
     [result] = app.check()
     assert [r.title for r in app.store.releases()] == ["Ours"]
     assert internal.paths() == []
@@ -129,7 +126,7 @@ def test_a_redirect_within_the_site_is_followed(
     static.xml("/feed/", rss([("Moved", f"{static.url}/old-slug/")]))
     static.redirect("/old-slug/", "/new-slug/")
     static.html("/new-slug/", article("Moved", "A release whose slug changed."))
-    app = make_app([{"name": "f", "type": "feed", "url": f"{static.url}/feed/"}])
+    app = make_app([feed(static)])
     [result] = app.check()
     assert result.status == CheckStatus.OK, result.error
     [release] = app.store.releases()
@@ -172,13 +169,7 @@ def test_robots_txt_of_a_redirect_s_target_host_is_honoured(
     static.xml("/feed/", rss([("Ours", f"{static.url}/ours/"), ("Moved", f"{static.url}/x/")]))
     static.html("/ours/", article("Ours", "Our release."))
     static.redirect("/x/", f"{internal.url}/admin/")
-    source = {
-        "name": "f",
-        "type": "feed",
-        "url": f"{static.url}/feed/",
-        "follow_hosts": [host(internal)],
-    }
-    app = make_app([source])
+    app = make_app([feed(static, follow_hosts=[host(internal)])])
     [result] = app.check()
     assert "disallowed by robots.txt" in (result.error or "")
     assert internal.paths() == ["/robots.txt"]
@@ -219,13 +210,8 @@ def test_http_auth_is_sent_to_the_source_s_host_only_and_never_shown(
     static.xml("/feed/", rss([("Ours", f"{static.url}/ours/"), ("Theirs", f"{internal.url}/p/")]))
     static.html("/ours/", article("Ours", "Our release."))
     internal.html("/p/", article("Theirs", "A partner's release."))
-    source = {
-        "name": "private",
-        "type": "feed",
-        "url": f"{static.url}/feed/",
-        "follow_hosts": [host(internal)],
-        "http": {"auth": {"username": "editor", "password_env": "PRIVATE_FEED_PASSWORD"}},
-    }
+    auth = {"username": "editor", "password_env": "PRIVATE_FEED_PASSWORD"}
+    source = feed(static, follow_hosts=[host(internal)], http={"auth": auth})
     config = write_config(tmp_path, [source])
 
     unset = run_watcher("config", "check", config=config)
@@ -296,7 +282,7 @@ def test_an_atom_title_is_read_as_its_type_says(
             + "</feed>"
         ).encode(),
     )
-    app = make_app([{"name": "a", "type": "feed", "url": f"{static.url}/atom/", "follow": False}])
+    app = make_app([feed(static, "/atom/", follow=False)])
     app.check()
     assert sorted(r.title for r in app.store.releases()) == sorted(e[2] for e in entries)
 
@@ -323,7 +309,7 @@ def test_a_malformed_feed_item_fails_alone(
             "</feed>"
         ).encode(),
     )
-    app = make_app([{"name": "a", "type": "feed", "url": f"{static.url}/atom/", "follow": False}])
+    app = make_app([feed(static, "/atom/", follow=False)])
     [result] = app.check()
     assert result.status == CheckStatus.OK, result.error
     assert result.failed_items == 2
