@@ -4,6 +4,7 @@ WordPress would serve (odd links, redirects to other hosts, robots.txt per host)
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,6 +15,7 @@ Answer = tuple[int, dict[str, str], bytes]
 class StaticSite:
     pages: dict[str, Answer] = field(default_factory=dict)  # path (with query) -> answer
     hits: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # path, headers
+    delays: dict[str, float] = field(default_factory=dict)  # path -> seconds before answering
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -56,6 +58,7 @@ def _handler(site: StaticSite) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             with site._lock:
                 site.hits.append((self.path, dict(self.headers.items())))
+            time.sleep(site.delays.get(self.path, 0))
             default: Answer = (404, {"Content-Type": "text/plain"}, b"not found")
             status, headers, body = site.pages.get(self.path, default)
             self.send_response(status)

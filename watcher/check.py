@@ -34,6 +34,7 @@ from watcher.sources.base import (
     Budget,
     CheckContext,
     Cursor,
+    HistoryRead,
     Incomplete,
     ItemFailed,
     Listed,
@@ -109,7 +110,7 @@ def check_source(
         store.save_unchanged(source_id, recorder.tally.unchanged, clock())
     outcome = decide(recorder.tally, ended)
     deferred_until = clock() + outcome.retry_after if outcome.retry_after else None
-    if outcome.status == CheckStatus.FAILED and not outcome.completed:
+    if outcome.status == CheckStatus.FAILED and not outcome.read:
         # a site that cannot be read is asked less often; a few broken pages slow nothing
         pause = backoff(source.every, view.consecutive_failures + 1)
         deferred_until = clock() + pause if pause else None
@@ -131,13 +132,13 @@ def check_source(
         source_id,
         result,
         finished_at=clock(),
-        cursor=tally.cursor if outcome.keep_cursor else None,
-        listed=tally.listed,
-        completed=outcome.completed,
+        cursor=tally.cursor if outcome.keep_progress else None,
+        listed=tally.listed if outcome.keep_progress else None,
+        baseline_done=outcome.baseline_done,
         deferred_until=deferred_until,
     )
     _log(result)
-    if _report_health(config, store, source_id, view, result, outcome.completed, clock()):
+    if _report_health(config, store, source_id, view, result, outcome.read, clock()):
         result = replace(result, health_changed=True)
     return result
 
@@ -157,20 +158,23 @@ class Tally:
     notes: dict[str, None] = field(default_factory=dict)  # in order, each once
     cursor: Mapping[str, Any] | None = None
     listed: tuple[str, ...] | None = None
+    history_read: bool = False  # every release the listing shows was read once
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     status: CheckStatus
-    error: str | None
-    completed: bool  # the whole source was gone through: baseline done, listing kept
-    keep_cursor: bool  # how far the check got is kept (done, or stopped at a limit)
+    error: str | None = None
+    read: bool = False  # the site could be read (else: backed off, and in time unhealthy)
+    keep_progress: bool = False  # the cursor and the listing are kept
+    baseline_done: bool = False  # what is found from now on is news
     retry_after: timedelta | None = None  # the server asked to wait this long
     notes: tuple[str, ...] = ()
 
 
 def decide(tally: Tally, ended: Exception | None) -> Outcome:
-    """The outcome of a check, from what it observed and how its walk ended (None: the end)."""
+    """The outcome of a check, from what it observed and how its walk ended (None: the end,
+    LimitReached: its deadline or page limit)."""
     notes = list(tally.notes)
     if tally.failed_items:
         item, reason = next(iter(tally.failed_items.items()))
@@ -179,36 +183,40 @@ def decide(tally: Tally, ended: Exception | None) -> Outcome:
             f"first: {item}: {reason}"
         )
     match ended:
-        case LimitReached():
-            return Outcome(CheckStatus.OK, None, False, True, notes=(*notes, str(ended)))
         case Deferred(retry_after=wait):
-            return Outcome(CheckStatus.DEFERRED, str(ended), False, False, wait, tuple(notes))
+            return Outcome(CheckStatus.DEFERRED, str(ended), retry_after=wait, notes=tuple(notes))
         case Interrupted():
-            return Outcome(
-                CheckStatus.INTERRUPTED, "stopped before the end", False, False, notes=tuple(notes)
-            )
+            return Outcome(CheckStatus.INTERRUPTED, "stopped before the end", notes=tuple(notes))
         case SourceError():
-            return Outcome(CheckStatus.FAILED, str(ended), False, False, notes=tuple(notes))
+            return Outcome(CheckStatus.FAILED, str(ended), notes=tuple(notes))
+        case LimitReached():
+            notes.append(str(ended))
         case Exception():
             error = f"unexpected error: {type(ended).__name__}: {ended}"
-            return Outcome(CheckStatus.FAILED, error, False, False, notes=tuple(notes))
-    problems = list(tally.incomplete)
-    if tally.failed_pages and tally.seen:
-        problems.append(
-            f"{tally.failed_pages} page(s) failed, the others were read; "
-            f"first: {tally.first_page_failure}"
-        )
-    elif tally.failed_pages:
+            return Outcome(CheckStatus.FAILED, error, notes=tuple(notes))
+    if tally.failed_pages and not tally.seen:
         # nothing of the site could be read (a new article template, say): not a reading
         # of it, so neither a baseline nor a success, and paused as a site that is down
         error = (
             f"no page could be read ({tally.failed_pages} failed); "
             f"first: {tally.first_page_failure}"
         )
-        return Outcome(CheckStatus.FAILED, error, False, False, notes=tuple(notes))
-    if problems:
-        return Outcome(CheckStatus.FAILED, "; ".join(problems), True, True, notes=tuple(notes))
-    return Outcome(CheckStatus.OK, None, True, True, notes=tuple(notes))
+        return Outcome(CheckStatus.FAILED, error, notes=tuple(notes))
+    problems = list(tally.incomplete)
+    if tally.failed_pages:
+        problems.append(
+            f"{tally.failed_pages} page(s) failed, the others were read; "
+            f"first: {tally.first_page_failure}"
+        )
+    return Outcome(
+        CheckStatus.FAILED if problems else CheckStatus.OK,
+        "; ".join(problems) or None,
+        read=True,
+        keep_progress=True,
+        # a check cut short is a whole reading once every release listed has been read once
+        baseline_done=not isinstance(ended, LimitReached) or tally.history_read,
+        notes=tuple(notes),
+    )
 
 
 class _Recorder:
@@ -277,6 +285,8 @@ class _Recorder:
             case Incomplete(reason):
                 tally.incomplete.append(reason)
                 log.warning("%s: %s", name, reason)
+            case HistoryRead():
+                tally.history_read = True
             case Note(message):
                 if message not in tally.notes:
                     tally.notes[message] = None

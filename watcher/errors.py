@@ -12,6 +12,7 @@
         │   ├── FetchNetworkError   refused, reset, DNS, protocol errors
         │   ├── HttpStatusError     an error status after retries (has .status)
         │   ├── ResponseTooLarge    the body passed the size cap
+        │   ├── OffSite             on (or redirected to) a host the source may not read
         │   ├── ChallengePage       an anti-bot or WAF page instead of content
         │   ├── RobotsDisallowed    robots.txt forbids the URL (or cannot be read)
         │   └── Deferred            Retry-After longer than the cap: try again in a later cycle
@@ -77,6 +78,10 @@ class HttpStatusError(FetchError):
 
 class ResponseTooLarge(FetchError):
     pass
+
+
+class OffSite(FetchError):
+    """A page (or a redirect) on a host the source may not read: not its own, not followed."""
 
 
 class ChallengePage(FetchError):

@@ -33,6 +33,7 @@ from watcher.errors import (
     FetchTimeout,
     HttpStatusError,
     Interrupted,
+    OffSite,
     ResponseTooLarge,
     RobotsDisallowed,
 )
@@ -162,6 +163,7 @@ class FetchSession:
         self.fetcher = fetcher
         self.settings = settings
         self.home = host_key(home) if home else None
+        self.home_scheme = urlsplit(home).scheme.lower() if home else None
         self.hosts = frozenset({self.home, *follow_hosts}) if self.home else None
         self.auth = httpx.BasicAuth(*auth) if auth else None
         self.requests = 0
@@ -193,9 +195,8 @@ class FetchSession:
             if self.fetcher.stop.is_set():
                 raise Interrupted("stopping")
             if not self.follows(target):
-                raise FetchNetworkError(
-                    url, f"redirected to another host ({host_key(target)}, not in follow_hosts)"
-                )
+                where = "redirected to another host" if target != url else "on another host"
+                raise OffSite(url, f"{where} ({host_key(target)}, not in follow_hosts)")
             if self.settings.robots:
                 self._check_robots(target)
             result = self._with_retries(target, self._headers_for(target, headers))
@@ -211,7 +212,12 @@ class FetchSession:
         return result
 
     def _headers_for(self, url: str, headers: dict[str, str]) -> dict[str, str]:
+        """With `auth`, to the source's own host only, and never in clear over http when the
+        source is on https."""
+        scheme = urlsplit(url).scheme.lower()
         if self.auth is None or host_key(url) != self.home:
+            return headers
+        if scheme not in (self.home_scheme, "https"):
             return headers
         request = next(self.auth.auth_flow(httpx.Request("GET", url)))
         return {**headers, "Authorization": request.headers["Authorization"]}
@@ -393,12 +399,12 @@ class FetchSession:
         """RFC 9309: a 4xx robots.txt means no rules, a 5xx one means keep out (None).
         A network failure is the fetch's own failure, and is not remembered."""
         parser = RobotFileParser(robots_url)
-        headers = self._headers_for(robots_url, {"User-Agent": self.settings.user_agent})
+        headers = {"User-Agent": self.settings.user_agent}
         url = robots_url
         try:
             # RFC 9309: at least five redirects are followed, to any host (rules are only read)
             for _hop in range(ROBOTS_REDIRECTS + 1):
-                result = self._once(url, headers)
+                result = self._once(url, self._headers_for(url, headers))
                 if not isinstance(result, _Redirect):
                     break
                 url = result.location

@@ -21,6 +21,7 @@ from watcher.errors import (
     FetchTimeout,
     HttpStatusError,
     LimitReached,
+    OffSite,
     ResponseTooLarge,
     SourceError,
 )
@@ -115,6 +116,12 @@ class Incomplete:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryRead:
+    """Every release the source's listing shows has been read once: whatever is found from now
+    on is news, even if this check is cut short by its limits."""
+
+
+@dataclass(frozen=True, slots=True)
 class Note:
     """Something the user should read in the log and in `watcher status` (e.g. falling back
     from the REST API)."""
@@ -132,6 +139,7 @@ Observation = (
     | PageFailed
     | ItemFailed
     | Incomplete
+    | HistoryRead
     | Note
 )
 
@@ -217,7 +225,12 @@ def fetch_listing(ctx: CheckContext, url: str, *, conditional: bool = True) -> P
     return result
 
 
-PAGE_ERRORS = (FetchTimeout, FetchNetworkError, HttpStatusError, ResponseTooLarge, ExtractError)
+PAGE_ERRORS = (
+    FetchTimeout, FetchNetworkError, HttpStatusError, ResponseTooLarge, OffSite, ExtractError,
+)  # fmt: skip
+# Failures that say nothing of the site being down: the page answered, it is just not readable
+# (another template) or not ours to read.
+_PAGE_ONLY = (ExtractError, OffSite)
 
 
 def read_articles(
@@ -227,6 +240,7 @@ def read_articles(
     *,
     wp_ids: Mapping[str, int] | None = None,
     existence_only: bool = False,
+    history: bool = False,
 ) -> Iterator[Observation]:
     """Fetch each article page conditionally; parse only pages whose bytes changed.
 
@@ -234,10 +248,15 @@ def read_articles(
     their own. With `existence_only`, a page only tells whether the release is still there
     (its content comes from elsewhere, such as a feed). A page that fails is reported and
     skipped; a challenge page, a Retry-After deferral or a robots refusal ends the whole check
-    (the site is telling us to stop)."""
+    (the site is telling us to stop). With `history` (the URLs are a whole listing), a
+    HistoryRead is yielded once every release never read before has been tried."""
     failures_in_a_row = 0
     elsewhere: dict[str, int] = {}
-    for url in _reading_order(ctx.view, urls):
+    ordered = _reading_order(ctx.view, urls)
+    never_read = sum(1 for url in ordered if ctx.view.known_url(canonical_url(url)) is None)
+    for position, url in enumerate(ordered):
+        if history and position == never_read:
+            yield HistoryRead()
         if not ctx.fetch.follows(url):
             host = host_key(url)
             elsewhere[host] = elsewhere.get(host, 0) + 1
@@ -265,7 +284,7 @@ def read_articles(
                 continue
             parts = extract.article(result, selectors)
         except PAGE_ERRORS as exc:
-            failures_in_a_row += 1
+            failures_in_a_row = 0 if isinstance(exc, _PAGE_ONLY) else failures_in_a_row + 1
             yield PageFailed(url, str(exc))
             if failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
                 raise SourceError(
@@ -290,12 +309,31 @@ def read_articles(
             wp_id=wp_id,
         )
         yield Observed(snapshot, url, result.validators)
+    if history and never_read == len(ordered):
+        yield HistoryRead()
     if elsewhere:
         hosts = ", ".join(sorted(elsewhere))
         yield Note(
             f"{sum(elsewhere.values())} item(s) on other hosts not read ({hosts}); "
             "add a host to follow_hosts to read its pages"
         )
+
+
+def walked_on(
+    reading: Iterable[Observation], cursor: Mapping[str, Any], *, history: bool
+) -> Iterator[Observation]:
+    """The reading of a listing's articles (`read_articles(..., history=True)`), with the
+    cursor of how far the listing was walked, saved once every release never read before has
+    been: cut short earlier, the next check walks the same pages again and reads first what it
+    did not get to. `history`: the walk reached the listing's end (over one check or several),
+    so that once they are read, everything found later is news."""
+    for observation in reading:
+        if isinstance(observation, HistoryRead):
+            yield Cursor(cursor)
+            if history:
+                yield observation
+            continue
+        yield observation
 
 
 def _reading_order(view: SourceView, urls: Iterable[str]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from watcher.sources.base import (
     Cached,
     CheckContext,
     Cursor,
+    HistoryRead,
     ItemFailed,
     Listed,
     Observation,
@@ -29,6 +30,7 @@ from watcher.sources.base import (
     read_articles,
     revisit_order,
     sweep_due,
+    walked_on,
 )
 from watcher.text import clean_line
 from watcher.urls import canonical_url, is_web_url, release_key, same_site
@@ -217,24 +219,27 @@ class FeedSource:
         max_pages = self.config.max_pages if not ctx.view.baseline_done else 1
         pages: list[FeedPage] = []
         sweep = sweep_due(ctx, self.config.sweep_every)
-        # where an earlier check stopped at its limits (check_max_pages, check_deadline)
-        resumed = int(ctx.view.cursor.get("resume_page", 1))
+        # where an earlier check stopped at its limits, on this very feed
+        resume = ctx.view.cursor.get("resume_page")
+        if not isinstance(resume, Mapping) or resume.get("from") != self.config.url:
+            resume = None
+        first = int(resume["at"]) if resume else 1
         stopped: LimitReached | None = None
         try:
-            for step in walk_feed(ctx, self.config.url, max_pages, sweep=sweep, first=resumed):
+            for step in walk_feed(ctx, self.config.url, max_pages, sweep=sweep, first=first):
                 if isinstance(step, FeedPage):
                     pages.append(step)
                 else:
                     yield step
         except LimitReached as exc:
             stopped = exc
+        whole = stopped is None and resume is None
         cursor = {key: v for key, v in ctx.view.cursor.items() if key != "resume_page"}
-        if sweep:
+        if sweep and whole:
             cursor["last_sweep"] = ctx.now.isoformat()
         if stopped is not None:
-            cursor["resume_page"] = pages[-1].number + 1 if pages else resumed
-        yield Cursor(cursor)
-        whole = stopped is None and resumed == 1
+            at = pages[-1].number + 1 if pages else first
+            cursor["resume_page"] = {"from": self.config.url, "at": at}
         links = [item.link for page in pages for item in page.items]
         if whole:
             # only a walk from the first page tells which releases left the feed
@@ -242,11 +247,14 @@ class FeedSource:
         ids = {item.link: item.wp_id for page in pages for item in page.items if item.wp_id}
         if self.config.follow:
             urls = revisit_order(ctx.view, links) if whole else list(dict.fromkeys(links))
-            yield from read_articles(ctx, urls, self.selectors, wp_ids=ids)
+            reading = read_articles(ctx, urls, self.selectors, wp_ids=ids, history=True)
+            yield from walked_on(reading, cursor, history=stopped is None)
         else:
             for page in pages:
                 for item in page.items:
                     yield from feed_item_observations(ctx, item, page.fresh, self.selectors.exclude)
+            if stopped is None:
+                yield HistoryRead()
             if whole:
                 # a release that left the feed (or was missing last time) is asked for by its
                 # page, only to know whether it is still there: its content was read from the
@@ -254,5 +262,6 @@ class FeedSource:
                 listed = set(links)
                 left = [url for url in revisit_order(ctx.view, links) if url not in listed]
                 yield from read_articles(ctx, left, self.selectors, existence_only=True)
+            yield Cursor(cursor)
         if stopped is not None:
             raise stopped

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from watcher import extract
 from watcher.config import HtmlSourceConfig
@@ -11,7 +11,6 @@ from watcher.models import Gone
 from watcher.sources.base import (
     Cached,
     CheckContext,
-    Cursor,
     Listed,
     Observation,
     PageState,
@@ -19,6 +18,7 @@ from watcher.sources.base import (
     read_articles,
     revisit_order,
     sweep_due,
+    walked_on,
 )
 from watcher.urls import canonical_url
 
@@ -30,11 +30,13 @@ class HtmlSource:
 
     def observe(self, ctx: CheckContext) -> Iterator[Observation]:
         listed: list[str] = []
-        # where an earlier check stopped at its limits (check_max_pages, check_deadline)
-        resumed = ctx.view.cursor.get("resume_listing")
-        url: str | None = resumed or self.config.url
+        # where an earlier check stopped at its limits, on this very listing
+        resume = ctx.view.cursor.get("resume_listing")
+        if not isinstance(resume, Mapping) or resume.get("from") != self.config.url:
+            resume = None
+        url: str | None = resume["at"] if resume else self.config.url
+        pages = int(resume["walked"]) if resume else 0
         seen_pages: set[str] = set()
-        pages = 0
         sweep = sweep_due(ctx, self.config.sweep_every)
         stopped: LimitReached | None = None
         while url and url not in seen_pages:
@@ -47,7 +49,7 @@ class HtmlSource:
                 stopped = exc
                 break
             if isinstance(result, Gone):
-                if pages == 0 and not resumed:
+                if pages == 0:
                     raise SourceError(f"listing page is gone (HTTP {result.status}): {url}")
                 break
             if isinstance(result, Cached):
@@ -59,7 +61,7 @@ class HtmlSource:
                     derived = {"items": items, "next": next_url}
                     yield PageState(url, result.validators, derived)
             if not items:
-                if pages == 0 and not resumed:
+                if pages == 0:
                     raise ListingEmpty(
                         f"the listing {url} has no items matching {self.selectors.item!r} "
                         "(layout changed, or not the page it was)"
@@ -68,16 +70,18 @@ class HtmlSource:
             listed.extend(items)
             pages += 1
             url = next_url
+        whole = stopped is None and resume is None
         cursor = {key: v for key, v in ctx.view.cursor.items() if key != "resume_listing"}
-        if sweep:
+        if sweep and whole:
             cursor["last_sweep"] = ctx.now.isoformat()
         if stopped is not None:
-            cursor["resume_listing"] = url
-        yield Cursor(cursor)
-        if stopped is None and not resumed:
+            cursor["resume_listing"] = {"from": self.config.url, "at": url, "walked": pages}
+        if whole:
             # only a walk from the first page to the last tells which releases left the listing
             yield Listed(tuple(canonical_url(item) for item in listed))
             listed = revisit_order(ctx.view, listed)
-        yield from read_articles(ctx, list(dict.fromkeys(listed)), self.selectors)
+        urls = list(dict.fromkeys(listed))
+        reading = read_articles(ctx, urls, self.selectors, history=True)
+        yield from walked_on(reading, cursor, history=stopped is None)
         if stopped is not None:
             raise stopped

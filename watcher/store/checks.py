@@ -284,22 +284,22 @@ class CheckRecords:
         finished_at: datetime,
         cursor: Mapping[str, Any] | None,
         listed: Iterable[str] | None,
-        completed: bool,
+        baseline_done: bool,
         deferred_until: datetime | None = None,
     ) -> None:
-        """Record the run. A check that went through the whole source (even if some pages
-        failed) also saves the listing and the baseline flag; the cursor is saved when given
-        (a check that stopped at its limits keeps how far it got)."""
+        """Record the run, and what the check got to keep: how far it got (the source kind's
+        cursor), what its listing showed, whether its baseline is done. A check that failed
+        keeps none of it, and is simply done again."""
         with Session(self.engine) as session, session.begin():
             source = session.get(SourceRow, source_id)
             assert source is not None
             source.check_started_at = None
             if cursor is not None:
                 source.cursor = dict(cursor)
-            if completed:
+            if listed is not None:
+                _save_listed(session, source_id, set(listed))
+            if baseline_done:
                 source.baseline_done = True
-                if listed is not None:
-                    _save_listed(session, source_id, set(listed))
             if result.status == CheckStatus.OK:
                 source.consecutive_failures = 0
                 source.last_success_at = finished_at
