@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,6 +14,7 @@ from sqlmodel import SQLModel
 from tests.conftest import wordpress_source
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
+from watcher.errors import StoreError
 from watcher.models import ChangeKind
 from watcher.store import (
     Store,
@@ -73,3 +75,10 @@ def test_the_schema_revision_the_code_expects_is_the_newest_migration() -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", str(resources.files("watcher.store") / "migrations"))
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION
+
+
+def test_a_database_whose_files_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    database = tmp_path / "watcher.db"
+    (tmp_path / "watcher.db.migrate.lock").mkdir()  # what a botched restore might leave
+    with pytest.raises(StoreError, match=r"^database sqlite:///.*: Is a directory \(.*lock\)$"):
+        Store.open(f"sqlite:///{database}")

@@ -47,6 +47,9 @@ class Store(CheckRecords, Reading, TopicIndex, Deliveries, Health):
                 store.upgrade()
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"database {safe_url(url)}: {_first_line(exc)}") from None
+        except OSError as exc:  # its directory, or the migration lock beside it
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise StoreError(f"database {safe_url(url)}: {exc.strerror}{where}") from None
         return store
 
     def upgrade(self) -> None:
