@@ -55,14 +55,16 @@ def serve(pages: int, ready: Connection, stop: Connection) -> None:
             # settled long ago, as a real archive is: nothing within the API's look-back window
             site.set_modified(post, start + timedelta(hours=number))
         cache = StaticCache(site.url)
-        for page in range(1, pages // 10 + 2):
-            cache.warm("/category/news/" + (f"page/{page}/" if page > 1 else ""))
-        for post_id in site.posts:
-            cache.warm(urlsplit(site.link(post_id)).path)
-        cache.warm("/robots.txt")
         with ThreadingHTTPServer(("127.0.0.1", 0), cache.handler()) as server:
+            # the site's links lead to the cache, as a real site's lead to itself
+            cache.own = f"http://127.0.0.1:{server.server_address[1]}"
+            for page in range(1, pages // 10 + 2):
+                cache.warm("/category/news/" + (f"page/{page}/" if page > 1 else ""))
+            for post_id in site.posts:
+                cache.warm(urlsplit(site.link(post_id)).path)
+            cache.warm("/robots.txt")
             threading.Thread(target=server.serve_forever, daemon=True).start()
-            ready.send(f"http://127.0.0.1:{server.server_address[1]}")
+            ready.send(cache.own)
             stop.recv()
             server.shutdown()
 
@@ -71,7 +73,9 @@ class StaticCache:
     """Responses kept by path; what is not kept (the REST API) is asked of the site."""
 
     def __init__(self, origin: str) -> None:
+        self.url = origin
         self.origin = urlsplit(origin).netloc
+        self.own = origin  # the cache's own address, once it listens
         self.kept: dict[str, tuple[int, list[tuple[str, str]], bytes]] = {}
 
     def fetch(self, target: str) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -79,8 +83,15 @@ class StaticCache:
         connection.request("GET", target)
         response = connection.getresponse()
         body = response.read()
-        headers = [(k, v) for k, v in response.getheaders() if k.lower() not in ("date", "server")]
+        headers = [
+            (k, v.replace(self.url, self.own))
+            for k, v in response.getheaders()
+            if k.lower() not in ("date", "server")
+        ]
         connection.close()
+        escaped = (self.url.replace("/", "\\/"), self.own.replace("/", "\\/"))  # in JSON
+        body = body.replace(self.url.encode(), self.own.encode())
+        body = body.replace(escaped[0].encode(), escaped[1].encode())
         return response.status, headers, body
 
     def warm(self, target: str) -> None:
