@@ -354,3 +354,7 @@ def test_watcher_check_reports_feeds_it_could_not_write(site: SimWordPress, tmp_
     assert "Traceback" not in result.stderr
     assert "the feeds could not be written" in result.stderr
     assert " ok " in result.stdout  # the check itself went through, and its table is shown
+    build = run_watcher("feeds", "build", config=config)
+    assert build.returncode == 1
+    assert "Traceback" not in build.stderr
+    assert "the feeds could not be written" in build.stderr
