@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import wordpress_source
 from tests.sim.model import Request, Response
@@ -20,6 +21,7 @@ from watcher.app import App
 from watcher.config import HttpSettings
 from watcher.fetch import Fetcher
 from watcher.models import ChangeKind, CheckStatus, ReleaseStatus
+from watcher.store.tables import RELEASE
 
 DEEP = "<span>" * 3000
 
@@ -256,3 +258,149 @@ def test_a_malformed_post_of_the_baseline_enters_it_silently_once_readable(
     [result] = app.check()
     assert result.count(ChangeKind.NEW) == 1
     assert all(entry.baseline for entry in app.store.recent_changes(10))
+
+
+# -- what a second look found ------------------------------------------------------------------
+
+
+def test_a_release_that_left_the_listing_is_looked_at_even_after_checks_cut_short(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    ids = [site.add_post(f"Release {n}", "Text.") for n in range(5)]
+    app = make_app([listing_source(site, check_deadline="1s")])
+    app.check()
+    site.trash_post(ids[0])  # the oldest: read last
+    slow_pages(site, 0.6)
+    app.check()  # cut short before it gets to the release that left the listing
+    site.delays.clear()
+    for _ in range(3):
+        app.check()
+    states = {release.title: release.status for release in app.store.releases()}
+    assert states["Release 0"] == ReleaseStatus.REMOVED
+
+
+def test_listing_pages_are_asked_for_conditionally_when_a_walk_takes_several_checks(
+    make_app: Callable[..., App],
+) -> None:
+    with SimWordPress(etags=True) as site:
+        for n in range(40):  # four listing pages
+            site.add_post(f"Release {n}", "Text.")
+        app = make_app([listing_source(site, max_pages=0, check_max_pages=3, sweep_every="1d")])
+        for _ in range(4):
+            app.check()
+        site.clear_hits()
+        for _ in range(2):
+            app.check()
+        statuses = {hit.status for hit in site.requests_to("/category/news/")}
+        assert statuses == {304}
+
+
+def test_pages_that_answer_403_do_not_stop_the_check(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    ids = [site.add_post(f"Release {n}", "Text.") for n in range(8)]
+    app = make_app([listing_source(site)])
+    app.check()
+    for n in range(5):
+        site.faults[f"/{site.posts[site.add_post(f'Members only {n}', 'Text.')].slug}/"] = 403
+    site.edit_post(ids[7], content="Edited text.")
+    [result] = app.check()
+    assert result.count(ChangeKind.EDITED) == 1
+    assert "5 page(s) failed, the others were read" in (result.error or "")
+    [shown] = app.store.statuses()
+    assert shown.deferred_until is None
+
+
+def test_a_page_of_the_history_that_failed_once_stays_history(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    ids = [site.add_post(f"Release {n}", "Text.") for n in range(40)]
+    site.faults[f"/{site.posts[ids[35]].slug}/"] = 500  # once, during the first walk
+    app = make_app([listing_source(site, max_pages=0, check_max_pages=2)])
+    for _ in range(4):
+        app.check()
+        site.faults.clear()
+    assert len(app.store.releases()) == 40
+    assert [e.title for e in app.store.recent_changes(100) if not e.baseline] == []
+
+
+def test_a_resumed_listing_page_that_fails_once_ends_no_history(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    for n in range(40):
+        site.add_post(f"Release {n}", "Text.")
+    app = make_app([listing_source(site, max_pages=0, check_max_pages=2)])
+    app.check()
+    site.faults["/category/news/page/3/"] = 404
+    [result] = app.check()
+    site.faults.clear()
+    assert any("the listing moved while it was walked" in note for note in result.notes)
+    for _ in range(3):
+        app.check()
+    assert len(app.store.releases()) == 40
+    assert [e.title for e in app.store.recent_changes(100) if not e.baseline] == []
+
+
+def test_old_posts_a_limited_history_did_not_reach_are_not_news(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    add_posts(site, 250)
+    app = make_app([wordpress_source(site, categories=[], max_pages=1)])
+    app.check()  # the newest hundred
+    site.add_post("Published today", "Text.")
+    app.check()  # the sweep finds the 150 older ones, and the new one
+    assert len(app.store.releases()) == 251
+    assert [e.title for e in app.store.recent_changes(300) if not e.baseline] == ["Published today"]
+
+
+def test_posts_a_sweep_cut_short_found_are_read_at_the_next_check(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    add_posts(site, 150)
+    app = make_app([wordpress_source(site, categories=[], check_max_pages=2)])
+    for _ in range(3):
+        app.check()
+    hidden = site.add_post("Scheduled, now live", "Text.", date_gmt=datetime.now(UTC))
+    site.set_modified(hidden, datetime(2025, 1, 1, tzinfo=UTC))  # as wp_publish_post leaves it
+    for _ in range(6):
+        app.check()
+    news = [e.title for e in app.store.recent_changes(300) if not e.baseline]
+    assert news == ["Scheduled, now live"]
+
+
+def test_a_post_that_makes_the_server_fail_fails_alone(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    app = make_app([wordpress_source(site, categories=[])])
+    app.check()
+    bad = site.add_post("Breaks the server", "Text.")
+    site.add_post("Good news", "Text.")
+
+    def fail_with_it(request: Request, response: Response) -> Response:
+        if str(bad) in (request.arg("include") or "").split(","):
+            return 500, {"Content-Type": "text/html"}, b"<h1>Error</h1>"
+        return response
+
+    site.tamper = fail_with_it
+    [result] = app.check()
+    assert result.count(ChangeKind.NEW) == 1
+    assert any(f"post {bad}: HTTP 500" in note for note in result.notes)
+    assert [r.title for r in app.store.releases()] == ["Good news"]
+
+
+def test_a_post_skipped_as_the_list_moved_between_checks_is_never_counted_missing(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    ids = add_posts(site, 250)
+    app = make_app([wordpress_source(site, categories=[], check_max_pages=3)])
+    for _ in range(3):
+        app.check()  # the history over two checks, then the look-back and a sweep's first pages
+    site.trash_post(ids[3])  # on the page already walked: every later post moves back one
+    site.add_post("Fresh", "Text.")  # and X-WP-Total stays where it was
+    notes = [note for _ in range(4) for note in app.check()[0].notes]
+    assert "the id sweep missed 1 post(s) that are there; none removed" in notes
+    with app.store.engine.connect() as connection:
+        missing = connection.execute(
+            sa.select(RELEASE.c.title).where(RELEASE.c.missing_count > 0)
+        ).scalars()
+        assert set(missing) <= {"Release 3"}  # only the one really gone

@@ -133,7 +133,9 @@ def check_source(
         result,
         finished_at=clock(),
         cursor=tally.cursor if outcome.keep_progress else None,
-        listed=tally.listed if outcome.keep_progress else None,
+        listed=_still_listed(tally, view, cut_short=outcome.cut_short)
+        if outcome.keep_progress
+        else None,
         baseline_done=outcome.baseline_done,
         deferred_until=deferred_until,
     )
@@ -150,6 +152,7 @@ class Tally:
     counts: Counter[ChangeKind] = field(default_factory=Counter)
     unchanged: list[str] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # releases read (or found unchanged)
+    missing: set[str] = field(default_factory=set)  # releases found missing
     failed_pages: int = 0
     first_page_failure: str = ""
     # each item that could not be read, once (a post can fail in the look-back and the sweep)
@@ -168,6 +171,7 @@ class Outcome:
     read: bool = False  # the site could be read (else: backed off, and in time unhealthy)
     keep_progress: bool = False  # the cursor and the listing are kept
     baseline_done: bool = False  # what is found from now on is news
+    cut_short: bool = False  # by the check's deadline or page limit
     retry_after: timedelta | None = None  # the server asked to wait this long
     notes: tuple[str, ...] = ()
 
@@ -213,8 +217,10 @@ def decide(tally: Tally, ended: Exception | None) -> Outcome:
         "; ".join(problems) or None,
         read=True,
         keep_progress=True,
-        # a check cut short is a whole reading once every release listed has been read once
-        baseline_done=not isinstance(ended, LimitReached) or tally.history_read,
+        # once every release the source lists has been read once (over one check or several,
+        # whatever cut them short), what is found is news
+        baseline_done=tally.history_read,
+        cut_short=isinstance(ended, LimitReached),
         notes=tuple(notes),
     )
 
@@ -265,6 +271,7 @@ class _Recorder:
                     return  # read under another URL in this very check
                 missing = partial(detect.missing, now=now)
                 change = self.store.record_missing(self.source_id, key, missing, now)
+                tally.missing.add(key)
                 if change is not None:
                     tally.counts[change.kind] += 1
                 log.info("%s: %s missing (%s)", name, key, reason)
@@ -291,6 +298,17 @@ class _Recorder:
                 if message not in tally.notes:
                     tally.notes[message] = None
                     log.warning("%s: %s", name, message)
+
+
+def _still_listed(tally: Tally, view: SourceView, *, cut_short: bool) -> tuple[str, ...] | None:
+    """What the listing showed, to keep. A release that left it is looked at again by the next
+    checks until it is confirmed gone or there; a check cut short before it got to one keeps
+    it as listed, so that the next check still looks."""
+    if tally.listed is None or not cut_short:
+        return tally.listed
+    handled = tally.seen | tally.missing
+    pending = (r.canonical for r in view.releases.values() if r.listed and r.key not in handled)
+    return (*tally.listed, *pending)
 
 
 def backoff(every: timedelta, failures: int) -> timedelta:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -228,9 +228,6 @@ def fetch_listing(ctx: CheckContext, url: str, *, conditional: bool = True) -> P
 PAGE_ERRORS = (
     FetchTimeout, FetchNetworkError, HttpStatusError, ResponseTooLarge, OffSite, ExtractError,
 )  # fmt: skip
-# Failures that say nothing of the site being down: the page answered, it is just not readable
-# (another template) or not ours to read.
-_PAGE_ONLY = (ExtractError, OffSite)
 
 
 def read_articles(
@@ -250,7 +247,7 @@ def read_articles(
     skipped; a challenge page, a Retry-After deferral or a robots refusal ends the whole check
     (the site is telling us to stop). With `history` (the URLs are a whole listing), a
     HistoryRead is yielded once every release never read before has been tried."""
-    failures_in_a_row = 0
+    failures_in_a_row = 0  # of pages read before: the site may be down
     elsewhere: dict[str, int] = {}
     ordered = _reading_order(ctx.view, urls)
     never_read = sum(1 for url in ordered if ctx.view.known_url(canonical_url(url)) is None)
@@ -284,7 +281,8 @@ def read_articles(
                 continue
             parts = extract.article(result, selectors)
         except PAGE_ERRORS as exc:
-            failures_in_a_row = 0 if isinstance(exc, _PAGE_ONLY) else failures_in_a_row + 1
+            if known is not None and _site_down(exc):
+                failures_in_a_row += 1
             yield PageFailed(url, str(exc))
             if failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
                 raise SourceError(
@@ -319,20 +317,48 @@ def read_articles(
         )
 
 
+def _site_down(error: Exception) -> bool:
+    """Whether a page's failure may mean the whole site is down or blocking: a page that
+    answered (another template, members only, not ours to read) says nothing of the others."""
+    if isinstance(error, HttpStatusError):
+        return error.status >= 500
+    return isinstance(error, FetchTimeout | FetchNetworkError)
+
+
 def walked_on(
-    reading: Iterable[Observation], cursor: Mapping[str, Any], *, history: bool
+    ctx: CheckContext,
+    reading: Iterable[Observation],
+    cursor: Mapping[str, Any],
+    *,
+    history: bool,
 ) -> Iterator[Observation]:
     """The reading of a listing's articles (`read_articles(..., history=True)`), with the
     cursor of how far the listing was walked, saved once every release never read before has
-    been: cut short earlier, the next check walks the same pages again and reads first what it
-    did not get to. `history`: the walk reached the listing's end (over one check or several),
-    so that once they are read, everything found later is news."""
+    been tried: cut short earlier, the next check walks the same pages again and reads first
+    what it did not get to. `history`: the walk reached the listing's end (over one check or
+    several), so that once they are read, everything found later is news.
+
+    A page of the history that could not be read is noted in the cursor (`history_pending`):
+    read later, it still enters the history, silently."""
+    pending = set(cursor.get("history_pending", ()))
+    failed: set[str] = set()
     for observation in reading:
-        if isinstance(observation, HistoryRead):
-            yield Cursor(cursor)
-            if history:
-                yield observation
-            continue
+        match observation:
+            case Observed(snapshot, page_url) if canonical_url(page_url or snapshot.url) in pending:
+                pending.discard(canonical_url(page_url or snapshot.url))
+                yield replace(observation, baseline=True)
+                continue
+            case PageFailed(url) if not ctx.view.baseline_done:
+                if ctx.view.known_url(canonical_url(url)) is None:
+                    failed.add(canonical_url(url))
+            case HistoryRead():
+                tried = {**cursor, "history_pending": sorted(pending | failed)}
+                if not tried["history_pending"]:
+                    del tried["history_pending"]
+                yield Cursor(tried)
+                if history:
+                    yield observation
+                continue
         yield observation
 
 

@@ -22,6 +22,7 @@ from watcher.sources.base import (
     HistoryRead,
     ItemFailed,
     Listed,
+    Note,
     Observation,
     Observed,
     PageState,
@@ -233,9 +234,14 @@ class FeedSource:
                     yield step
         except LimitReached as exc:
             stopped = exc
-        whole = stopped is None and resume is None
         cursor = {key: v for key, v in ctx.view.cursor.items() if key != "resume_page"}
-        if sweep and whole:
+        if resume is not None and not pages and stopped is None:
+            # the feed changed since the walk was cut short: the next walks it afresh
+            yield Note(f"the feed moved while it was walked (page {first}); walking it again")
+            yield Cursor(cursor)
+            return
+        whole = stopped is None and resume is None
+        if sweep and stopped is None:
             cursor["last_sweep"] = ctx.now.isoformat()
         if stopped is not None:
             at = pages[-1].number + 1 if pages else first
@@ -248,7 +254,7 @@ class FeedSource:
         if self.config.follow:
             urls = revisit_order(ctx.view, links) if whole else list(dict.fromkeys(links))
             reading = read_articles(ctx, urls, self.selectors, wp_ids=ids, history=True)
-            yield from walked_on(reading, cursor, history=stopped is None)
+            yield from walked_on(ctx, reading, cursor, history=stopped is None)
         else:
             for page in pages:
                 for item in page.items:

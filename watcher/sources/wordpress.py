@@ -29,12 +29,14 @@ from watcher.config import WordPressSourceConfig
 from watcher.errors import (
     ApiUnavailable,
     ExtractError,
+    HttpStatusError,
     IncompleteWalk,
     LimitReached,
     ListingEmpty,
+    ResponseTooLarge,
     SourceError,
 )
-from watcher.models import Origin, ReleaseStatus
+from watcher.models import KnownRelease, Origin, ReleaseStatus
 from watcher.sources.base import (
     CheckContext,
     Cursor,
@@ -76,6 +78,7 @@ API_RETRY = timedelta(hours=1)  # after a fallback, how long before the API is t
 # A modified_gmt this recent may be shared by an edit later in the same second: not trusted.
 FRESH = timedelta(seconds=2)
 EPOCH = "1970-01-01T00:00:00"
+CLOCKS_APART = timedelta(hours=1)
 
 
 class WordPressSource:
@@ -141,13 +144,14 @@ class WordPressSource:
             yield from self._history(ctx, cursor, query)
             cursor["last_sweep"] = ctx.now.isoformat()
             return
-        yield from self._since_watermark(ctx, cursor, query)
-        yield from self._retries(ctx, cursor)
+        read: set[int] = set()  # posts asked for in full by this check
+        yield from self._since_watermark(ctx, cursor, query, read)
+        yield from self._retries(ctx, cursor, read)
         if sweep:
-            yield from self._sweep(ctx, cursor, query)
+            yield from self._sweep(ctx, cursor, query, read)
 
     def _since_watermark(
-        self, ctx: CheckContext, cursor: dict[str, Any], query: Mapping[str, Any]
+        self, ctx: CheckContext, cursor: dict[str, Any], query: Mapping[str, Any], read: set[int]
     ) -> Iterator[Observation]:
         """The posts modified since the watermark, oldest first, page by page: each page's new
         or moved posts are read in full before the watermark moves past them, so that a check
@@ -196,6 +200,7 @@ class WordPressSource:
                 else:
                     moved.append(found)
             failed: set[int] = set()
+            read.update(moved)
             for baseline in (True, False):  # a post of the baseline read late stays in it
                 ids = [found for found in moved if retry.get(str(found), False) is baseline]
                 yield from self._read_posts(ctx, ids, failed=failed, baseline=baseline)
@@ -209,13 +214,18 @@ class WordPressSource:
                 yield Note(note)
             cursor["watermark"], cursor["retry"] = held, retry
 
-    def _retries(self, ctx: CheckContext, cursor: dict[str, Any]) -> Iterator[Observation]:
-        """The posts that could not be read before, read again (those of the baseline still
-        enter it, silently)."""
+    def _retries(
+        self, ctx: CheckContext, cursor: dict[str, Any], read: set[int]
+    ) -> Iterator[Observation]:
+        """The posts that could not be read before, read again unless this check just did
+        (those of the baseline still enter it, silently)."""
         retry: dict[str, bool] = cursor.get("retry", {})
         for baseline in (True, False):
-            ids = sorted(int(key) for key, flag in retry.items() if flag is baseline)
+            ids = sorted(
+                int(key) for key, flag in retry.items() if flag is baseline and int(key) not in read
+            )
             failed: set[int] = set()
+            read.update(ids)
             yield from self._read_posts(ctx, ids, failed=failed, baseline=baseline)
             for found in ids:
                 if found not in failed:
@@ -229,6 +239,8 @@ class WordPressSource:
         that what changes while the history is read shows up in the next check. A history
         longer than one check can read (check_max_pages, check_deadline) goes on at the next."""
         progress = cursor.get("history")
+        if progress is not None and progress.get("for") != self._walking(query):
+            progress = None  # a history of other categories: read afresh
         if progress is None:
             latest = {**query, "orderby": "modified", "order": "desc", "per_page": 1}
             answer = self.api.get(ctx, POSTS, {**latest, "_fields": "modified_gmt"})
@@ -244,7 +256,8 @@ class WordPressSource:
                 newest, note = capped(newest, ctx.now, answer.served_at)
                 if note:
                     yield Note(note)
-            progress = cursor["history"] = {"watermark": newest, "page": 1}
+            progress = {"watermark": newest, "page": 1, "for": self._walking(query)}
+            cursor["history"] = progress
         history = {**query, "orderby": "date", "order": "desc", "_fields": POST_FIELDS}
         walk = Walk(page=int(progress["page"]))
         retry: dict[str, bool] = cursor.setdefault("retry", {})
@@ -262,10 +275,28 @@ class WordPressSource:
     ) -> Iterator[Observation]:
         """These posts in full, a hundred a request; those that cannot be read go in `failed`."""
         for start in range(0, len(ids), PER_PAGE):
-            chunk = ids[start : start + PER_PAGE]
-            include = {"include": ",".join(map(str, chunk)), "per_page": PER_PAGE}
-            for answer in self.api.pages(ctx, {**include, "_fields": POST_FIELDS}):
-                yield from self._observations(ctx, answer.data, baseline=baseline, failed=failed)
+            yield from self._read_chunk(ctx, ids[start : start + PER_PAGE], failed, baseline)
+
+    def _read_chunk(
+        self, ctx: CheckContext, chunk: list[int], failed: set[int], baseline: bool
+    ) -> Iterator[Observation]:
+        """One request for these posts. A post whose content makes the server fail (a 500, an
+        answer too large) fails the request for all of them: halves are asked for, down to the
+        post that fails, which fails alone."""
+        include = {"include": ",".join(map(str, chunk)), "per_page": PER_PAGE}
+        try:
+            answers = list(self.api.pages(ctx, {**include, "_fields": POST_FIELDS}))
+        except (HttpStatusError, ResponseTooLarge) as exc:
+            if len(chunk) == 1:
+                failed.add(chunk[0])
+                yield ItemFailed(f"post {chunk[0]}", str(exc))
+                return
+            half = len(chunk) // 2
+            yield from self._read_chunk(ctx, chunk[:half], failed, baseline)
+            yield from self._read_chunk(ctx, chunk[half:], failed, baseline)
+            return
+        for answer in answers:
+            yield from self._observations(ctx, answer.data, baseline=baseline, failed=failed)
 
     def _observations(
         self, ctx: CheckContext, posts: list[Any], *, baseline: bool, failed: set[int]
@@ -300,6 +331,16 @@ class WordPressSource:
         unchanged = self._unchanged(ctx, post)
         if unchanged is not None:
             return unchanged
+        started = ctx.view.created_at
+        if started is not None and release_key("", found) not in ctx.view.releases:
+            # a post never read, published and last modified well before this source was first
+            # checked (one the history did not reach, or skipped as the list moved): history.
+            # A scheduled post that went live, or one published today with an older date, is
+            # news: its date, or its modified_gmt, is recent. (The site's clock may not be ours.)
+            started -= CLOCKS_APART
+            baseline = baseline or (
+                modified_at < started and (published is None or published < started)
+            )
         link = str(post.get("link") or "")
         if not is_web_url(link) or not ctx.fetch.follows(link):
             # what the site says is its link, unless it leads off the site: WordPress's own form
@@ -326,52 +367,92 @@ class WordPressSource:
         )
 
     def _sweep(
-        self, ctx: CheckContext, cursor: dict[str, Any], query: Mapping[str, Any]
+        self, ctx: CheckContext, cursor: dict[str, Any], query: Mapping[str, Any], read: set[int]
     ) -> Iterator[Observation]:
         """Compare the ids the site lists with the ones we know. Only a whole list, every id
         of it readable, can tell that a post is gone; one longer than a check can walk goes on
-        at the next check (`cursor["sweep"]`)."""
+        at the next check (`cursor["sweep"]`), and is done with only once its missing posts
+        are confirmed and its new ones noted."""
         params = {**query, "orderby": "id", "order": "asc", "_fields": "id"}
-        walk = Walk.restored(cursor.get("sweep"))
-        unreadable = 0
+        walking = self._walking(query)
+        walk = Walk.restored(cursor.get("sweep"), walking)
         try:
-            for answer in self.api.pages(ctx, params, walk=walk, whole=True):
-                for index, post in enumerate(answer.data):
-                    try:
-                        post_id(post)
-                    except Malformed as exc:
-                        unreadable += 1
-                        yield ItemFailed(describe(post, index), str(exc))
-                cursor["sweep"] = walk.saved()
+            if not walk.done:
+                for answer in self.api.pages(ctx, params, walk=walk, whole=True):
+                    for index, post in enumerate(answer.data):
+                        try:
+                            post_id(post)
+                        except Malformed as exc:
+                            walk.unreadable += 1
+                            yield ItemFailed(describe(post, index), str(exc))
+                    cursor["sweep"] = walk.saved(walking)
+                walk.done = True
+                cursor["sweep"] = walk.saved(walking)
         except IncompleteWalk as exc:
             cursor.pop("sweep", None)  # started again at the next check
             yield Incomplete(f"the id sweep is incomplete ({exc}); nothing was removed")
             return
-        cursor.pop("sweep", None)
-        cursor["last_sweep"] = ctx.now.isoformat()
         present = walk.ids
-        if unreadable:
-            yield Note(f"the id sweep lists {unreadable} unreadable id(s); nothing was removed")
+        if walk.unreadable:
+            yield Note(
+                f"the id sweep lists {walk.unreadable} unreadable id(s); nothing was removed"
+            )
         elif not present and any(
             r.wp_id is not None and r.status == ReleaseStatus.ACTIVE
             for r in ctx.view.releases.values()
         ):
             raise ListingEmpty(f"the id sweep of {self.base} lists no posts; nothing is removed")
-        unseen: list[int] = []
+        absent: list[KnownRelease] = []
+        back: list[int] = []  # removed, and listed again
         for release in ctx.view.releases.values():
             if release.wp_id is None:
                 continue
             if release.wp_id not in present:
-                if release.status == ReleaseStatus.ACTIVE and not unreadable:
-                    yield Missing(release.key, "absent from the id sweep")
+                if release.status == ReleaseStatus.ACTIVE and not walk.unreadable:
+                    absent.append(release)
             elif release.status == ReleaseStatus.REMOVED:
-                unseen.append(release.wp_id)
+                back.append(release.wp_id)
             elif release.missing_count:
                 yield Unchanged(release.key)
+        yield from self._confirmed_missing(ctx, query, absent)
         known_ids = {r.wp_id for r in ctx.view.releases.values() if r.wp_id is not None}
-        retried = {int(key) for key in cursor.get("retry", {})}  # read at every check already
-        unseen += sorted(present - known_ids - retried)
-        yield from self._read_posts(ctx, unseen, failed=set())
+        # the posts to read are noted before the sweep is done with: a check cut short while
+        # reading them reads the rest at the next
+        retry: dict[str, bool] = cursor.setdefault("retry", {})
+        for found in [*back, *sorted(present - known_ids)]:
+            retry.setdefault(str(found), False)
+        cursor.pop("sweep", None)
+        cursor["last_sweep"] = ctx.now.isoformat()
+        yield from self._retries(ctx, cursor, read)
+
+    def _confirmed_missing(
+        self, ctx: CheckContext, query: Mapping[str, Any], absent: list[KnownRelease]
+    ) -> Iterator[Observation]:
+        """The posts a whole sweep did not list, asked for by id: a post is missing only if the
+        site does not give it either. (A list that moves while it is walked, one post gone and
+        another published, can skip a post that is there.)"""
+        if not absent:
+            return
+        ids = [release.wp_id for release in absent if release.wp_id is not None]
+        there: set[int] = set()
+        for start in range(0, len(ids), PER_PAGE):
+            include = {**query, "include": ",".join(map(str, ids[start : start + PER_PAGE]))}
+            try:
+                for answer in self.api.pages(ctx, {**include, "_fields": "id"}):
+                    there |= {p["id"] for p in answer.data if isinstance(p, Mapping)}
+            except IncompleteWalk as exc:
+                yield Incomplete(f"the posts the id sweep missed could not be asked for ({exc})")
+                return
+        for release in absent:
+            if release.wp_id not in there:
+                yield Missing(release.key, "absent from the id sweep")
+        if there:
+            yield Note(f"the id sweep missed {len(there)} post(s) that are there; none removed")
+
+    def _walking(self, query: Mapping[str, Any]) -> str:
+        """What a walk kept in the cursor walks: one of another site or other categories is
+        not gone on with."""
+        return f"{self.base}?categories={query.get('categories', '')}"
 
     # -- fallback: category feeds and article pages --------------------------------------
 

@@ -62,21 +62,32 @@ class Walk:
     ids: set[int] = field(default_factory=set)
     listed: int = 0  # entries, readable or not
     total: int | None = None  # X-WP-Total, as last answered
+    unreadable: int = 0  # entries without a readable id
+    done: bool = False  # walked to its end
 
-    def saved(self) -> dict[str, Any]:
+    def saved(self, walking: str) -> dict[str, Any]:
+        """For the cursor; `walking` names what is walked (the site, its categories)."""
         return {
+            "for": walking,
             "page": self.page,
             "ids": sorted(self.ids),
             "listed": self.listed,
             "total": self.total,
+            "unreadable": self.unreadable,
+            "done": self.done,
         }
 
     @classmethod
-    def restored(cls, values: Mapping[str, Any] | None) -> Walk:
-        if not values:
+    def restored(cls, values: Mapping[str, Any] | None, walking: str) -> Walk:
+        if not values or values.get("for") != walking:
             return cls()
         return cls(
-            int(values["page"]), set(values["ids"]), int(values["listed"]), values.get("total")
+            int(values["page"]),
+            set(values["ids"]),
+            int(values["listed"]),
+            values.get("total"),
+            int(values.get("unreadable", 0)),
+            bool(values.get("done", False)),
         )
 
 
