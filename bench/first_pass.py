@@ -170,7 +170,8 @@ def main() -> None:
             )
         )
         app = App(load_config(config_path))
-        sample = app.fetcher.session(app.config.settings.http).get(f"{url}/asean-release-number-1/")
+        http = app.config.source("html").http
+        sample = app.fetcher.session(http).get(f"{url}/asean-release-number-1/")
         page_size = len(getattr(sample, "body", b""))
         for label, source in (
             ("html, first pass", "html"),

@@ -18,7 +18,7 @@ from tests.sim.wordpress import SimWordPress
 from tests.staticsite import StaticSite, article, rss
 from tests.test_broken_wordpress import add_posts, posts_answer
 from watcher.app import App
-from watcher.config import HttpSettings
+from watcher.config import http_options
 from watcher.fetch import Fetcher
 from watcher.models import ChangeKind, CheckStatus, ReleaseStatus
 from watcher.store.tables import RELEASE
@@ -230,7 +230,7 @@ def test_http_auth_never_follows_robots_txt_to_another_host_nor_goes_over_plain_
 
     fetcher = Fetcher(client=httpx.Client(transport=httpx.MockTransport(handler)))
     session = fetcher.session(
-        HttpSettings(min_delay=timedelta()),
+        http_options(min_delay="0s"),
         home="https://intranet.example.org/feed/",
         auth=("editor", "s3cret"),
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from watcher.config import config_path, load_config, parse_config
+from watcher.config import config_path, http_options, load_config, parse_config
 from watcher.errors import ConfigError
 from watcher.units import format_duration, parse_duration, parse_size
 
@@ -51,7 +51,7 @@ def test_the_issue_example_is_valid_and_resolved_against_its_directory(tmp_path:
         "mfa-sg-asean-news",
     ]
     html = config.source("mfa-sg-asean-news")
-    selectors = html.page_selectors()
+    selectors = html.selectors
     assert selectors.item == "article > a"
     assert ".sidebar" in selectors.exclude
     assert config.source("asean").every == timedelta(minutes=15)
@@ -60,7 +60,7 @@ def test_the_issue_example_is_valid_and_resolved_against_its_directory(tmp_path:
 def test_the_shipped_default_config_watches_asean_org() -> None:
     config = load_config(ROOT / "config" / "watcher.yaml")
     [source] = config.sources
-    assert (source.type, source.url) == ("wordpress", "https://asean.org")
+    assert (source.kind, source.url) == ("wordpress", "https://asean.org")
     assert config.state_dir == ROOT / "state"
 
 
@@ -369,7 +369,7 @@ def test_a_year_is_the_longest_duration() -> None:
     text = "http: {timeout: 8760h}\nsources:\n  - " + _FEED % "every: 365d" + "\n"
     config = parse_config(text, Path("w.yaml"))
     assert config.source("a").every == timedelta(days=365)
-    assert config.settings.http.timeout == timedelta(days=365)
+    assert config.source("a").http.timeout == timedelta(days=365)
 
 
 def test_sizes_and_duration_formatting() -> None:
@@ -387,14 +387,13 @@ def test_a_source_overrides_the_global_http_settings(tmp_path: Path) -> None:
         "  - {name: b, type: feed, url: 'https://e.org/f2'}\n"
     )
     config = parse_config(text, tmp_path / "w.yaml")
-    defaults = config.settings.http
-    overridden = config.source("a").http_settings(defaults)
+    overridden = config.source("a").http
     assert (overridden.min_delay, overridden.robots, overridden.user_agent) == (
         timedelta(seconds=10),
         False,
         "global",
     )
-    assert config.source("b").http_settings(defaults) == defaults
+    assert config.source("b").http == http_options(min_delay="2s", user_agent="global")
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import FIXTURES
-from watcher.config import HttpSettings
+from watcher.config import http_options
 from watcher.errors import (
     ChallengePage,
     Deferred,
@@ -27,6 +27,7 @@ from watcher.errors import (
 )
 from watcher.fetch import Fetcher, _HostGate
 from watcher.models import Gone, NotModified, Page, Validators
+from watcher.options import HttpOptions
 
 CHALLENGE = (FIXTURES.parent / "sim" / "fixtures" / "challenge-sucuri.html").read_bytes()
 CHALLENGE_MINIMAL = (
@@ -60,9 +61,9 @@ def fetcher_for(handler: Handler, fake: FakeTime | None = None) -> Fetcher:
     return fetcher
 
 
-def settings(**overrides: object) -> HttpSettings:
+def settings(**overrides: object) -> HttpOptions:
     values: dict[str, object] = {"robots": False, "min_delay": timedelta(), **overrides}
-    return HttpSettings.model_validate(values)
+    return http_options(**values)
 
 
 def test_sends_user_agent_and_conditional_headers() -> None:

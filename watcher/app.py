@@ -12,10 +12,10 @@ from contextlib import contextmanager
 
 from watcher import feeds
 from watcher.check import Clock, check_source, utc_now
-from watcher.config import Config
 from watcher.delivery import Deliverer
 from watcher.fetch import Fetcher
 from watcher.models import CheckResult, CheckStatus
+from watcher.options import Config
 from watcher.store import Store
 from watcher.topics import Topic, match, topic_fingerprint
 
@@ -97,7 +97,7 @@ class App:
         self.store.forget_topics(self.config.topics)
         counts = self.apply_topics()
         now = self.clock()
-        subscriptions = [s.name for s in self.config.settings.subscriptions]
+        subscriptions = [s.name for s in self.config.subscriptions]
         self.store.forget_subscriptions(subscriptions)
         for name in subscriptions:
             self.store.subscription_state(name, now)
@@ -139,8 +139,8 @@ class App:
             return False
 
     def _write_feeds(self) -> None:
-        limit = self.config.settings.feeds.limit
-        title = self.config.settings.feeds.title
+        limit = self.config.feeds.limit
+        title = self.config.feeds.title
         now = self.clock()
         documents = feeds.render(
             self.store.recent_changes(limit),

@@ -17,7 +17,6 @@ from functools import partial
 from typing import Any
 
 from watcher import detect
-from watcher.config import Config, SourceConfig
 from watcher.errors import Deferred, Interrupted, LimitReached, SourceError, WatcherError
 from watcher.fetch import Fetcher
 from watcher.models import (
@@ -29,6 +28,7 @@ from watcher.models import (
     SourceView,
     Verdict,
 )
+from watcher.options import Config, SourceSpec
 from watcher.sources import make_source
 from watcher.sources.base import (
     Budget,
@@ -62,7 +62,7 @@ def utc_now() -> datetime:
 
 def check_source(
     config: Config,
-    source: SourceConfig,
+    source: SourceSpec,
     *,
     store: Store,
     fetcher: Fetcher,
@@ -84,12 +84,12 @@ def check_source(
         )
         _log(result)
         return result
-    source_id, view = store.source_view(source.name, source.type, started)
+    source_id, view = store.source_view(source.name, source.kind, started)
     session = fetcher.session(
-        source.http_settings(config.settings.http),
+        source.http,
         home=source.url,
         follow_hosts=source.follow_hosts,
-        auth=source.auth.credentials() if source.auth else None,
+        auth=source.auth.pair() if source.auth else None,
     )
     budget = Budget(source.check_deadline, source.check_max_pages)
     ctx = CheckContext(fetch=session, view=view, now=started, log=log, budget=budget)
@@ -335,7 +335,7 @@ def _report_health(
     unreadable = result.status in (CheckStatus.FAILED, CheckStatus.DEFERRED) and not completed
     if unreadable and view.unhealthy_since is None:
         since = view.last_success_at or view.created_at
-        if since is not None and now - since >= config.settings.health.unhealthy_after:
+        if since is not None and now - since >= config.health.unhealthy_after:
             when = f"{since:%Y-%m-%d %H:%M} UTC"
             message = (
                 f"failing since {when} ({view.consecutive_failures + 1} checks): {result.error}"

@@ -41,7 +41,7 @@ from watcher.lock import (
     mail_rights,
 )
 from watcher.models import ChangeKind, CheckStatus, OutboxMessage, ReleaseSummary
-from watcher.sources import DESCRIPTIONS
+from watcher.sources import SOURCE_KINDS
 from watcher.units import format_duration
 
 
@@ -62,7 +62,7 @@ def cli(ctx: click.Context, config_option: str | None, verbose: bool) -> None:
 
 
 def _logging(context: Context) -> None:
-    level = "DEBUG" if context.verbose else context.config.settings.log_level
+    level = "DEBUG" if context.verbose else context.config.log_level
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -90,7 +90,7 @@ def run(context: Context) -> None:
         try:
             daemon = Daemon(app)
         except OSError as exc:
-            fail(f"cannot listen on {context.config.settings.server.listen}: {exc.strerror}", 1)
+            fail(f"cannot listen on {context.config.server.listen}: {exc.strerror}", 1)
         code = daemon.run()
     finally:
         app.close()
@@ -168,7 +168,7 @@ def config_check(context: Context) -> None:
     for source in config.sources:
         state = "" if source.enabled else " (disabled)"
         click.echo(
-            f"source {source.name}: {source.type} {source.url} every "
+            f"source {source.name}: {source.kind} {source.url} every "
             f"{format_duration(source.every)}{state}"
         )
 
@@ -176,8 +176,8 @@ def config_check(context: Context) -> None:
 @config_group.command("kinds")
 def config_kinds() -> None:
     """List the source kinds a config can use."""
-    for name, description in DESCRIPTIONS.items():
-        click.echo(f"{name:10} {description}")
+    for kind, info in SOURCE_KINDS.items():
+        click.echo(f"{kind:10} {info.description}")
 
 
 @cli.group("feeds")
@@ -295,8 +295,8 @@ def status(context: Context) -> None:
         "error/warning",
     ]  # fmt: skip
     click.echo(table(headers, rows))
-    modes: dict[str, str] = {s.name: s.mode for s in context.config.settings.subscriptions}
-    if context.config.settings.health.admin:
+    modes: dict[str, str] = {s.name: s.mode for s in context.config.subscriptions}
+    if context.config.health.admin:
         modes[ADMIN] = "health"  # the admin's mail about sources' health
     counts, failures = read(context, lambda app: (app.store.delivery_counts(), app.store.outbox()))
     names = [*modes, *(name for name in counts if name not in modes)]

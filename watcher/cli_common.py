@@ -10,9 +10,10 @@ from typing import Any, NoReturn
 import click
 
 from watcher.app import App
-from watcher.config import Config, config_path, load_config
+from watcher.config import config_path, load_config
 from watcher.errors import ConfigError, StoreError
 from watcher.models import ReleaseSummary
+from watcher.options import Config
 from watcher.store.store import safe_url
 
 # How long a command that mails waits for another command sending mail to finish.

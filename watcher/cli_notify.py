@@ -14,7 +14,7 @@ from watcher.app import App
 from watcher.cli_common import MAIL_WAIT, Context, day, fail, pass_context, read, short, table
 from watcher.delivery import ADMIN
 from watcher.lock import daemon_running, mail_rights
-from watcher.models import TopicMembership
+from watcher.models import Channel, TopicMembership
 from watcher.topics import PRESETS
 
 
@@ -97,7 +97,7 @@ def digest_preview(context: Context, subscription: str) -> None:
         except KeyError as exc:
             fail(f"{context.path}: {exc.args[0]}", 2)
         messages = deliverer.preview(chosen)
-        emails = [m.message for m in messages if m.channel == "email"]
+        emails = [m.message for m in messages if m.channel == Channel.EMAIL]
         return emails or [m.message for m in messages]
 
     for raw in read(context, render):
@@ -177,8 +177,8 @@ def outbox_retry(context: Context, subscription: str | None) -> None:
     """Try again the messages given up on (after 12 attempts), of one subscription or of every
     configured one; each keeps its Message-ID. Without a running daemon they are sent now, with
     whatever else is due."""
-    names = [s.name for s in context.config.settings.subscriptions]
-    if context.config.settings.health.admin:
+    names = [s.name for s in context.config.subscriptions]
+    if context.config.health.admin:
         names.append(ADMIN)
     if subscription is not None and subscription not in names:
         known = ", ".join(names) or "none configured"

@@ -10,289 +10,62 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import (
-    BeforeValidator,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import ValidationError
 
-from watcher import __version__
-from watcher.config_notify import (
-    EmailSettings,
-    EnvName,
-    HealthSettings,
-    SubscriptionConfig,
-    TopicConfig,
+from watcher.config_models import (
+    OWN_MESSAGES,
+    SOURCE_TYPES,
+    FeedSourceConfig,
+    HtmlSourceConfig,
+    HttpOverrides,
+    HttpSettings,
+    ServerSettings,
+    Settings,
+    SourceConfig,
+    WordPressSourceConfig,
 )
-from watcher.config_types import Css, Duration, Host, HttpUrl, Name, Size, Strict
+from watcher.config_notify import EmailSettings, SubscriptionConfig, cron_expression
 from watcher.errors import ConfigError
-from watcher.profiles import PROFILES, WORDPRESS, Selectors
-from watcher.topics import Topic
+from watcher.options import (
+    Config,
+    Credentials,
+    EmailOptions,
+    FeedOptions,
+    FeedSpec,
+    HealthOptions,
+    HtmlSpec,
+    HttpOptions,
+    ServerOptions,
+    SmtpOptions,
+    SmtpSecurity,
+    SourceSpec,
+    Subscription,
+    SubscriptionMode,
+    WordPressSpec,
+)
+
+__all__ = [  # the config's models, for tests and tools that build configs by hand
+    "SOURCE_TYPES",
+    "Config",
+    "FeedSourceConfig",
+    "HtmlSourceConfig",
+    "HttpOverrides",
+    "HttpSettings",
+    "ServerSettings",
+    "Settings",
+    "WordPressSourceConfig",
+    "config_path",
+    "load_config",
+    "parse_config",
+]
 
 DEFAULT_CONFIG = Path("config/watcher.yaml")
 CONFIG_ENV = "WATCHER_CONFIG"
-DEFAULT_USER_AGENT = (
-    f"watcher/{__version__} (news watcher; polite, conditional requests; "
-    "set http.user_agent to add a contact address)"
-)
-
-
-class HttpSettings(Strict):
-    user_agent: str = DEFAULT_USER_AGENT
-    timeout: Duration = timedelta(seconds=30)  # connect and each read
-    deadline: Duration = timedelta(minutes=2)  # a whole request, however slowly it drips
-    max_bytes: Size = 20_000_000
-    per_host_concurrency: int = Field(2, ge=1, le=16)
-    min_delay: Duration = timedelta(seconds=1)  # between two requests to one host
-    robots: bool = True
-    retries: int = Field(3, ge=0, le=10)
-    max_retry_after: Duration = timedelta(minutes=10)
-
-
-class HttpAuth(Strict):
-    """HTTP basic authentication for one source, sent to that source's own host only."""
-
-    username: str
-    password_env: EnvName  # the password itself never sits in the file
-
-    def credentials(self) -> tuple[str, str]:
-        return self.username, os.environ.get(self.password_env, "")
-
-
-class HttpOverrides(Strict):
-    """A source's own `http:` block: any field set here wins over the global one; `auth` is
-    a source's own."""
-
-    user_agent: str | None = None
-    timeout: Duration | None = None
-    deadline: Duration | None = None
-    max_bytes: Size | None = None
-    per_host_concurrency: int | None = Field(None, ge=1, le=16)
-    min_delay: Duration | None = None
-    robots: bool | None = None
-    retries: int | None = Field(None, ge=0, le=10)
-    max_retry_after: Duration | None = None
-    auth: HttpAuth | None = None
-
-
-class SelectorsConfig(Strict):
-    item: Css | None = None
-    next: Css | None = None
-    title: Css | None = None
-    date: Css | None = None
-    content: Css | None = None
-    exclude: list[Css] = []
-
-    def to_selectors(self) -> Selectors:
-        return Selectors(
-            item=self.item,
-            next=self.next,
-            title=self.title,
-            date=self.date,
-            content=self.content,
-            exclude=tuple(self.exclude),
-        )
-
-
-class _SourceBase(Strict):
-    name: Name
-    every: Duration = timedelta(minutes=15)
-    jitter: Duration = timedelta()
-    enabled: bool = True
-    http: HttpOverrides | None = None
-    profile: str | None = None
-    selectors: SelectorsConfig | None = None
-    # How often removals are looked for in full: the WordPress post ids are listed, listing and
-    # feed pages are fetched without validators (a feed can answer 304 after a post is trashed).
-    sweep_every: Duration = timedelta(hours=1)
-    # One check never runs longer or walks more listing (or API) pages than this: it keeps what
-    # it read and the next check resumes where it stopped.
-    check_deadline: Duration = timedelta(minutes=30)
-    check_max_pages: int = Field(1000, ge=1)
-    # Hosts besides the source's own whose pages may be read (items, redirects): a feed must not
-    # make the watcher read, and publish, what sits on an internal address.
-    follow_hosts: list[Host] = []
-
-    @field_validator("profile")
-    @classmethod
-    def _known_profile(cls, value: str | None) -> str | None:
-        if value is not None and value not in PROFILES:
-            raise PydanticCustomError(
-                "profile",
-                "{value} is not a profile (use {known})",
-                {"value": repr(value), "known": ", ".join(sorted(PROFILES))},
-            )
-        return value
-
-    @field_validator("every", "check_deadline")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value < timedelta(seconds=1):
-            raise PydanticCustomError("every", "must be at least 1s")
-        return value
-
-    def page_selectors(self) -> Selectors:
-        """Where the article is on a page: the profile (else WordPress's usual markup),
-        overridden by any selectors given here."""
-        base = PROFILES[self.profile] if self.profile else WORDPRESS
-        return base.merged(self.selectors.to_selectors()) if self.selectors else base
-
-    def http_settings(self, defaults: HttpSettings) -> HttpSettings:
-        if self.http is None:
-            return defaults
-        overrides = self.http.model_dump(exclude_none=True, exclude={"auth"})
-        return defaults.model_copy(update=overrides)
-
-    @property
-    def auth(self) -> HttpAuth | None:
-        return self.http.auth if self.http else None
-
-
-class WordPressSourceConfig(_SourceBase):
-    type: Literal["wordpress"]
-    url: HttpUrl
-    categories: list[Annotated[str, Field(min_length=1)]] = []  # slugs; empty = every post
-    max_pages: int = Field(0, ge=0)  # baseline pages of 100 posts (0 = the whole history)
-
-
-class HtmlSourceConfig(_SourceBase):
-    type: Literal["html"]
-    url: HttpUrl
-    max_pages: int = Field(10, ge=0)  # listing pages walked per check (0 = all)
-
-    @model_validator(mode="after")
-    def _needs_selectors(self) -> HtmlSourceConfig:
-        if self.profile is None and (self.selectors is None or not self.selectors.item):
-            raise PydanticCustomError(
-                "selectors", "an html source needs `profile:` or `selectors: {item: ...}`"
-            )
-        return self
-
-
-class FeedSourceConfig(_SourceBase):
-    type: Literal["feed"]
-    url: HttpUrl
-    follow: bool = True  # fetch each item's article page (else use the feed's own content)
-    max_pages: int = Field(1, ge=0)  # feed pages (WordPress `?paged=N`) walked by a baseline
-
-
-SourceConfig = Annotated[
-    WordPressSourceConfig | HtmlSourceConfig | FeedSourceConfig, Field(discriminator="type")
-]
-SOURCE_TYPES = ("wordpress", "html", "feed")
-# Errors raised by this module's validators, whose message is already what a user should read.
-_OWN_MESSAGES = frozenset(
-    {
-        "duration", "size", "url", "css", "profile", "listen", "every", "database", "selectors",
-        "unique", "schedule", "timezone", "term", "address", "preset", "host",
-    }
-)  # fmt: skip
-
-
-class ServerSettings(Strict):
-    listen: str = "127.0.0.1:8080"
-    base_url: HttpUrl | None = None
-
-    @field_validator("listen")
-    @classmethod
-    def _host_port(cls, value: str) -> str:
-        host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-            raise PydanticCustomError(
-                "listen", "{value} is not HOST:PORT (e.g. 127.0.0.1:8080)", {"value": repr(value)}
-            )
-        return value
-
-
-class FeedSettings(Strict):
-    title: str = "ASEAN Secretariat news watcher"
-    limit: int = Field(50, ge=1, le=1000)
-
-
-def _database_url(value: Any) -> str:
-    text = str(value).strip()
-    if not re.match(r"^[A-Za-z][A-Za-z0-9+]*://", text):
-        raise PydanticCustomError(
-            "database",
-            "{value} is not a database URL (e.g. sqlite:///../state/watcher.db, "
-            "postgresql://user@host/db)",
-            {"value": repr(value)},
-        )
-    return text
-
-
-class Settings(Strict):
-    state_dir: str = "../state"
-    database: Annotated[str, BeforeValidator(_database_url)] | None = None
-    database_env: str | None = None
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    server: ServerSettings = ServerSettings()
-    http: HttpSettings = HttpSettings()
-    feeds: FeedSettings = FeedSettings()
-    sources: list[SourceConfig] = []
-    topics: dict[Name, TopicConfig] = {}
-    email: EmailSettings | None = None
-    subscriptions: list[SubscriptionConfig] = []
-    health: HealthSettings = HealthSettings()
-
-    @field_validator("sources")
-    @classmethod
-    def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
-        seen: set[str] = set()
-        for source in sources:
-            if source.name in seen:
-                raise PydanticCustomError(
-                    "unique", "two sources are named {name}", {"name": repr(source.name)}
-                )
-            seen.add(source.name)
-        return sources
-
-    @model_validator(mode="after")
-    def _one_database(self) -> Settings:
-        if self.database and self.database_env:
-            raise PydanticCustomError("database", "set `database` or `database_env`, not both")
-        return self
-
-
-@dataclass(frozen=True)
-class Config:
-    """The resolved configuration: absolute paths, a usable database URL."""
-
-    path: Path
-    state_dir: Path
-    database_url: str
-    settings: Settings
-    topics: Mapping[str, Topic] = field(default_factory=dict)
-
-    @property
-    def sources(self) -> list[WordPressSourceConfig | HtmlSourceConfig | FeedSourceConfig]:
-        return list(self.settings.sources)
-
-    @property
-    def feeds_dir(self) -> Path:
-        return self.state_dir / "feeds"
-
-    @property
-    def base_url(self) -> str:
-        server = self.settings.server
-        return (server.base_url or f"http://{server.listen}").rstrip("/")
-
-    def source(self, name: str) -> WordPressSourceConfig | HtmlSourceConfig | FeedSourceConfig:
-        for source in self.settings.sources:
-            if source.name == name:
-                return source
-        known = ", ".join(s.name for s in self.settings.sources) or "none configured"
-        raise ConfigError(f"{self.path}: no source named {name!r} (sources: {known})")
 
 
 def config_path(option: str | os.PathLike[str] | None) -> Path:
@@ -354,6 +127,34 @@ def _resolve(settings: Settings, path: Path, lines: dict[tuple[Any, ...], int]) 
             )
     else:
         url = settings.database or f"sqlite:///{state_dir / 'watcher.db'}"
+    _check_subscriptions(settings, fail)
+    _check_secrets(settings, fail)
+    server = settings.server
+    return Config(
+        path=path,
+        state_dir=state_dir,
+        database_url=_absolute_sqlite(url, base),
+        sources=tuple(_source_spec(source, settings.http) for source in settings.sources),
+        topics={name: topic.to_topic(name) for name, topic in settings.topics.items()},
+        subscriptions=tuple(_subscription(s) for s in settings.subscriptions),
+        email=_email(settings.email),
+        health=HealthOptions(
+            unhealthy_after=settings.health.unhealthy_after, admin=tuple(settings.health.admin)
+        ),
+        server=ServerOptions(
+            listen=server.listen,
+            base_url=(server.base_url or f"http://{server.listen}").rstrip("/"),
+        ),
+        feeds=FeedOptions(title=settings.feeds.title, limit=settings.feeds.limit),
+        log_level=settings.log_level,
+    )
+
+
+Fail = Callable[[tuple[Any, ...], str], ConfigError]
+
+
+def _check_subscriptions(settings: Settings, fail: Fail) -> None:
+    """What a subscription names exists: its topics, and the email it sends with."""
     names: set[str] = set()
     for index, subscription in enumerate(settings.subscriptions):
         loc: tuple[Any, ...] = ("subscriptions", index)
@@ -366,33 +167,91 @@ def _resolve(settings: Settings, path: Path, lines: dict[tuple[Any, ...], int]) 
                 raise fail((*loc, "topics", number), f"{topic!r} is not a topic (topics: {known})")
         if subscription.to and settings.email is None:
             raise fail((*loc, "to"), "sending mail needs an `email:` section (smtp, from)")
-        for number, variable in enumerate(subscription.notify_env):
-            if not os.environ.get(variable):
-                raise fail(
-                    (*loc, "notify_env", number), f"environment variable {variable} is not set"
-                )
-    for index, source in enumerate(settings.sources):
-        auth = source.auth
-        if auth is not None and not os.environ.get(auth.password_env):
-            raise fail(
-                ("sources", index, "http", "auth", "password_env"),
-                f"environment variable {auth.password_env} is not set",
-            )
     if settings.health.admin and settings.email is None:
         raise fail(("health", "admin"), "mailing the admin needs an `email:` section (smtp, from)")
+
+
+def _check_secrets(settings: Settings, fail: Fail) -> None:
+    """Every secret the config names is in the environment (where it alone may be)."""
+    needed: list[tuple[tuple[Any, ...], str]] = []
+    for index, subscription in enumerate(settings.subscriptions):
+        for number, variable in enumerate(subscription.notify_env):
+            needed.append((("subscriptions", index, "notify_env", number), variable))
+    for index, source in enumerate(settings.sources):
+        if source.auth is not None:
+            loc = ("sources", index, "http", "auth", "password_env")
+            needed.append((loc, source.auth.password_env))
     smtp = settings.email.smtp if settings.email else None
     mails = any(s.to for s in settings.subscriptions) or bool(settings.health.admin)
-    if smtp and smtp.password_env and mails and not os.environ.get(smtp.password_env):
-        raise fail(
-            ("email", "smtp", "password_env"),
-            f"environment variable {smtp.password_env} is not set",
-        )
-    return Config(
-        path=path,
-        state_dir=state_dir,
-        database_url=_absolute_sqlite(url, base),
-        settings=settings,
-        topics={name: topic.to_topic(name) for name, topic in settings.topics.items()},
+    if smtp and smtp.password_env and mails:
+        needed.append((("email", "smtp", "password_env"), smtp.password_env))
+    for loc, variable in needed:
+        if not os.environ.get(variable):
+            raise fail(loc, f"environment variable {variable} is not set")
+
+
+def _source_spec(source: SourceConfig, defaults: HttpSettings) -> SourceSpec:
+    common: dict[str, Any] = {
+        "name": source.name,
+        "url": source.url,
+        "every": source.every,
+        "jitter": source.jitter,
+        "enabled": source.enabled,
+        "sweep_every": source.sweep_every,
+        "check_deadline": source.check_deadline,
+        "check_max_pages": source.check_max_pages,
+        "follow_hosts": tuple(source.follow_hosts),
+        "http": _http_options(source.http_settings(defaults)),
+        "auth": Credentials(username=source.auth.username, password_env=source.auth.password_env)
+        if source.auth
+        else None,
+        "selectors": source.page_selectors(),
+        "max_pages": source.max_pages,
+    }
+    if isinstance(source, WordPressSourceConfig):
+        return WordPressSpec(**common, categories=tuple(source.categories))
+    if isinstance(source, FeedSourceConfig):
+        return FeedSpec(**common, follow=source.follow)
+    return HtmlSpec(**common)
+
+
+def _http_options(settings: HttpSettings) -> HttpOptions:
+    return HttpOptions(**settings.model_dump())
+
+
+def http_options(**keys: Any) -> HttpOptions:
+    """What an `http:` block with these keys resolves to, every other key at its default."""
+    return _http_options(HttpSettings.model_validate(keys))
+
+
+def _subscription(subscription: SubscriptionConfig) -> Subscription:
+    return Subscription(
+        name=subscription.name,
+        to=tuple(subscription.to),
+        topics=tuple(subscription.topics),
+        mode=SubscriptionMode(subscription.mode),
+        schedule=subscription.schedule,
+        cron=cron_expression(subscription.schedule),
+        timezone=subscription.timezone,
+        send_empty=subscription.send_empty,
+        notify_env=tuple(subscription.notify_env),
+    )
+
+
+def _email(email: EmailSettings | None) -> EmailOptions | None:
+    if email is None:
+        return None
+    smtp = email.smtp
+    return EmailOptions(
+        sender=email.sender,
+        smtp=SmtpOptions(
+            host=smtp.host,
+            port=smtp.port,
+            security=SmtpSecurity(smtp.security),
+            username=smtp.username,
+            password_env=smtp.password_env,
+            timeout=smtp.timeout,
+        ),
     )
 
 
@@ -518,7 +377,7 @@ def _message(error: Any) -> str:
         return f"{error['ctx']['tag']!r} is not a source type (use {', '.join(SOURCE_TYPES)})"
     if kind == "union_tag_not_found":
         return f"`type:` is missing (use {', '.join(SOURCE_TYPES)})"
-    if kind in _OWN_MESSAGES:
+    if kind in OWN_MESSAGES:
         return str(error["msg"])
     if kind == "string_pattern_mismatch":
         return f"{value!r} may use only a-z, 0-9, '-', '_' and '.', starting with a letter or digit"

@@ -21,8 +21,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app import App
-from watcher.config import Config, load_config
+from watcher.config import load_config
 from watcher.errors import ConfigError
+from watcher.options import Config
 from watcher.web import WebServer
 
 log = logging.getLogger("watcher.daemon")
@@ -52,7 +53,7 @@ class Daemon:
             timezone="UTC",
         )
         self._schedule(first_run=app.clock())
-        settings = app.config.settings.server
+        settings = app.config.server
         self.web = WebServer(
             settings.listen,
             app.config.feeds_dir,
@@ -92,7 +93,7 @@ class Daemon:
                 name=f"check {name}",
                 next_run_time=first_run or self.app.clock(),  # a new source: checked at once
             )
-        needs_deliveries = bool(config.settings.subscriptions or config.settings.health.admin)
+        needs_deliveries = bool(config.subscriptions or config.health.admin)
         if needs_deliveries and self.scheduler.get_job(DELIVERIES) is None:
             self.scheduler.add_job(
                 self._deliver,
@@ -118,9 +119,9 @@ class Daemon:
             log.exception("config reload failed part way; restart the daemon to be sure")
 
     def _apply(self, old: Config, new: Config) -> None:
-        if (new.database_url, new.settings.server, new.state_dir) != (
+        if (new.database_url, new.server, new.state_dir) != (
             old.database_url,
-            old.settings.server,
+            old.server,
             old.state_dir,
         ):
             log.warning("database, server and state_dir settings take effect at the next start")
@@ -134,7 +135,7 @@ class Daemon:
             "config reloaded: %d source(s), %d topic(s), %d subscription(s)",
             len(new.sources),
             len(new.topics),
-            len(new.settings.subscriptions),
+            len(new.subscriptions),
         )
 
     def run(self) -> int:
@@ -161,7 +162,7 @@ class Daemon:
             "watcher running: %d source(s), feeds at %s/feeds/all.atom (listening on %s)",
             len([s for s in self.app.config.sources if s.enabled]),
             self.app.config.base_url,
-            self.app.config.settings.server.listen,
+            self.app.config.server.listen,
         )
         self.scheduler.start()
         try:

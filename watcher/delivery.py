@@ -27,9 +27,8 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from watcher import mail
-from watcher.config import Config
-from watcher.config_notify import SubscriptionConfig
-from watcher.models import ChangeEntry, OutboxMessage, SubscriptionState
+from watcher.models import ChangeEntry, Channel, MessageKind, OutboxMessage, SubscriptionState
+from watcher.options import Config, Subscription, SubscriptionMode
 from watcher.store import Store
 
 log = logging.getLogger("watcher.delivery")
@@ -65,10 +64,10 @@ class Deliverer:
         self.stop = stop or threading.Event()
 
     @property
-    def subscriptions(self) -> list[SubscriptionConfig]:
-        return list(self.config.settings.subscriptions)
+    def subscriptions(self) -> list[Subscription]:
+        return list(self.config.subscriptions)
 
-    def subscription(self, name: str) -> SubscriptionConfig:
+    def subscription(self, name: str) -> Subscription:
         for subscription in self.subscriptions:
             if subscription.name == name:
                 return subscription
@@ -78,7 +77,7 @@ class Deliverer:
     # -- what is owed -------------------------------------------------------------------------
 
     def owed(
-        self, state: SubscriptionState, subscription: SubscriptionConfig, until_id: int
+        self, state: SubscriptionState, subscription: Subscription, until_id: int
     ) -> list[ChangeEntry]:
         """The changes after the subscription's watermark it should hear about: none from a
         source's baseline, none from before the subscription, none from before a release was
@@ -97,7 +96,7 @@ class Deliverer:
         newest = self.store.newest_change_id()
         now = self.clock()
         for subscription in self.subscriptions:
-            if subscription.mode != "instant":
+            if subscription.mode != SubscriptionMode.INSTANT:
                 continue
             state = self.store.subscription_state(subscription.name, now)
             entries = self.owed(state, subscription, newest)
@@ -118,7 +117,7 @@ class Deliverer:
         events = self.store.health_events(unmailed=True)
         if not events:
             return 0
-        health, email = self.config.settings.health, self.config.settings.email
+        health, email = self.config.health, self.config.email
         messages = []
         if health.admin and email is not None:
             envelope = mail.Envelope(email.sender, tuple(health.admin), "UTC")
@@ -128,9 +127,9 @@ class Deliverer:
                 messages.append(
                     OutboxMessage(
                         ADMIN,
-                        "email",
+                        Channel.EMAIL,
                         message_id,
-                        "health",
+                        MessageKind.HEALTH,
                         (),
                         tuple(health.admin),
                         str(message["Subject"]),
@@ -140,13 +139,13 @@ class Deliverer:
         self.store.enqueue_health_mail(messages, [e.id for e in events], self.clock())
         return len(messages)
 
-    def digests_due(self, *, record: bool = True) -> list[SubscriptionConfig]:
+    def digests_due(self, *, record: bool = True) -> list[Subscription]:
         """Digest subscriptions whose scheduled time has come since their last digest (or since
         they were created: a new subscription's first digest waits for its schedule)."""
         now = self.clock()
         due = []
         for subscription in self.subscriptions:
-            if subscription.mode != "digest":
+            if subscription.mode != SubscriptionMode.DIGEST:
                 continue
             state = self.store.subscription_state(subscription.name, now, create=record)
             start = state.last_digest_at or state.created_at
@@ -158,7 +157,7 @@ class Deliverer:
                 due.append(subscription)
         return due
 
-    def enqueue_digest(self, subscription: SubscriptionConfig) -> OutboxMessage | None:
+    def enqueue_digest(self, subscription: Subscription) -> OutboxMessage | None:
         """The digest for the period that just ended (None if it is empty and not wanted)."""
         now = self.clock()
         newest = self.store.newest_change_id()
@@ -177,13 +176,13 @@ class Deliverer:
         )
         return messages[0] if messages and written else None
 
-    def preview(self, subscription: SubscriptionConfig) -> list[OutboxMessage]:
+    def preview(self, subscription: Subscription) -> list[OutboxMessage]:
         """The next digest (or the pending instant messages) as they would be sent now;
         nothing is recorded."""
         now = self.clock()
         state = self.store.subscription_state(subscription.name, now, create=False)
         entries = self.owed(state, subscription, self.store.newest_change_id())
-        if subscription.mode == "instant":
+        if subscription.mode == SubscriptionMode.INSTANT:
             return [m for entry in entries for m in self._instant(subscription, entry)]
         since = state.last_digest_at or state.created_at
         return self._digest(subscription, entries, since, now, preview=True)
@@ -231,30 +230,31 @@ class Deliverer:
             yield from batch
 
     def _send(self, message: OutboxMessage) -> None:
-        if message.channel == "notify":
+        if message.channel == Channel.NOTIFY:
             url = os.environ.get(message.recipients[0], "")
             if not url or not self.notifier(url, message.subject, message.message):
                 raise mail.MailError(
                     f"notification through ${message.recipients[0]} was not delivered"
                 )
             return
-        email = self.config.settings.email
+        email = self.config.email
         if email is None:
             raise mail.MailError("no `email:` section to send with")
-        password = os.environ.get(email.smtp.password_env) if email.smtp.password_env else None
-        mail.send(message.message, email.sender, message.recipients, email.smtp, password)
+        mail.send(
+            message.message, email.sender, message.recipients, email.smtp, email.smtp.password()
+        )
 
     # -- composing ----------------------------------------------------------------------------
 
-    def _titles(self, subscription: SubscriptionConfig) -> dict[str, str]:
+    def _titles(self, subscription: Subscription) -> dict[str, str]:
         return {name: self.config.topics[name].title for name in subscription.topics}
 
-    def _envelope(self, subscription: SubscriptionConfig) -> mail.Envelope:
-        email = self.config.settings.email
+    def _envelope(self, subscription: Subscription) -> mail.Envelope:
+        email = self.config.email
         sender = email.sender if email else "watcher <watcher@localhost>"
         return mail.Envelope(sender, tuple(subscription.to), subscription.timezone)
 
-    def _instant(self, subscription: SubscriptionConfig, entry: ChangeEntry) -> list[OutboxMessage]:
+    def _instant(self, subscription: Subscription, entry: ChangeEntry) -> list[OutboxMessage]:
         envelope = self._envelope(subscription)
         message_id = mail.new_message_id(envelope.sender)
         message = mail.compose_instant(
@@ -264,11 +264,11 @@ class Deliverer:
             now=self.clock(),
             message_id=message_id,
         )
-        return self._outgoing(subscription, "instant", message, message_id, (entry.id,))
+        return self._outgoing(subscription, MessageKind.INSTANT, message, message_id, (entry.id,))
 
     def _digest(
         self,
-        subscription: SubscriptionConfig,
+        subscription: Subscription,
         entries: Sequence[ChangeEntry],
         since: datetime,
         now: datetime,
@@ -288,13 +288,13 @@ class Deliverer:
             message_id=message_id,
         )
         return self._outgoing(
-            subscription, "digest", message, message_id, tuple(e.id for e in entries)
+            subscription, MessageKind.DIGEST, message, message_id, tuple(e.id for e in entries)
         )
 
     def _outgoing(
         self,
-        subscription: SubscriptionConfig,
-        kind: str,
+        subscription: Subscription,
+        kind: MessageKind,
         message: EmailMessage,
         message_id: str,
         change_ids: tuple[int, ...],
@@ -305,7 +305,7 @@ class Deliverer:
             out.append(
                 OutboxMessage(
                     subscription.name,
-                    "email",
+                    Channel.EMAIL,
                     message_id,
                     kind,
                     change_ids,
@@ -320,7 +320,7 @@ class Deliverer:
             out.append(
                 OutboxMessage(
                     subscription.name,
-                    "notify",
+                    Channel.NOTIFY,
                     f"{message_id}#{variable}",
                     kind,
                     change_ids,

@@ -24,7 +24,6 @@ from urllib.robotparser import RobotFileParser
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from watcher.config import HttpSettings
 from watcher.errors import (
     ChallengePage,
     Deferred,
@@ -38,6 +37,7 @@ from watcher.errors import (
     RobotsDisallowed,
 )
 from watcher.models import FetchResult, Gone, NotModified, Page, Validators
+from watcher.options import HttpOptions
 from watcher.urls import host_key
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class Fetcher:
 
     def session(
         self,
-        settings: HttpSettings,
+        settings: HttpOptions,
         *,
         home: str | None = None,
         follow_hosts: Iterable[str] = (),
@@ -154,7 +154,7 @@ class FetchSession:
     def __init__(
         self,
         fetcher: Fetcher,
-        settings: HttpSettings,
+        settings: HttpOptions,
         *,
         home: str | None = None,
         follow_hosts: Iterable[str] = (),

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from watcher.config import Config
 from watcher.errors import WatcherError
+from watcher.options import Config
 
 log = logging.getLogger(__name__)
 

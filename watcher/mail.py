@@ -19,9 +19,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from zoneinfo import ZoneInfo
 
-from watcher.config_notify import SmtpSettings
 from watcher.errors import WatcherError
 from watcher.models import ChangeEntry, ChangeKind, HealthEvent, HealthKind
+from watcher.options import SmtpOptions, SmtpSecurity
 from watcher.render import changed_words, diff_html, opening
 from watcher.urls import web_url
 
@@ -125,20 +125,20 @@ def send(
     raw: str,
     envelope_from: str,
     recipients: Sequence[str],
-    smtp: SmtpSettings,
+    smtp: SmtpOptions,
     password: str | None,
 ) -> None:
     """Hand one message, exactly as stored, to the SMTP server. Raises MailError."""
     timeout = smtp.timeout.total_seconds()
     try:
-        if smtp.security == "ssl":
+        if smtp.security == SmtpSecurity.SSL:
             client: smtplib.SMTP = smtplib.SMTP_SSL(
                 smtp.host, smtp.port, timeout=timeout, context=ssl.create_default_context()
             )
         else:
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
         with client:
-            if smtp.security == "starttls":
+            if smtp.security == SmtpSecurity.STARTTLS:
                 client.starttls(context=ssl.create_default_context())
             if smtp.username:
                 client.login(smtp.username, password or "")

@@ -276,20 +276,37 @@ class TopicMembership:
     terms: tuple[str, ...]
 
 
+class Channel(StrEnum):
+    EMAIL = "email"
+    NOTIFY = "notify"  # a chat service, through apprise
+
+
+class MessageKind(StrEnum):
+    INSTANT = "instant"
+    DIGEST = "digest"
+    HEALTH = "health"  # to the admin: a source unhealthy, or recovered
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # given up on after its retries (`watcher outbox retry`)
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
     """A message as fixed before sending: sending it again sends the very same bytes."""
 
     subscription: str
-    channel: str  # "email" or "notify"
+    channel: Channel
     message_id: str
-    kind: str  # "instant" or "digest"
+    kind: MessageKind
     change_ids: tuple[int, ...]
     recipients: tuple[str, ...]
     subject: str
     message: str  # the whole RFC 5322 message (email) or the text (notify)
     id: int | None = None
-    status: str = "pending"
+    status: OutboxStatus = OutboxStatus.PENDING
     attempts: int = 0
     last_error: str | None = None
 

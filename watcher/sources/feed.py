@@ -12,9 +12,9 @@ from typing import Any
 import feedparser
 
 from watcher import extract
-from watcher.config import FeedSourceConfig
 from watcher.errors import ExtractError, LimitReached, ListingEmpty
 from watcher.models import Gone, Origin, Page
+from watcher.options import FeedSpec
 from watcher.sources.base import (
     Cached,
     CheckContext,
@@ -212,9 +212,9 @@ def item_observation(item: FeedItem, exclude: tuple[str, ...]) -> Observed:
 
 
 class FeedSource:
-    def __init__(self, config: FeedSourceConfig) -> None:
+    def __init__(self, config: FeedSpec) -> None:
         self.config = config
-        self.selectors = config.page_selectors()
+        self.selectors = config.selectors
 
     def observe(self, ctx: CheckContext) -> Iterator[Observation]:
         max_pages = self.config.max_pages if not ctx.view.baseline_done else 1

@@ -6,9 +6,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from watcher import extract
-from watcher.config import HtmlSourceConfig
 from watcher.errors import LimitReached, ListingEmpty, SourceError
 from watcher.models import Gone
+from watcher.options import HtmlSpec
 from watcher.sources.base import (
     Cached,
     CheckContext,
@@ -27,9 +27,9 @@ from watcher.urls import canonical_url
 
 
 class HtmlSource:
-    def __init__(self, config: HtmlSourceConfig) -> None:
+    def __init__(self, config: HtmlSpec) -> None:
         self.config = config
-        self.selectors = config.page_selectors()
+        self.selectors = config.selectors
 
     def observe(self, ctx: CheckContext) -> Iterator[Observation]:
         listed: list[str] = []

@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from watcher import extract
-from watcher.config import WordPressSourceConfig
 from watcher.errors import (
     ApiUnavailable,
     ExtractError,
@@ -37,6 +36,7 @@ from watcher.errors import (
     SourceError,
 )
 from watcher.models import KnownRelease, Origin, ReleaseStatus
+from watcher.options import WordPressSpec
 from watcher.sources.base import (
     CheckContext,
     Cursor,
@@ -82,11 +82,11 @@ CLOCKS_APART = timedelta(hours=1)
 
 
 class WordPressSource:
-    def __init__(self, config: WordPressSourceConfig) -> None:
+    def __init__(self, config: WordPressSpec) -> None:
         self.config = config
         self.base = config.url.rstrip("/")
         self.api = WordPressApi(self.base)
-        self.selectors = config.page_selectors()
+        self.selectors = config.selectors
 
     def observe(self, ctx: CheckContext) -> Iterator[Observation]:
         cursor = dict(ctx.view.cursor)

@@ -14,7 +14,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from watcher.models import ChangeEntry, OutboxMessage, SubscriptionState
+from watcher.models import (
+    ChangeEntry,
+    Channel,
+    MessageKind,
+    OutboxMessage,
+    OutboxStatus,
+    SubscriptionState,
+)
 from watcher.store.reading import change_entry, changes_query
 from watcher.store.tables import (
     CHANGE,
@@ -136,7 +143,7 @@ class Deliveries:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.select(OUTBOX)
-                .where(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now)
+                .where(OUTBOX.c.status == OutboxStatus.PENDING, OUTBOX.c.next_attempt_at <= now)
                 .order_by(OUTBOX.c.id)
                 .limit(limit)
             )
@@ -147,7 +154,7 @@ class Deliveries:
             connection.execute(
                 sa.update(OUTBOX)
                 .where(OUTBOX.c.id == message_id)
-                .values(status="sent", sent_at=now, last_error=None)
+                .values(status=OutboxStatus.SENT, sent_at=now, last_error=None)
             )
 
     def mark_attempt_failed(
@@ -157,7 +164,7 @@ class Deliveries:
         with self.engine.begin() as connection:
             values: dict[str, Any] = {"attempts": OUTBOX.c.attempts + 1, "last_error": error}
             if retry_at is None:
-                values["status"] = "failed"
+                values["status"] = OutboxStatus.FAILED
             else:
                 values["next_attempt_at"] = retry_at
             connection.execute(sa.update(OUTBOX).where(OUTBOX.c.id == message_id).values(**values))
@@ -169,8 +176,11 @@ class Deliveries:
         with self.engine.begin() as connection:
             result = connection.execute(
                 sa.update(OUTBOX)
-                .where(OUTBOX.c.status == "failed", OUTBOX.c.subscription.in_(list(subscriptions)))
-                .values(status="pending", attempts=0, next_attempt_at=now)
+                .where(
+                    OUTBOX.c.status == OutboxStatus.FAILED,
+                    OUTBOX.c.subscription.in_(list(subscriptions)),
+                )
+                .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)
             )
             return int(result.rowcount)
 
@@ -180,7 +190,7 @@ class Deliveries:
             if subscription is not None:
                 query = query.where(OUTBOX.c.subscription == subscription)
             if not sent:
-                query = query.where(OUTBOX.c.status != "sent")
+                query = query.where(OUTBOX.c.status != OutboxStatus.SENT)
             return [_message(row) for row in connection.execute(query)]
 
     def delivery_counts(self) -> dict[str, dict[str, int]]:
@@ -200,15 +210,15 @@ class Deliveries:
 def _message(row: Any) -> OutboxMessage:
     return OutboxMessage(
         subscription=row.subscription,
-        channel=row.channel,
+        channel=Channel(row.channel),
         message_id=row.message_id,
-        kind=row.kind,
+        kind=MessageKind(row.kind),
         change_ids=tuple(row.change_ids),
         recipients=tuple(row.recipients),
         subject=row.subject,
         message=row.message,
         id=row.id,
-        status=row.status,
+        status=OutboxStatus(row.status),
         attempts=row.attempts,
         last_error=row.last_error,
     )
@@ -227,7 +237,7 @@ def insert_outbox(connection: sa.Connection, message: OutboxMessage, now: dateti
             "recipients": list(message.recipients),
             "subject": message.subject,
             "message": message.message,
-            "status": "pending",
+            "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
         },
