@@ -19,7 +19,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check watcher tests bench
 	$(BIN)/ruff format --check watcher tests bench
-	$(BIN)/mypy watcher
+	$(BIN)/mypy watcher tests
 
 test: lint
 	$(BIN)/pytest

@@ -1,23 +1,28 @@
-"""Shared fixtures: a simulated site on 127.0.0.1, configs pointing at it, an App on tmp_path."""
+"""Fixtures: a simulated site on 127.0.0.1, an App on tmp_path, a mail server, daemons that are
+killed however a test ends, golden files. Plain helpers are in tests/helpers.py."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from tests.helpers import (
+    GOLDEN,
+    DaemonProcess,
+    free_port,
+    listening,
+    wordpress_source,
+    write_config,
+)
+from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.config import load_config
-
-ROOT = Path(__file__).resolve().parents[1]
-GOLDEN = Path(__file__).resolve().parent / "golden"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,23 +59,15 @@ def site() -> Iterator[SimWordPress]:
         yield simulated
 
 
-def write_config(directory: Path, sources: list[dict[str, Any]], **settings: Any) -> Path:
-    """A config on loopback only, fast (no delay between requests), state in `directory`."""
-    data: dict[str, Any] = {
-        "state_dir": str(directory / "state"),
-        "server": {"listen": "127.0.0.1:0", "base_url": "http://watcher.test"},
-        "http": {"min_delay": "0s", "retries": 1, "timeout": "5s"},
-        "sources": sources,
-    }
-    for key, value in settings.items():
-        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
-    path = directory / "watcher.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+@pytest.fixture
+def smtp() -> Iterator[MailServer]:
+    with MailServer() as server:
+        yield server
 
 
 @pytest.fixture
 def make_app(tmp_path: Path) -> Iterator[Callable[..., App]]:
+    """make_app(sources, clock=None, **settings): an App on a config from write_config."""
     apps: list[App] = []
 
     def make(
@@ -89,29 +86,27 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., App]]:
         app.close()
 
 
-class ShiftedClock:
-    """The real time plus an offset a test moves forward (the sites keep real time)."""
+@pytest.fixture
+def daemon_for(tmp_path: Path) -> Iterator[Callable[..., DaemonProcess]]:
+    """daemon_for(site, **settings): `watcher run` on a free port, checking `site` every
+    second; killed at the end of the test if it still runs."""
+    started: list[DaemonProcess] = []
 
-    def __init__(self) -> None:
-        self.offset = timedelta()
+    def start(site: SimWordPress, **settings: Any) -> DaemonProcess:
+        port = free_port()
+        config = write_config(
+            tmp_path,
+            [wordpress_source(site, every="1s", sweep_every="0s")],
+            **listening(port),
+            **settings,
+        )
+        daemon = DaemonProcess(config, port, tmp_path / f"daemon-{len(started)}.log")
+        started.append(daemon)
+        return daemon
 
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, delta: timedelta) -> None:
-        self.offset += delta
-
-
-def wordpress_source(site: SimWordPress, **extra: Any) -> dict[str, Any]:
-    return {
-        "name": "asean",
-        "type": "wordpress",
-        "url": site.url,
-        "profile": "asean",
-        "categories": ["news", "statements-meetings", "speeches"],
-        "sweep_every": "0s",
-        **extra,
-    }
+    yield start
+    for daemon in started:
+        daemon.close()
 
 
 @pytest.fixture(autouse=True)

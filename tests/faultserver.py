@@ -13,10 +13,11 @@ import http.client
 import socket
 import socketserver
 import struct
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from tests.helpers import serve_in_thread
 
 CHALLENGE = (Path(__file__).parent / "sim" / "fixtures" / "challenge-sucuri.html").read_bytes()
 # Inflates to 100 MB: a few hundred kilobytes on the wire.
@@ -58,7 +59,7 @@ class FaultProxy:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> FaultProxy:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import email
-import socket
 import threading
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
+
+from tests.helpers import free_port
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,13 @@ class Received:
         parsed = email.message_from_bytes(self.raw, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         return parsed
+
+
+def part(message: EmailMessage, subtype: str = "plain") -> str:
+    """The text of the message's text/SUBTYPE body; fails when it has none."""
+    body = message.get_body(preferencelist=(subtype,))
+    assert body is not None, f"no text/{subtype} part"
+    return str(body.get_content())
 
 
 class _Handler:
@@ -44,13 +52,13 @@ class MailServer:
     """Context manager; `port` is valid once entered. `refuse = True` answers 451 to DATA."""
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.received: list[Received] = []
         self.refuse = False
         self.lock = threading.Lock()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
-    def __enter__(self) -> MailServer:
+    def __enter__(self) -> Self:
         self._controller.start()
         return self
 
@@ -60,9 +68,3 @@ class MailServer:
     def messages(self) -> list[EmailMessage]:
         with self.lock:
             return [r.message for r in self.received]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

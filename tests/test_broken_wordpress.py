@@ -11,29 +11,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import wordpress_source
+from tests.helpers import BODY, POSTS, add_posts, posts_answer, wordpress_source
 from tests.sim.model import Request, Response
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.models import ChangeKind, CheckStatus, ReleaseStatus
 from watcher.store.tables import SOURCE
-
-BODY = "JAKARTA, 27 May 2026 -- The Senior Officials' Meeting convened today."
-POSTS = "/wp-json/wp/v2/posts"
-
-Tamper = Callable[[Request, Response], Response]
-
-
-def posts_answer(change: Callable[[Request, Any], Any]) -> Tamper:
-    """Rewrites the JSON of every successful /wp/v2/posts answer."""
-
-    def tamper(request: Request, response: Response) -> Response:
-        status, headers, body = response
-        if request.path != POSTS or status != 200:
-            return response
-        return status, headers, json.dumps(change(request, json.loads(body))).encode()
-
-    return tamper
 
 
 def without_totals(request: Request, response: Response) -> Response:
@@ -48,17 +31,6 @@ def statuses(app: App) -> dict[ReleaseStatus, int]:
     for release in app.store.releases():
         counted[release.status] = counted.get(release.status, 0) + 1
     return counted
-
-
-def add_posts(site: SimWordPress, count: int) -> list[int]:
-    """An archive: published and last modified over the past year."""
-    old = datetime(2025, 1, 1, tzinfo=UTC)
-    ids = []
-    for n in range(count):
-        when = old + timedelta(hours=n)
-        ids.append(site.add_post(f"Release {n}", BODY, date_gmt=when))
-        site.set_modified(ids[-1], when)
-    return ids
 
 
 # -- 1. a sweep must be whole to remove anything ---------------------------------------------
@@ -234,7 +206,7 @@ def test_a_watermark_stored_unreadable_by_an_earlier_version_recovers(
 
 # -- 7. one malformed post among good ones ---------------------------------------------------
 
-MALFORMED = {
+MALFORMED: dict[str, Callable[[dict[str, Any]], Any]] = {
     "a string id": lambda p: {**p, "id": str(p["id"])},
     "a bare integer": lambda p: 7,
     "modified yesterday": lambda p: {**p, "modified_gmt": "yesterday"},

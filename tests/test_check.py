@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ShiftedClock, write_config
+from tests.helpers import ShiftedClock, write_config
 from watcher.app import App
 from watcher.config import load_config
 from watcher.daemon import Daemon

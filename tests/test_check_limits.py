@@ -12,11 +12,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import wordpress_source
+from tests.helpers import add_posts, posts_answer, wordpress_source
 from tests.sim.model import Request, Response
 from tests.sim.wordpress import SimWordPress
 from tests.staticsite import StaticSite, article, rss
-from tests.test_broken_wordpress import add_posts, posts_answer
 from watcher.app import App
 from watcher.config import http_options
 from watcher.fetch import Fetcher

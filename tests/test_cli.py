@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, wordpress_source, write_config
+from tests.helpers import ROOT, mail_settings, wordpress_source, write_config
+from tests.helpers import run_watcher as watcher
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
 
 BODY = "MANILA, 8 June 2026 -- The Meeting reviewed 10 projects.\n\nIt also noted progress."
-
-
-def watcher(
-    *args: str, config: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {key: value for key, value in os.environ.items() if key != "WATCHER_CONFIG"}
-    full_env.update(env or {})
-    command = [sys.executable, "-m", "watcher"]
-    if config is not None:
-        command += ["--config", str(config)]
-    return subprocess.run(
-        [*command, *args],
-        cwd=ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_check_releases_history_and_feeds(site: SimWordPress, tmp_path: Path) -> None:
@@ -155,18 +134,7 @@ def test_topic_and_digest_commands(site: SimWordPress, tmp_path: Path) -> None:
     site.add_post("ASEAN-Russia consultations", "The Russian Federation and ASEAN met.")
     site.add_post("Belarus visit", "A courtesy call.")
     with MailServer() as smtp:
-        config = write_config(
-            tmp_path,
-            [wordpress_source(site)],
-            topics={"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}},
-            email={
-                "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"},
-                "from": "w <w@example.org>",
-            },
-            subscriptions=[
-                {"name": "russia-morning", "to": ["a@example.org"], "topics": ["russia"]}
-            ],
-        )
+        config = write_config(tmp_path, [wordpress_source(site)], **mail_settings(smtp.port))
         assert watcher("check", config=config).returncode == 0
 
         tested = watcher("topics", "test", "russia", config=config)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from watcher.config import config_path, http_options, load_config, parse_config
 from watcher.errors import ConfigError
 from watcher.units import format_duration, parse_duration, parse_size

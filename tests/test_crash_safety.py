@@ -5,7 +5,6 @@ really published, the database is whole, the feeds parse, and no change went out
 from __future__ import annotations
 
 import random
-import signal
 import sqlite3
 import time
 from collections import defaultdict
@@ -13,10 +12,17 @@ from pathlib import Path
 
 import feedparser
 
-from tests.conftest import wordpress_source, write_config
+from tests.helpers import (
+    DaemonProcess,
+    free_port,
+    listening,
+    mail_settings,
+    wait_for,
+    wordpress_source,
+    write_config,
+)
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
-from tests.test_daemon import Daemon, free_port, wait_for
 
 KILLS = 20
 
@@ -32,35 +38,21 @@ def test_twenty_kills_lose_nothing(tmp_path: Path) -> None:
         config = write_config(
             tmp_path,
             [wordpress_source(site, every="1s", sweep_every="0s")],
-            server={"listen": f"127.0.0.1:{port}", "base_url": f"http://127.0.0.1:{port}"},
-            topics={"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}},
-            email={
-                "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"},
-                "from": "w <w@example.org>",
-            },
-            subscriptions=[
-                {
-                    "name": "instant",
-                    "to": ["a@example.org"],
-                    "topics": ["russia"],
-                    "mode": "instant",
-                }
-            ],
+            **listening(port),
+            **mail_settings(smtp.port, mode="instant"),
         )
         database = tmp_path / "state" / "watcher.db"
         feed = tmp_path / "state" / "feeds" / "all.atom"
         for round_number in range(KILLS + 1):
-            daemon = Daemon(config, port, tmp_path / f"daemon-{round_number}.log")
-            try:
-                wait_for(lambda d=daemon: d.get("/healthz"), what="the daemon")  # type: ignore[misc]
+            with DaemonProcess(config, port, tmp_path / f"daemon-{round_number}.log") as daemon:
+                wait_for(daemon.serving, what="the daemon")
                 _whole(database, feed)  # what the last kill left is consistent
                 for _ in range(rng.randint(1, 3)):
                     _mutate(site, rng, revision, trashed)
                     time.sleep(rng.uniform(0.0, 0.3))
                 if round_number < KILLS:
                     time.sleep(rng.uniform(0.1, 1.5))
-                    daemon.process.send_signal(signal.SIGKILL)
-                    daemon.process.wait(timeout=10)
+                    daemon.kill()
                     continue
                 wait_for(
                     lambda: _settled(database, revision, trashed),
@@ -68,11 +60,6 @@ def test_twenty_kills_lose_nothing(tmp_path: Path) -> None:
                     what="the site's state",
                 )
                 assert daemon.stop() == 0
-            finally:
-                if daemon.process.poll() is None:
-                    daemon.process.kill()
-                    daemon.process.wait()
-                daemon.log_file.close()
         _whole(database, feed)
         ids: dict[str, set[str]] = defaultdict(set)
         for message in smtp.messages():

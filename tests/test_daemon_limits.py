@@ -4,17 +4,14 @@ deadline."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
 
-from tests.conftest import ROOT, wordpress_source
+from tests.helpers import email_settings, run_watcher, wait_for, wordpress_source
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
-from tests.test_daemon import wait_for
 from watcher.app import App
 from watcher.daemon import Daemon
 from watcher.models import HealthKind
@@ -32,10 +29,7 @@ def test_mail_goes_out_while_the_only_check_worker_is_busy(
     with MailServer() as smtp:
         app = make_app(
             [wordpress_source(site)],
-            email={
-                "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"},
-                "from": "watcher <watcher@example.org>",
-            },
+            email=email_settings(smtp.port),
             health={"admin": ["ops@example.org"]},
         )
         # an admin mail owed from before: the daemon's mail job sends it at start
@@ -77,14 +71,7 @@ def test_a_check_past_its_deadline_is_named_by_healthz_and_status(
         assert response.status_code == 200  # the daemon works: it says so, and names the check
         assert response.text.startswith("ok\nchecks past their deadline: check asean")
 
-        status = subprocess.run(
-            [sys.executable, "-m", "watcher", "--config", str(app.config.path), "status"],
-            check=False,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
+        status = run_watcher("status", config=app.config.path, timeout=60)
         assert status.returncode == 0, status.stderr
         [row] = [line for line in status.stdout.splitlines() if line.startswith("asean")]
         assert "running past its deadline" in row

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import wordpress_source
+from tests.helpers import wordpress_source
 from tests.sim.wordpress import SimWordPress
 from watcher import extract
 from watcher.app import App

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import random
-import signal
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import wordpress_source, write_config
+from tests.helpers import (
+    DaemonProcess,
+    free_port,
+    listening,
+    mail_settings,
+    wait_for,
+    wordpress_source,
+    write_config,
+)
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
-from tests.test_daemon import Daemon, free_port, wait_for
 
 KILLS = 10
 
@@ -43,29 +49,17 @@ def test_random_kills_lose_nothing_and_never_mail_a_change_twice(tmp_path: Path)
         config = write_config(
             tmp_path,
             [wordpress_source(site, every="1s", sweep_every="1h")],
-            server={"listen": f"127.0.0.1:{port}", "base_url": f"http://127.0.0.1:{port}"},
-            topics={"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}},
-            email={
-                "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"},
-                "from": "w <w@example.org>",
-            },
-            subscriptions=[
-                {
-                    "name": "russia-instant",
-                    "to": ["a@example.org"],
-                    "topics": ["russia"],
-                    "mode": "instant",
-                }
-            ],
+            **listening(port),
+            **mail_settings(smtp.port, mode="instant"),
         )
         for round_number in range(KILLS + 1):
-            daemon = Daemon(config, port, tmp_path / f"daemon-{round_number}.log")
-            try:
-                wait_for(lambda d=daemon: d.get("/healthz"), what="the daemon")  # type: ignore[misc]
+            with DaemonProcess(config, port, tmp_path / f"daemon-{round_number}.log") as daemon:
+                wait_for(daemon.serving, what="the daemon")
                 if round_number == 0:  # what is there before the first check is its baseline
                     wait_for(
-                        lambda d=daemon: "check asean: ok" in d.log.read_text(), what="the baseline"
-                    )  # type: ignore[misc]
+                        lambda d=daemon: "check asean: ok" in d.log_text(),  # type: ignore[misc]
+                        what="the baseline",
+                    )
                 for number in range(3):
                     title = f"Russia and ASEAN, statement {round_number}.{number}"
                     site.add_post(
@@ -75,8 +69,7 @@ def test_random_kills_lose_nothing_and_never_mail_a_change_twice(tmp_path: Path)
                     time.sleep(rng.uniform(0.0, 0.4))
                 if round_number < KILLS:
                     time.sleep(rng.uniform(0.2, 2.0))
-                    daemon.process.send_signal(signal.SIGKILL)
-                    daemon.process.wait(timeout=10)
+                    daemon.kill()
                 else:
                     wanted = {f"[ASEAN–Russia] New: {t}" for t in titles}
 
@@ -89,11 +82,6 @@ def test_random_kills_lose_nothing_and_never_mail_a_change_twice(tmp_path: Path)
                         what="every mail",
                     )
                     assert daemon.stop() == 0
-            finally:
-                if daemon.process.poll() is None:
-                    daemon.process.kill()
-                    daemon.process.wait()
-                daemon.log_file.close()
 
         ids_by_subject: dict[str, set[str]] = defaultdict(set)
         for message in smtp.messages():

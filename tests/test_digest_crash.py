@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import wordpress_source, write_config
-from tests.mailserver import MailServer, Received
+from tests.helpers import mail_settings, wordpress_source, write_config
+from tests.mailserver import MailServer, part
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.config import load_config
@@ -97,21 +97,7 @@ def test_killed_digests_are_sent_once_and_miss_nothing(tmp_path: Path) -> None:
         config = write_config(
             tmp_path,
             [wordpress_source(site, every="1h", sweep_every="0s")],
-            topics={"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}},
-            email={
-                "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"},
-                "from": "w <w@example.org>",
-            },
-            subscriptions=[
-                {
-                    "name": "hourly",
-                    "to": ["a@example.org"],
-                    "topics": ["russia"],
-                    "mode": "digest",
-                    "schedule": "0 * * * *",
-                    "timezone": "UTC",
-                }
-            ],
+            **mail_settings(smtp.port, mode="digest", schedule="0 * * * *", timezone="UTC"),
         )
         checker = App(load_config(config), clock=lambda: START)
         checker.prepare()
@@ -148,7 +134,7 @@ def test_killed_digests_are_sent_once_and_miss_nothing(tmp_path: Path) -> None:
     periods: dict[str, set[str]] = defaultdict(set)  # Message-ID -> subjects seen with it
     for received in smtp.received:
         message = received.message
-        body = _text(received)
+        body = part(received.message)
         message_id = str(message["Message-ID"])
         periods[message_id].add(str(message["Subject"]))
         for title in re.findall(r"Russia statement \d+\.\d+", body):
@@ -156,10 +142,6 @@ def test_killed_digests_are_sent_once_and_miss_nothing(tmp_path: Path) -> None:
     assert sorted(ids_by_title) == sorted(published)  # nothing missed
     assert {t: ids for t, ids in ids_by_title.items() if len(ids) > 1} == {}  # nothing twice
     assert all(len(subjects) == 1 for subjects in periods.values())  # a resend is the same mail
-    assert not any("old statement" in _text(r) for r in smtp.received)  # the baseline is not news
-
-
-def _text(received: Received) -> str:
-    part = received.message.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content())
+    assert not any(
+        "old statement" in part(r.message) for r in smtp.received
+    )  # the baseline is not news

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 from watcher import extract
+from watcher.errors import ExtractError
 from watcher.models import Attachment, Page, Validators
 from watcher.profiles import ASEAN, WORDPRESS
 from watcher.sources.feed import parse_feed
@@ -107,7 +108,7 @@ def test_sanitised_html_keeps_no_active_content() -> None:
 
 
 def test_missing_region_is_an_extract_error() -> None:
-    with pytest.raises(extract.ExtractError, match="no article region"):
+    with pytest.raises(ExtractError, match="no article region"):
         extract.article(page("<html><body><p>menu only</p></body></html>"), ASEAN)
 
 

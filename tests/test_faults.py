@@ -5,9 +5,8 @@ source works again when the fault goes."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import ROOT, write_config
 from tests.faultserver import FAULTS, FaultProxy
+from tests.helpers import DaemonProcess, free_port, listening, run_watcher, wait_for, write_config
 from tests.sim.wordpress import SimWordPress
-from tests.test_daemon import Daemon, free_port, wait_for
 from watcher.app import App
 from watcher.config import load_config
 from watcher.fetch import Fetcher
@@ -158,57 +156,42 @@ AT_START = {
 
 
 def test_all_faults_at_once_in_one_daemon(tmp_path: Path) -> None:
-    with SimWordPress() as site:
+    with SimWordPress() as site, ExitStack() as stack:
         site.add_post("Release", "Text.")
-        proxies = [FaultProxy(site.url).__enter__() for _ in FAULTS]
-        try:
-            for proxy, fault in zip(proxies, FAULTS, strict=True):
-                proxy.faults["*"] = fault
-            port = free_port()
-            sources = [
-                {**listing(p.url, f, site=site.url), "every": "2s"}
-                for p, f in zip(proxies, FAULTS, strict=True)
-            ]
-            sources.append({**listing(f"http://127.0.0.1:{free_port()}", "refused"), "every": "2s"})
-            sources.append({**listing(site.url, "healthy"), "every": "2s"})
-            config = write_config(
-                tmp_path,
-                sources,
-                server={"listen": f"127.0.0.1:{port}", "base_url": f"http://127.0.0.1:{port}"},
-            )
-            daemon = Daemon(config, port, tmp_path / "daemon.log")
-            try:
-                names = [source["name"] for source in sources]
+        proxies = [stack.enter_context(FaultProxy(site.url)) for _ in FAULTS]
+        for proxy, fault in zip(proxies, FAULTS, strict=True):
+            proxy.faults["*"] = fault
+        port = free_port()
+        sources = [
+            {**listing(p.url, f, site=site.url), "every": "2s"}
+            for p, f in zip(proxies, FAULTS, strict=True)
+        ]
+        sources.append({**listing(f"http://127.0.0.1:{free_port()}", "refused"), "every": "2s"})
+        sources.append({**listing(site.url, "healthy"), "every": "2s"})
+        config = write_config(tmp_path, sources, **listening(port))
+        with DaemonProcess(config, port, tmp_path / "daemon.log") as daemon:
+            names = [source["name"] for source in sources]
 
-                def every_source_checked() -> bool:
-                    done = re.findall(r"watcher\.check: check (\S+): ", daemon.log.read_text())
-                    return all(done.count(name) >= 2 for name in names)
+            def every_source_checked() -> bool:
+                done = re.findall(r"watcher\.check: check (\S+): ", daemon.log_text())
+                return all(done.count(name) >= 2 for name in names)
 
-                wait_for(every_source_checked, timeout=120, what="two checks of every source")
-                assert daemon.process.poll() is None  # still running
-                status = subprocess.run(
-                    [sys.executable, "-m", "watcher", "--config", str(config), "status"],
-                    cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
-                ).stdout  # fmt: skip
-                header, *lines = [line for line in status.splitlines() if line]
-                rows = {line.split()[0]: line for line in lines}
-                assert rows["healthy"].split()[1] == "ok"
-                paused = header.index("paused until")
-                assert rows["healthy"][paused:].startswith("- ")
-                shown = rows["429"][paused : paused + 16] + " +0000"  # status speaks UTC
-                until = datetime.strptime(shown, "%Y-%m-%d %H:%M %z")
-                wait = until - datetime.now(UTC)
-                assert timedelta(minutes=50) < wait <= timedelta(hours=1)  # as Retry-After asks
-                assert daemon.get("/feeds/all.atom") is not None  # still serving
-                for fault, reason in AT_START.items():
-                    assert reason in rows[fault], rows[fault]
-                    assert rows[fault].split()[1] in ("failed", "deferred"), rows[fault]
-                assert daemon.stop() == 0
-            finally:
-                if daemon.process.poll() is None:
-                    daemon.process.kill()
-                    daemon.process.wait()
-                daemon.log_file.close()
-        finally:
-            for proxy in proxies:
-                proxy.__exit__()
+            wait_for(every_source_checked, timeout=120, what="two checks of every source")
+            assert daemon.process.poll() is None  # still running
+            result = run_watcher("status", config=config, timeout=60)
+            assert result.returncode == 0, result.stderr
+            status = result.stdout
+            header, *lines = [line for line in status.splitlines() if line]
+            rows = {line.split()[0]: line for line in lines}
+            assert rows["healthy"].split()[1] == "ok"
+            paused = header.index("paused until")
+            assert rows["healthy"][paused:].startswith("- ")
+            shown = rows["429"][paused : paused + 16] + " +0000"  # status speaks UTC
+            until = datetime.strptime(shown, "%Y-%m-%d %H:%M %z")
+            wait = until - datetime.now(UTC)
+            assert timedelta(minutes=50) < wait <= timedelta(hours=1)  # as Retry-After asks
+            assert daemon.get("/feeds/all.atom") is not None  # still serving
+            for fault, reason in AT_START.items():
+                assert reason in rows[fault], rows[fault]
+                assert rows[fault].split()[1] in ("failed", "deferred"), rows[fault]
+            assert daemon.stop() == 0

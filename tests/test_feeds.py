@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import feedparser
 from lxml import etree
@@ -29,7 +30,7 @@ DIFF = "\n".join(
 
 def entries() -> list[ChangeEntry]:
     url = "https://asean.org/asean-russia-commit-to-deepen-cooperation/"
-    common = {
+    common: dict[str, Any] = {
         "source": "asean",
         "release_id": 1,
         "url": url,

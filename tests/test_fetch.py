@@ -13,7 +13,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 from watcher.config import http_options
 from watcher.errors import (
     ChallengePage,

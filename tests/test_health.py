@@ -9,7 +9,7 @@ from pathlib import Path
 
 import feedparser
 
-from tests.conftest import ShiftedClock, wordpress_source
+from tests.helpers import ShiftedClock, email_settings, wordpress_source
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
@@ -25,10 +25,7 @@ def test_unhealthy_once_recovered_once(
         app = make_app(
             [wordpress_source(site)],
             clock=clock,
-            email={
-                "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"},
-                "from": "w <w@example.org>",
-            },
+            email=email_settings(smtp.port),
             health={"unhealthy_after": "2h", "admin": ["ops@example.org"]},
         )
         app.check()

@@ -4,9 +4,6 @@ charsets are read, not crashed on; secrets never show."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,8 +11,8 @@ import feedparser
 import pytest
 from lxml import etree
 
-from tests.conftest import ROOT, wordpress_source, write_config
-from tests.mailserver import MailServer
+from tests.helpers import RUSSIA, email_settings, run_watcher, wordpress_source, write_config
+from tests.mailserver import MailServer, part
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.extract import decode
@@ -48,11 +45,8 @@ def test_a_hostile_page_gives_a_valid_feed_and_email_with_nothing_active(
     with MailServer() as smtp:
         app = make_app(
             [wordpress_source(site)],
-            topics={"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}},
-            email={
-                "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"},
-                "from": "w <w@example.org>",
-            },
+            topics=RUSSIA,
+            email=email_settings(smtp.port),
             subscriptions=[
                 {"name": "i", "to": ["a@example.org"], "topics": ["russia"], "mode": "instant"}
             ],
@@ -75,7 +69,7 @@ def test_a_hostile_page_gives_a_valid_feed_and_email_with_nothing_active(
         for marker in ACTIVE:
             assert marker not in content, (name, marker)
         assert "Control" in content  # the text itself is kept
-    html = received.message.get_body(("html",)).get_content()
+    html = part(received.message, "html")
     for marker in ACTIVE:
         assert marker not in html
     assert "onmouseover" not in str(received.message["Subject"])
@@ -96,17 +90,12 @@ def test_charsets_are_read_as_browsers_read_them() -> None:
 
 def test_secrets_stay_out_of_output(tmp_path: Path) -> None:
     config = write_config(tmp_path, [], database_env="WATCHER_TEST_DB")
-    env = {**os.environ, "WATCHER_TEST_DB": "postgresql://watcher:s3cret-pass@127.0.0.1:1/w"}
-    result = subprocess.run(
-        [sys.executable, "-m", "watcher", "--config", str(config), "config", "check"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+    env = {"WATCHER_TEST_DB": "postgresql://watcher:s3cret-pass@127.0.0.1:1/w"}
+    result = run_watcher("config", "check", config=config, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
     assert "s3cret-pass" not in result.stdout + result.stderr
     assert "postgresql://watcher:***@127.0.0.1:1/w" in result.stdout
-    failing = subprocess.run(
-        [sys.executable, "-m", "watcher", "--config", str(config), "status"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    failing = run_watcher("status", config=config, env=env, timeout=60)
     assert failing.returncode == 1  # nothing listens there
     assert "s3cret-pass" not in failing.stdout + failing.stderr
 
@@ -143,7 +132,7 @@ def test_a_release_link_that_is_not_http_never_becomes_a_link() -> None:
         mail.Envelope("w <w@example.org>", ("a@example.org",), "UTC"),
         topic_titles={"t": "T"}, entry=stored, now=stored.feed_date, message_id="<m@x>",
     )  # fmt: skip
-    assert 'href="javascript:' not in message.get_body(("html",)).get_content()
+    assert 'href="javascript:' not in part(message, "html")
 
 
 def test_half_characters_neither_cut_the_text_nor_stop_the_source(

@@ -4,10 +4,7 @@ a new database, clients that connect to the feed server and then say nothing."""
 from __future__ import annotations
 
 import multiprocessing
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +17,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT
+from tests.helpers import run_watcher
 from watcher.store import Store
 from watcher.store.store import SCHEMA_REVISION
 from watcher.web import REQUEST_THREAD, WebServer
@@ -42,15 +39,7 @@ def test_config_check_refuses_a_duration_past_a_year_in_one_line(
 ) -> None:
     config = tmp_path / "watcher.yaml"
     config.write_text("sources:\n  - name: a\n    type: wordpress\n    url: https://e.org\n" + line)
-    result = subprocess.run(
-        [sys.executable, "-m", "watcher", "--config", str(config), "config", "check"],
-        cwd=ROOT,
-        env={key: value for key, value in os.environ.items() if key != "WATCHER_CONFIG"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_watcher("config", "check", config=config)
     assert (result.returncode, result.stderr) == (2, f"{config}:5: {message}\n")
 
 

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import ROOT, wordpress_source, write_config
+from tests.helpers import run_watcher, wordpress_source, write_config
 from tests.sim.model import Request, Response
 from tests.sim.wordpress import SimWordPress
 from tests.staticsite import StaticSite, article, rss
@@ -177,18 +174,6 @@ def test_robots_txt_of_a_redirect_s_target_host_is_honoured(
 
 
 # -- 8. credentials ------------------------------------------------------------------------
-
-
-def run_watcher(*args: str, config: Path, env: dict[str, str] | None = None) -> Any:
-    return subprocess.run(
-        [sys.executable, "-m", "watcher", "--config", str(config), *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-    )
 
 
 def test_credentials_in_a_source_url_are_refused_without_showing_them(tmp_path: Path) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,45 +15,32 @@ from typing import Any
 import feedparser
 import pytest
 
-from tests.conftest import ROOT, ShiftedClock, wordpress_source
-from tests.mailserver import MailServer
+from tests.helpers import (
+    RUSSIA,
+    SENDER,
+    WATCHER,
+    ShiftedClock,
+    mail_settings,
+    running,
+    serve_in_thread,
+    wordpress_source,
+)
+from tests.helpers import run_watcher as cli
+from tests.mailserver import MailServer, part
 from tests.sim.wordpress import SimWordPress
-from tests.test_cli import watcher as cli
 from watcher import mail
 from watcher.app import App
 from watcher.config import load_config
 from watcher.lock import SENDING, DaemonLock, mail_lock_path
-from watcher.models import ChangeEntry, ChangeKind, OutboxMessage
-
-RUSSIA = {"russia": {"title": "ASEAN–Russia", "preset": "partner/russia"}}
-SENDER = "ASEAN watcher <watcher@example.org>"
-
-
-@pytest.fixture
-def smtp() -> Iterator[MailServer]:
-    with MailServer() as server:
-        yield server
+from watcher.models import ChangeEntry, ChangeKind, Channel, MessageKind, OutboxMessage
 
 
 def settings(smtp: MailServer, **subscription: Any) -> dict[str, Any]:
-    return {
-        "topics": RUSSIA,
-        "email": {
-            "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none"},
-            "from": SENDER,
-        },
-        "subscriptions": [
-            {
-                "name": "russia-morning",
-                "to": ["analyst@example.org"],
-                "topics": ["russia"],
-                "mode": "digest",
-                "schedule": "daily 08:00",
-                "timezone": "Asia/Jakarta",
-                **subscription,
-            }
-        ],
-    }
+    """A daily digest at 08:00 in Jakarta, unless `subscription` says otherwise."""
+    return mail_settings(
+        smtp.port,
+        **{"mode": "digest", "schedule": "daily 08:00", "timezone": "Asia/Jakarta", **subscription},
+    )
 
 
 def publish_the_week(site: SimWordPress) -> dict[str, int]:
@@ -128,8 +113,8 @@ def test_daily_digest_arrives_once_with_the_right_counts(
     assert message["To"] == "analyst@example.org"
     assert message["Message-ID"].endswith("@example.org>")
     assert parsedate_to_datetime(message["Date"]).utcoffset() == timedelta(hours=7)
-    plain = message.get_body(("plain",)).get_content()
-    html = message.get_body(("html",)).get_content()
+    plain = part(message)
+    html = part(message, "html")
     assert "ASEAN and the Russian Federation hold consultations" in plain
     assert "changed: “10” → “12”" in plain
     assert "<del>10</del> <ins>12</ins>" in html
@@ -282,7 +267,7 @@ def test_notifications_through_apprise_reach_a_chat_service(
             pass
 
     with ThreadingHTTPServer(("127.0.0.1", 0), Hook) as hook:
-        threading.Thread(target=hook.serve_forever, daemon=True).start()
+        serve_in_thread(hook)
         monkeypatch.setenv("RUSSIA_CHAT", f"json://127.0.0.1:{hook.server_address[1]}/hook")
         config = settings(smtp, mode="instant", notify_env=["RUSSIA_CHAT"])
         app = make_app([wordpress_source(site)], **config)
@@ -312,10 +297,7 @@ def test_a_topic_that_gains_a_term_still_owes_what_it_owed(
     clock.advance(timedelta(days=1))
     changed.deliver(due=True)
     [received] = smtp.received
-    assert (
-        "ASEAN and the Russian Federation meet"
-        in received.message.get_body(("plain",)).get_content()
-    )
+    assert "ASEAN and the Russian Federation meet" in part(received.message)
 
 
 def test_a_watermark_moved_by_another_process_writes_nothing(
@@ -415,11 +397,8 @@ def test_commands_that_mail_take_turns(
     site.add_post("Russia and ASEAN sign a memorandum", "Signed today.")
     sending = DaemonLock(mail_lock_path(load_config(tmp_path / "watcher.yaml")), SENDING)
     sending.acquire()
-    check = subprocess.Popen(
-        [sys.executable, "-m", "watcher", "--config", str(tmp_path / "watcher.yaml"), "check"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
+    command = [*WATCHER, "--config", str(tmp_path / "watcher.yaml"), "check"]
+    with running(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as check:
         try:
             feed = tmp_path / "state" / "feeds" / "topics" / "russia.atom"
             deadline = time.monotonic() + 60
@@ -432,10 +411,6 @@ def test_commands_that_mail_take_turns(
         finally:
             sending.release()
         _, stderr = check.communicate(timeout=60)
-    finally:
-        if check.poll() is None:
-            check.kill()
-            check.communicate()
     assert check.returncode == 0, stderr
     [received] = smtp.received
     assert "memorandum" in str(received.message["Subject"])
@@ -459,11 +434,23 @@ def test_a_backlog_longer_than_a_batch_goes_out_in_one_delivery(
     app = make_app([wordpress_source(site)], **settings(smtp, mode="instant"))
     app.prepare()
     sent: list[str] = []
-    app.deliverer.notifier = lambda _url, title, _body: sent.append(title) is None
+
+    def notifier(_url: str, title: str, _body: str) -> bool:
+        sent.append(title)
+        return True
+
+    app.deliverer.notifier = notifier
     now = app.clock()
     backlog = [
         OutboxMessage(
-            "russia-morning", "notify", f"<{n}@x>", "instant", (), ("CHAT",), f"n{n}", "text"
+            "russia-morning",
+            Channel.NOTIFY,
+            f"<{n}@x>",
+            MessageKind.INSTANT,
+            (),
+            ("CHAT",),
+            f"n{n}",
+            "text",
         )
         for n in range(250)  # more than the 100 a batch holds
     ]

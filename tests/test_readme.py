@@ -13,10 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, wordpress_source, write_config
+from tests.helpers import ROOT, free_port, running, wait_for, wordpress_source, write_config
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
-from tests.test_daemon import free_port, wait_for
 from watcher.config import (
     FeedSourceConfig,
     HtmlSourceConfig,
@@ -49,25 +48,18 @@ def test_make_test_is_what_ci_runs() -> None:
     dry = subprocess.run(
         ["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    for step in ("ruff check", "ruff format --check", "mypy watcher", "pytest"):
+    for step in ("ruff check", "ruff format --check", "mypy watcher tests", "pytest"):
         assert step in dry.stdout
 
 
 def run_daemon(command: list[str], env: dict[str, str], port: int) -> None:
-    with subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    ) as process:
-        try:
-            wait_for(lambda: _feed_ready(port), timeout=120, what=f"{command} to serve its feed")
-            # `make run` is a parent of the daemon: stop the daemon, as systemd or Ctrl-C would
-            children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-            for pid in children if command[0] == "make" else [str(process.pid)]:
-                os.kill(int(pid), signal.SIGTERM)
-            assert process.wait(timeout=30) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    with running(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
+        wait_for(lambda: _feed_ready(port), timeout=120, what=f"{command} to serve its feed")
+        # `make run` is a parent of the daemon: stop the daemon, as systemd or Ctrl-C would
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        for pid in children if command[0] == "make" else [str(process.pid)]:
+            os.kill(int(pid), signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
 
 
 def _feed_ready(port: int) -> bool:

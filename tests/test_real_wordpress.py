@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import write_config
+from tests.helpers import write_config
 from tests.realwp.fixtures import real_wordpress  # noqa: F401  (a fixture, used by name)
 from tests.realwp.server import RealWordPress
 from watcher.app import App
@@ -31,7 +32,7 @@ BODY = (
 @pytest.fixture
 def app(real_wordpress: RealWordPress, tmp_path: Path) -> Iterator[App]:  # noqa: F811
     site = real_wordpress.url
-    sources = [
+    sources: list[dict[str, Any]] = [
         {
             "name": "api",
             "type": "wordpress",

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from tests.conftest import wordpress_source
+from tests.helpers import wordpress_source
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.errors import StoreError

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,7 @@ def preset(slug: str) -> Topic:
     return make_topic(slug.split("/")[1], preset=slug)
 
 
-def terms(*any_terms: str, **options: tuple[str, ...]) -> Topic:
+def terms(*any_terms: str, **options: Any) -> Topic:
     return make_topic("t", any=any_terms, **options)
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import ShiftedClock, wordpress_source
+from tests.helpers import ShiftedClock, wordpress_source
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.models import ChangeKind, CheckStatus, ReleaseStatus

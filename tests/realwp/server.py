@@ -18,7 +18,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +29,7 @@ from typing import Any, Self
 
 import httpx
 
+from tests.helpers import free_port
 from tests.wpsite import CATEGORIES, SITE_NAME, SITE_TIMEZONE
 
 from .mariadb import MariaDB
@@ -93,13 +93,6 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _mysql_datetime(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError(f"{moment!r} is naive: pass an aware datetime")
@@ -158,7 +151,7 @@ class RealWordPress:
         self._copy_tree()
         self._database.start()
         self._database.create_database(DB_NAME, DB_USER, DB_PASSWORD)
-        port = _free_port()
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self._write_config()
         self._run_ctl(

@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from tests.helpers import serve_in_thread
 from tests.sim import feeds, pages, rest
 from tests.sim.model import CHALLENGE_PAGE, NO_CACHE, Post, Request, Response
 from tests.sim.wpfilters import esc_html, sanitize_title, the_content, the_title, wp_trim_words
@@ -103,7 +104,7 @@ class SimWordPress:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve_in_thread(self._server)
         return self
 
     def __exit__(self, *exc: object) -> None:
