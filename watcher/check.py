@@ -163,6 +163,29 @@ class Tally:
     listed: tuple[str, ...] | None = None
     history_read: bool = False  # every release the listing shows was read once
 
+    def fold(self, observation: Observation, source: str) -> None:
+        """What an observation that writes nothing tells of the check."""
+        match observation:
+            case Listed(canonicals):
+                self.listed = canonicals
+            case Cursor(values):
+                self.cursor = values
+            case PageFailed(_, reason):
+                self.failed_pages += 1
+                self.first_page_failure = self.first_page_failure or reason
+                log.warning("%s: %s", source, reason)
+            case ItemFailed(item, reason) if item not in self.failed_items:
+                self.failed_items[item] = reason
+                log.warning("%s: %s: %s", source, item, reason)
+            case Incomplete(reason):
+                self.incomplete.append(reason)
+                log.warning("%s: %s", source, reason)
+            case HistoryRead():
+                self.history_read = True
+            case Note(message) if message not in self.notes:
+                self.notes[message] = None
+                log.warning("%s: %s", source, message)
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -241,63 +264,57 @@ class _Recorder:
         self.tally = Tally()
 
     def record(self, observation: Observation) -> None:
-        tally, name = self.tally, self.view.name
-        now = self.clock()
         match observation:
-            case Observed(snapshot, page_url, validators, in_history):
-                baseline = self.baseline or in_history
-                verdict = self.store.record_observed(
-                    self.source_id,
-                    snapshot,
-                    partial(judge, snapshot=snapshot, now=now, baseline=baseline),
-                    now=now,
-                    page_url=page_url,
-                    validators=validators,
-                    topics=topic_matches(self.config.topics, snapshot),
-                )
-                tally.seen.add(snapshot.key)
-                if verdict.change is not None:
-                    tally.counts[verdict.change.kind] += 1
-                    log.debug("%s: %s %s", name, verdict.change.kind, snapshot.url)
+            case Observed():
+                self._observed(observation)
             case Unchanged(key):
-                tally.seen.add(key)
-                known = self.view.releases.get(key)
-                if known is not None and known.missing_count:
-                    self.store.save_unchanged(self.source_id, [key], now)  # a miss in a row no more
-                else:
-                    tally.unchanged.append(key)
+                self._unchanged(key)
             case Missing(key, reason):
-                if key in tally.seen:
-                    return  # read under another URL in this very check
-                missing = partial(detect.missing, now=now)
-                change = self.store.record_missing(self.source_id, key, missing, now)
-                tally.missing.add(key)
-                if change is not None:
-                    tally.counts[change.kind] += 1
-                log.info("%s: %s missing (%s)", name, key, reason)
+                self._missing(key, reason)
             case PageState(url, validators, derived):
-                self.store.save_page_state(self.source_id, url, validators, derived, now)
-            case Listed(canonicals):
-                tally.listed = canonicals
-            case Cursor(values):
-                tally.cursor = values
-            case PageFailed(url, reason):
-                tally.failed_pages += 1
-                tally.first_page_failure = tally.first_page_failure or reason
-                log.warning("%s: %s", name, reason)
-            case ItemFailed(item, reason):
-                if item not in tally.failed_items:
-                    tally.failed_items[item] = reason
-                    log.warning("%s: %s: %s", name, item, reason)
-            case Incomplete(reason):
-                tally.incomplete.append(reason)
-                log.warning("%s: %s", name, reason)
-            case HistoryRead():
-                tally.history_read = True
-            case Note(message):
-                if message not in tally.notes:
-                    tally.notes[message] = None
-                    log.warning("%s: %s", name, message)
+                self.store.save_page_state(self.source_id, url, validators, derived, self.clock())
+            case _:
+                self.tally.fold(observation, self.view.name)
+
+    def _observed(self, observed: Observed) -> None:
+        """A reading, judged against what is stored (`judge`, in the store's transaction)."""
+        snapshot, now = observed.snapshot, self.clock()
+        baseline = self.baseline or observed.baseline
+        verdict = self.store.record_observed(
+            self.source_id,
+            snapshot,
+            partial(judge, snapshot=snapshot, now=now, baseline=baseline),
+            now=now,
+            page_url=observed.page_url,
+            validators=observed.validators,
+            topics=topic_matches(self.config.topics, snapshot),
+        )
+        self.tally.seen.add(snapshot.key)
+        if verdict.change is not None:
+            self.tally.counts[verdict.change.kind] += 1
+            log.debug("%s: %s %s", self.view.name, verdict.change.kind, snapshot.url)
+
+    def _unchanged(self, key: str) -> None:
+        self.tally.seen.add(key)
+        known = self.view.releases.get(key)
+        if known is not None and known.missing_count:
+            self.store.save_unchanged(
+                self.source_id, [key], self.clock()
+            )  # a miss in a row no more
+        else:
+            self.tally.unchanged.append(key)
+
+    def _missing(self, key: str, reason: str) -> None:
+        if key in self.tally.seen:
+            return  # read under another URL in this very check
+        now = self.clock()
+        change = self.store.record_missing(
+            self.source_id, key, partial(detect.missing, now=now), now
+        )
+        self.tally.missing.add(key)
+        if change is not None:
+            self.tally.counts[change.kind] += 1
+        log.info("%s: %s missing (%s)", self.view.name, key, reason)
 
 
 def _still_listed(tally: Tally, view: SourceView, *, cut_short: bool) -> tuple[str, ...] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import sys
+from collections.abc import Sequence
 from email import policy
 from email.message import EmailMessage
 
@@ -15,6 +16,7 @@ from watcher.cli_common import MAIL_WAIT, Context, day, fail, pass_context, read
 from watcher.delivery import ADMIN
 from watcher.lock import daemon_running, mail_rights
 from watcher.models import Channel, TopicMembership
+from watcher.options import Subscription
 from watcher.topics import PRESETS
 
 
@@ -119,11 +121,7 @@ def digest_send(context: Context, dry_run: bool) -> None:
                 f"due: {subscription.name} ({subscription.schedule} {subscription.timezone})"
             )
         if dry_run:
-            for subscription in due:
-                for message in app.deliverer.preview(subscription):
-                    click.echo(
-                        f"  would send: {message.subject} to {', '.join(message.recipients)}"
-                    )
+            _show_what_would_be_sent(app, due)
             return 0
         for subscription in due:
             app.deliverer.enqueue_digest(subscription)
@@ -140,6 +138,12 @@ def digest_send(context: Context, dry_run: bool) -> None:
             fail("another watcher process is sending mail now; nothing sent", 1)
         code = read(context, send)
     sys.exit(code)
+
+
+def _show_what_would_be_sent(app: App, due: Sequence[Subscription]) -> None:
+    for subscription in due:
+        for message in app.deliverer.preview(subscription):
+            click.echo(f"  would send: {message.subject} to {', '.join(message.recipients)}")
 
 
 @click.group("outbox")

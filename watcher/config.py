@@ -292,18 +292,7 @@ def _key_lines(node: yaml.Node | None, path: Path, text: str) -> dict[tuple[Any,
     lines: dict[tuple[Any, ...], int] = {}
 
     def walk(current: yaml.Node, prefix: tuple[Any, ...]) -> None:
-        tag = _EXPLICIT_TAG.match(text, current.start_mark.index)
-        if tag:
-            where = f"{_dotted(prefix)}: " if prefix else ""
-            hint = ""
-            if "env" in tag.group(1).lower():
-                hint = (
-                    " (secrets come from the environment: database_env, password_env, notify_env)"
-                )
-            raise ConfigError(
-                f"{path}:{current.start_mark.line + 1}: {where}the YAML tag {tag.group(1)} is "
-                f"not allowed: a config holds plain values only{hint}"
-            )
+        _refuse_tags(current, prefix, path, text)
         if isinstance(current, yaml.MappingNode):
             for key_node, value_node in current.value:
                 line = key_node.start_mark.line + 1
@@ -327,6 +316,20 @@ def _key_lines(node: yaml.Node | None, path: Path, text: str) -> dict[tuple[Any,
         lines[()] = node.start_mark.line + 1
         walk(node, ())
     return lines
+
+
+def _refuse_tags(node: yaml.Node, prefix: tuple[Any, ...], path: Path, text: str) -> None:
+    tag = _EXPLICIT_TAG.match(text, node.start_mark.index)
+    if not tag:
+        return
+    where = f"{_dotted(prefix)}: " if prefix else ""
+    hint = ""
+    if "env" in tag.group(1).lower():
+        hint = " (secrets come from the environment: database_env, password_env, notify_env)"
+    raise ConfigError(
+        f"{path}:{node.start_mark.line + 1}: {where}the YAML tag {tag.group(1)} is "
+        f"not allowed: a config holds plain values only{hint}"
+    )
 
 
 def _describe(exc: ValidationError, path: Path, lines: dict[tuple[Any, ...], int]) -> str:

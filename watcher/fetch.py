@@ -181,15 +181,7 @@ class FetchSession:
 
         Redirects are followed here, one hop at a time, so that each hop's host is one this
         session may read and each hop is allowed by its own host's robots.txt."""
-        # only what this module inflates itself, under the size cap
-        headers = {"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate"}
-        if accept:
-            headers["Accept"] = accept
-        if validators is not None:
-            if validators.etag:
-                headers["If-None-Match"] = validators.etag
-            if validators.last_modified:
-                headers["If-Modified-Since"] = validators.last_modified
+        headers = self._request_headers(validators, accept)
         target = url
         for _hop in range(MAX_REDIRECTS + 1):
             if self.fetcher.stop.is_set():
@@ -210,6 +202,17 @@ class FetchSession:
         if target != url and isinstance(result, Page):
             result = replace(result, url=url)
         return result
+
+    def _request_headers(self, validators: Validators | None, accept: str | None) -> dict[str, str]:
+        # only what this module inflates itself, under the size cap
+        headers = {"User-Agent": self.settings.user_agent, "Accept-Encoding": "gzip, deflate"}
+        if accept:
+            headers["Accept"] = accept
+        if validators is not None and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators is not None and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        return headers
 
     def _headers_for(self, url: str, headers: dict[str, str]) -> dict[str, str]:
         """With `auth`, to the source's own host only, and never in clear over http when the

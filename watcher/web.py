@@ -132,98 +132,102 @@ class Routes:
         self.opml = _opml(topics, base_url)
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """One request to the server: its routes come from `web`, set on the subclass each server
+    makes (`_handler`)."""
+
+    web: WebServer
+    health: Callable[[], tuple[bool, str]]
+    server_version = f"watcher/{__version__}"
+    sys_version = ""
+
+    def do_HEAD(self) -> None:
+        self._serve(send_body=False)
+
+    def do_GET(self) -> None:
+        self._serve(send_body=True)
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def _serve(self, *, send_body: bool) -> None:
+        path = self.path.split("?", 1)[0]
+        routes = self.web.routes
+        if path in ("/", "/feeds", "/feeds/"):
+            self._send_html(routes.index, send_body)
+        elif path == "/feeds/opml":
+            self._send(HTTPStatus.OK, "text/x-opml; charset=utf-8", routes.opml, send_body)
+        elif path == "/healthz":
+            ok, detail = self.health()
+            lines = ["ok" if ok else "unhealthy", *([detail] if detail else [])]
+            body = "".join(f"{line}\n" for line in lines).encode()
+            status = HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE
+            self._send(status, "text/plain; charset=utf-8", body, send_body)
+        elif path in routes.files:
+            self._send_file(routes.files[path], send_body)
+        else:
+            self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n", send_body)
+
+    def _send_file(self, file: Path, send_body: bool) -> None:
+        try:
+            with file.open("rb") as handle:  # one file: replaced feeds never mix
+                modified = datetime.fromtimestamp(int(os.fstat(handle.fileno()).st_mtime), UTC)
+                body = handle.read()
+        except FileNotFoundError:
+            self._send(
+                HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not built yet\n", send_body
+            )
+            return
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        headers = {"ETag": etag, "Last-Modified": format_datetime(modified, usegmt=True)}
+        headers["Cache-Control"] = "no-cache"
+        if self._not_modified(etag, modified):
+            self._send(HTTPStatus.NOT_MODIFIED, None, b"", False, headers)
+            return
+        self._send(HTTPStatus.OK, FEED_TYPES[file.suffix], body, send_body, headers)
+
+    def _not_modified(self, etag: str, modified: datetime) -> bool:
+        match = self.headers.get("If-None-Match")
+        if match is not None:
+            return etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
+        since = self.headers.get("If-Modified-Since")
+        if since:
+            try:
+                return parsedate_to_datetime(since) >= modified
+            except (TypeError, ValueError):
+                return False
+        return False
+
+    def _send_html(self, page: str, send_body: bool) -> None:
+        headers = {"Content-Security-Policy": HTML_POLICY}
+        self._send(HTTPStatus.OK, "text/html; charset=utf-8", page.encode(), send_body, headers)
+
+    def _send(
+        self,
+        status: HTTPStatus,
+        content_type: str | None,
+        body: bytes,
+        send_body: bool,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if status != HTTPStatus.NOT_MODIFIED:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body and body:
+            self.wfile.write(body)
+
+
 def _handler(
     web: WebServer, health: Callable[[], tuple[bool, str]]
 ) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = f"watcher/{__version__}"
-        sys_version = ""
-
-        def do_HEAD(self) -> None:
-            self._serve(send_body=False)
-
-        def do_GET(self) -> None:
-            self._serve(send_body=True)
-
-        def log_message(self, format: str, *args: object) -> None:
-            log.debug("%s %s", self.address_string(), format % args)
-
-        def _serve(self, *, send_body: bool) -> None:
-            path = self.path.split("?", 1)[0]
-            routes = web.routes
-            if path in ("/", "/feeds", "/feeds/"):
-                self._send_html(routes.index, send_body)
-            elif path == "/feeds/opml":
-                self._send(HTTPStatus.OK, "text/x-opml; charset=utf-8", routes.opml, send_body)
-            elif path == "/healthz":
-                ok, detail = health()
-                lines = ["ok" if ok else "unhealthy", *([detail] if detail else [])]
-                body = "".join(f"{line}\n" for line in lines).encode()
-                status = HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE
-                self._send(status, "text/plain; charset=utf-8", body, send_body)
-            elif path in routes.files:
-                self._send_file(routes.files[path], send_body)
-            else:
-                self._send(
-                    HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n", send_body
-                )
-
-        def _send_file(self, file: Path, send_body: bool) -> None:
-            try:
-                with file.open("rb") as handle:  # one file: replaced feeds never mix
-                    modified = datetime.fromtimestamp(int(os.fstat(handle.fileno()).st_mtime), UTC)
-                    body = handle.read()
-            except FileNotFoundError:
-                self._send(
-                    HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not built yet\n", send_body
-                )
-                return
-            etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-            headers = {"ETag": etag, "Last-Modified": format_datetime(modified, usegmt=True)}
-            headers["Cache-Control"] = "no-cache"
-            if self._not_modified(etag, modified):
-                self._send(HTTPStatus.NOT_MODIFIED, None, b"", False, headers)
-                return
-            self._send(HTTPStatus.OK, FEED_TYPES[file.suffix], body, send_body, headers)
-
-        def _not_modified(self, etag: str, modified: datetime) -> bool:
-            match = self.headers.get("If-None-Match")
-            if match is not None:
-                return etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
-            since = self.headers.get("If-Modified-Since")
-            if since:
-                try:
-                    return parsedate_to_datetime(since) >= modified
-                except (TypeError, ValueError):
-                    return False
-            return False
-
-        def _send_html(self, page: str, send_body: bool) -> None:
-            headers = {"Content-Security-Policy": HTML_POLICY}
-            self._send(HTTPStatus.OK, "text/html; charset=utf-8", page.encode(), send_body, headers)
-
-        def _send(
-            self,
-            status: HTTPStatus,
-            content_type: str | None,
-            body: bytes,
-            send_body: bool,
-            headers: dict[str, str] | None = None,
-        ) -> None:
-            self.send_response(status)
-            if content_type:
-                self.send_header("Content-Type", content_type)
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header("Referrer-Policy", "no-referrer")
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            if status != HTTPStatus.NOT_MODIFIED:
-                self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if send_body and body:
-                self.wfile.write(body)
-
-    return Handler
+    return type("Handler", (_Handler,), {"web": web, "health": staticmethod(health)})
 
 
 def _feed_list(topics: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ from watcher.errors import (
 from watcher.fetch import FetchSession
 from watcher.models import (
     Gone,
+    KnownRelease,
     NotModified,
     Origin,
     Page,
@@ -255,31 +256,12 @@ def read_articles(
         if history and position == never_read:
             yield HistoryRead()
         if not ctx.fetch.follows(url):
-            host = host_key(url)
-            elsewhere[host] = elsewhere.get(host, 0) + 1
+            elsewhere[host_key(url)] = elsewhere.get(host_key(url), 0) + 1
             continue
         ctx.budget.in_time()
         known = ctx.view.known_url(canonical_url(url))
-        # A removed release is read in full: the same bytes as before are then news (restored).
-        active = known is not None and known.status == ReleaseStatus.ACTIVE
-        previous = ctx.view.validators.get(url) if active else None
         try:
-            result = ctx.fetch.get(url, validators=previous)
-            if isinstance(result, Gone):
-                failures_in_a_row = 0
-                if known is not None:
-                    yield Missing(known.key, f"HTTP {result.status}")
-                continue
-            if (
-                isinstance(result, NotModified)
-                or result.unchanged_since(previous)
-                or (existence_only and known is not None)
-            ):
-                failures_in_a_row = 0
-                if known is not None:
-                    yield Unchanged(known.key)
-                continue
-            parts = extract.article(result, selectors)
+            yield from _read_page(ctx, url, known, selectors, wp_ids or {}, existence_only)
         except PAGE_ERRORS as exc:
             if known is not None and _site_down(exc):
                 failures_in_a_row += 1
@@ -290,23 +272,6 @@ def read_articles(
                 ) from exc
             continue
         failures_in_a_row = 0
-        if not parts.is_article:
-            # A removed release often redirects to the home page or a listing.
-            if known is not None:
-                yield Missing(known.key, f"now a listing, not an article: {result.final_url}")
-            continue
-        wp_id = parts.wp_id or (wp_ids or {}).get(url) or (known.wp_id if known else None)
-        snapshot = extract.snapshot(
-            url=result.final_url,
-            title=parts.title,
-            published=parts.published,
-            text=parts.text,
-            html=parts.html,
-            attachments=parts.attachments,
-            origin=Origin.PAGE,
-            wp_id=wp_id,
-        )
-        yield Observed(snapshot, url, result.validators)
     if history and never_read == len(ordered):
         yield HistoryRead()
     if elsewhere:
@@ -315,6 +280,51 @@ def read_articles(
             f"{sum(elsewhere.values())} item(s) on other hosts not read ({hosts}); "
             "add a host to follow_hosts to read its pages"
         )
+
+
+def _read_page(
+    ctx: CheckContext,
+    url: str,
+    known: KnownRelease | None,
+    selectors: Selectors,
+    wp_ids: Mapping[str, int],
+    existence_only: bool,
+) -> Iterator[Observation]:
+    """What one article page says of its release (raises what PAGE_ERRORS name)."""
+    # A removed release is read in full: the same bytes as before are then news (restored).
+    active = known is not None and known.status == ReleaseStatus.ACTIVE
+    previous = ctx.view.validators.get(url) if active else None
+    result = ctx.fetch.get(url, validators=previous)
+    if isinstance(result, Gone):
+        if known is not None:
+            yield Missing(known.key, f"HTTP {result.status}")
+        return
+    if (
+        isinstance(result, NotModified)
+        or result.unchanged_since(previous)
+        or (existence_only and known is not None)
+    ):
+        if known is not None:
+            yield Unchanged(known.key)
+        return
+    parts = extract.article(result, selectors)
+    if not parts.is_article:
+        # A removed release often redirects to the home page or a listing.
+        if known is not None:
+            yield Missing(known.key, f"now a listing, not an article: {result.final_url}")
+        return
+    wp_id = parts.wp_id or wp_ids.get(url) or (known.wp_id if known else None)
+    snapshot = extract.snapshot(
+        url=result.final_url,
+        title=parts.title,
+        published=parts.published,
+        text=parts.text,
+        html=parts.html,
+        attachments=parts.attachments,
+        origin=Origin.PAGE,
+        wp_id=wp_id,
+    )
+    yield Observed(snapshot, url, result.validators)
 
 
 def _site_down(error: Exception) -> bool:

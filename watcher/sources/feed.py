@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -217,15 +217,46 @@ class FeedSource:
         self.selectors = config.selectors
 
     def observe(self, ctx: CheckContext) -> Iterator[Observation]:
-        max_pages = self.config.max_pages if not ctx.view.baseline_done else 1
-        pages: list[FeedPage] = []
         sweep = sweep_due(ctx, self.config.sweep_every)
         # where an earlier check stopped at its limits, on this very feed
         resume = ctx.view.cursor.get("resume_page")
         if not isinstance(resume, Mapping) or resume.get("from") != self.config.url:
             resume = None
         first = int(resume["at"]) if resume else 1
-        stopped: LimitReached | None = None
+        pages: list[FeedPage] = []
+        stopped = yield from self._walk(ctx, first, sweep, pages)
+        cursor = {key: v for key, v in ctx.view.cursor.items() if key != "resume_page"}
+        if resume is not None and not pages and stopped is None:
+            # the feed changed since the walk was cut short: the next walks it afresh
+            yield Note(f"the feed moved while it was walked (page {first}); walking it again")
+            yield Cursor(cursor)
+            return
+        if sweep and stopped is None:
+            cursor["last_sweep"] = ctx.now.isoformat()
+        if stopped is not None:
+            at = pages[-1].number + 1 if pages else first
+            cursor["resume_page"] = {"from": self.config.url, "at": at}
+        whole = stopped is None and resume is None
+        links = [item.link for page in pages for item in page.items]
+        if whole:
+            # only a walk from the first page tells which releases left the feed
+            yield Listed(tuple(canonical_url(link) for link in links))
+        if self.config.follow:
+            ids = {item.link: item.wp_id for page in pages for item in page.items if item.wp_id}
+            urls = revisit_order(ctx.view, links) if whole else list(dict.fromkeys(links))
+            reading = read_articles(ctx, urls, self.selectors, wp_ids=ids, history=True)
+            yield from walked_on(ctx, reading, cursor, history=stopped is None)
+        else:
+            yield from self._from_the_feed(ctx, pages, history=stopped is None, whole=whole)
+            yield Cursor(cursor)
+        if stopped is not None:
+            raise stopped
+
+    def _walk(
+        self, ctx: CheckContext, first: int, sweep: bool, pages: list[FeedPage]
+    ) -> Generator[Observation, None, LimitReached | None]:
+        """The feed's pages from `first` on, into `pages`; what stopped the walk, if a limit."""
+        max_pages = self.config.max_pages if not ctx.view.baseline_done else 1
         try:
             for step in walk_feed(ctx, self.config.url, max_pages, sweep=sweep, first=first):
                 if isinstance(step, FeedPage):
@@ -233,41 +264,23 @@ class FeedSource:
                 else:
                     yield step
         except LimitReached as exc:
-            stopped = exc
-        cursor = {key: v for key, v in ctx.view.cursor.items() if key != "resume_page"}
-        if resume is not None and not pages and stopped is None:
-            # the feed changed since the walk was cut short: the next walks it afresh
-            yield Note(f"the feed moved while it was walked (page {first}); walking it again")
-            yield Cursor(cursor)
-            return
-        whole = stopped is None and resume is None
-        if sweep and stopped is None:
-            cursor["last_sweep"] = ctx.now.isoformat()
-        if stopped is not None:
-            at = pages[-1].number + 1 if pages else first
-            cursor["resume_page"] = {"from": self.config.url, "at": at}
-        links = [item.link for page in pages for item in page.items]
+            return exc
+        return None
+
+    def _from_the_feed(
+        self, ctx: CheckContext, pages: list[FeedPage], *, history: bool, whole: bool
+    ) -> Iterator[Observation]:
+        """Releases read from the feed's own content."""
+        for page in pages:
+            for item in page.items:
+                yield from feed_item_observations(ctx, item, page.fresh, self.selectors.exclude)
+        if history:
+            yield HistoryRead()
         if whole:
-            # only a walk from the first page tells which releases left the feed
-            yield Listed(tuple(canonical_url(link) for link in links))
-        ids = {item.link: item.wp_id for page in pages for item in page.items if item.wp_id}
-        if self.config.follow:
-            urls = revisit_order(ctx.view, links) if whole else list(dict.fromkeys(links))
-            reading = read_articles(ctx, urls, self.selectors, wp_ids=ids, history=True)
-            yield from walked_on(ctx, reading, cursor, history=stopped is None)
-        else:
-            for page in pages:
-                for item in page.items:
-                    yield from feed_item_observations(ctx, item, page.fresh, self.selectors.exclude)
-            if stopped is None:
-                yield HistoryRead()
-            if whole:
-                # a release that left the feed (or was missing last time) is asked for by its
-                # page, only to know whether it is still there: its content was read from the
-                # feed, not the page
-                listed = set(links)
-                left = [url for url in revisit_order(ctx.view, links) if url not in listed]
-                yield from read_articles(ctx, left, self.selectors, existence_only=True)
-            yield Cursor(cursor)
-        if stopped is not None:
-            raise stopped
+            # a release that left the feed (or was missing last time) is asked for by its
+            # page, only to know whether it is still there: its content was read from the
+            # feed, not the page
+            links = [item.link for page in pages for item in page.items]
+            listed = set(links)
+            left = [url for url in revisit_order(ctx.view, links) if url not in listed]
+            yield from read_articles(ctx, left, self.selectors, existence_only=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from watcher import extract
 from watcher.errors import LimitReached, ListingEmpty, SourceError
-from watcher.models import Gone
+from watcher.models import Gone, Page
 from watcher.options import HtmlSpec
 from watcher.sources.base import (
     Cached,
@@ -26,78 +26,99 @@ from watcher.sources.base import (
 from watcher.urls import canonical_url
 
 
+@dataclass
+class _Walk:
+    """How far a walk of the listing got, over this check and any it goes on from."""
+
+    url: str | None  # the next page to walk
+    pages: int = 0  # walked, over every check this walk took (max_pages counts them all)
+    seen: list[str] = field(default_factory=list)  # a "next" link back to one ends the walk
+    listed: list[str] = field(default_factory=list)  # this check's items
+    stopped: LimitReached | None = None  # by this check's limits
+    moved: bool = False  # the page an earlier check stopped at is no longer there
+
+
 class HtmlSource:
     def __init__(self, config: HtmlSpec) -> None:
         self.config = config
         self.selectors = config.selectors
 
     def observe(self, ctx: CheckContext) -> Iterator[Observation]:
-        listed: list[str] = []
         # where an earlier check stopped at its limits, on this very listing
         resume = ctx.view.cursor.get("resume_listing")
         if not isinstance(resume, Mapping) or resume.get("from") != self.config.url:
             resume = None
-        url: str | None = resume["at"] if resume else self.config.url
-        pages = int(resume["walked"]) if resume else 0
-        # the pages of this walk, over every check it took: a "next" link back to an earlier
-        # page ends it, whenever that earlier page was walked
-        seen_pages: list[str] = list(resume["seen"]) if resume else []
         sweep = sweep_due(ctx, self.config.sweep_every)
-        stopped: LimitReached | None = None
+        walk = _Walk(resume["at"], int(resume["walked"]), list(resume["seen"])) if resume else None
+        resumed = walk is not None
+        walk = yield from self._walk(ctx, walk or _Walk(self.config.url), sweep=sweep)
         cursor = {key: v for key, v in ctx.view.cursor.items() if key != "resume_listing"}
-        while url and url not in seen_pages:
-            if self.config.max_pages and pages >= self.config.max_pages:
-                break
-            try:
-                result = fetch_listing(ctx, url, conditional=not sweep)
-            except LimitReached as exc:
-                stopped = exc
-                break
-            items: list[str] = []
-            if isinstance(result, Cached):
-                items, next_url = list(result.derived["items"]), result.derived["next"]
-            elif not isinstance(result, Gone):
-                page_listing = extract.listing(result, self.selectors)
-                items, next_url = list(page_listing.items), page_listing.next_url
-                if items:
-                    derived = {"items": items, "next": next_url}
-                    yield PageState(url, result.validators, derived)
-            if not items and url == resume_at(resume):
-                # the listing changed since the walk was cut short: the next walks it afresh
-                yield Note(f"the listing moved while it was walked ({url}); walking it again")
-                yield Cursor(cursor)
-                return
-            if isinstance(result, Gone):
-                if pages == 0:
-                    raise SourceError(f"listing page is gone (HTTP {result.status}): {url}")
-                break
-            if not items:
-                if pages == 0:
-                    raise ListingEmpty(
-                        f"the listing {url} has no items matching {self.selectors.item!r} "
-                        "(layout changed, or not the page it was)"
-                    )
-                break
-            seen_pages.append(url)
-            listed.extend(items)
-            pages += 1
-            url = next_url
-        whole = stopped is None and resume is None
-        if sweep and stopped is None:
+        if walk.moved:
+            # the listing changed since the walk was cut short: the next walks it afresh
+            yield Note(f"the listing moved while it was walked ({walk.url}); walking it again")
+            yield Cursor(cursor)
+            return
+        if sweep and walk.stopped is None:
             cursor["last_sweep"] = ctx.now.isoformat()
-        if stopped is not None:
-            at = {"at": url, "walked": pages, "seen": seen_pages}
+        if walk.stopped is not None:
+            at = {"at": walk.url, "walked": walk.pages, "seen": walk.seen}
             cursor["resume_listing"] = {"from": self.config.url, **at}
-        if whole:
+        listed = walk.listed
+        if walk.stopped is None and not resumed:
             # only a walk from the first page to the last tells which releases left the listing
             yield Listed(tuple(canonical_url(item) for item in listed))
             listed = revisit_order(ctx.view, listed)
         urls = list(dict.fromkeys(listed))
         reading = read_articles(ctx, urls, self.selectors, history=True)
-        yield from walked_on(ctx, reading, cursor, history=stopped is None)
-        if stopped is not None:
-            raise stopped
+        yield from walked_on(ctx, reading, cursor, history=walk.stopped is None)
+        if walk.stopped is not None:
+            raise walk.stopped
 
+    def _walk(
+        self, ctx: CheckContext, walk: _Walk, *, sweep: bool
+    ) -> Generator[Observation, None, _Walk]:
+        """The listing's pages from `walk.url` on, to its end, `max_pages`, or this check's
+        limits; each page's items parsed once (PageState)."""
+        first = walk.url
+        while walk.url and walk.url not in walk.seen:
+            if self.config.max_pages and walk.pages >= self.config.max_pages:
+                break
+            try:
+                result = fetch_listing(ctx, walk.url, conditional=not sweep)
+            except LimitReached as exc:
+                walk.stopped = exc
+                break
+            items, next_url = yield from self._items(walk.url, result)
+            if not items:
+                walk.moved = walk.url == first and walk.pages > 0
+                if walk.pages == 0:
+                    self._refuse_empty(walk.url, result)
+                break
+            walk.seen.append(walk.url)
+            walk.listed.extend(items)
+            walk.pages += 1
+            walk.url = next_url
+        return walk
 
-def resume_at(resume: Mapping[str, Any] | None) -> str | None:
-    return str(resume["at"]) if resume else None
+    def _items(
+        self, url: str, result: Page | Cached | Gone
+    ) -> Generator[Observation, None, tuple[list[str], str | None]]:
+        if isinstance(result, Gone):
+            return [], None
+        if isinstance(result, Cached):
+            return list(result.derived["items"]), result.derived["next"]
+        page_listing = extract.listing(result, self.selectors)
+        items, next_url = list(page_listing.items), page_listing.next_url
+        if items:
+            yield PageState(url, result.validators, {"items": items, "next": next_url})
+        return items, next_url
+
+    def _refuse_empty(self, url: str, result: Page | Cached | Gone) -> None:
+        """The first page of a walk from the top with no items: a failed check, never the
+        removal of every release."""
+        if isinstance(result, Gone):
+            raise SourceError(f"listing page is gone (HTTP {result.status}): {url}")
+        raise ListingEmpty(
+            f"the listing {url} has no items matching {self.selectors.item!r} "
+            "(layout changed, or not the page it was)"
+        )

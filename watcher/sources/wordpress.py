@@ -19,7 +19,7 @@ Both paths read the same markup (`the_content`), so switching never creates an e
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,17 +43,13 @@ from watcher.sources.base import (
     HistoryRead,
     Incomplete,
     ItemFailed,
-    Listed,
     Missing,
     Note,
     Observation,
     Observed,
     Unchanged,
-    read_articles,
-    revisit_order,
     sweep_due,
 )
-from watcher.sources.feed import FeedPage, feed_item_observations, walk_feed
 from watcher.sources.wp_api import (
     PER_PAGE,
     POSTS,
@@ -67,7 +63,8 @@ from watcher.sources.wp_api import (
     short,
     wp_time,
 )
-from watcher.urls import canonical_url, is_web_url, release_key
+from watcher.sources.wp_feeds import through_feeds
+from watcher.urls import is_web_url, release_key
 
 POST_FIELDS = "id,date_gmt,modified_gmt,link,title,content"
 # modified_after is strict and second-granular, and WordPress compares it in site time, in which
@@ -103,7 +100,8 @@ class WordPressSource:
                     yield Cursor(cursor)
                     return
             sweep = sweep_due(ctx, self.config.sweep_every)
-            yield from self._through_feeds(ctx, sweep=sweep)
+            feeds = [f"{self.base}/category/{slug}/feed/" for slug in self.config.categories]
+            yield from through_feeds(ctx, feeds or [f"{self.base}/feed/"], self.config, sweep=sweep)
         except LimitReached:
             yield Cursor(cursor)  # how far this check got: the next one goes on from there
             raise
@@ -157,25 +155,13 @@ class WordPressSource:
         or moved posts are read in full before the watermark moves past them, so that a check
         cut short anywhere (an error, its deadline) misses nothing. A post that cannot be read
         is noted in the cursor and read again at every check until it can be."""
-        watermark = cursor["watermark"]
-        try:
-            since = wp_time(watermark, "the stored watermark")
-        except Malformed:
-            # an earlier version stored what the server sent: start again from what is known
-            watermark = max(
-                (k.source_modified for k in ctx.view.releases.values() if k.source_modified),
-                default=EPOCH,
-            )
-            unreadable = short(cursor["watermark"])
-            yield Note(
-                f"the stored watermark {unreadable} is unreadable; going on from {watermark}"
-            )
-            since = wp_time(watermark, "the watermark")
+        watermark = yield from _readable_watermark(ctx, cursor["watermark"])
+        since = wp_time(watermark, "the watermark") - OVERLAP
         changed = {
             **query,
             "orderby": "modified",
             "order": "asc",
-            "modified_after": (since - OVERLAP).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "modified_after": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "_fields": "id,modified_gmt",  # the look-back returns known posts: ids are enough
         }
         retry: dict[str, bool] = dict(cursor.get("retry", {}))
@@ -193,26 +179,32 @@ class WordPressSource:
                     yield ItemFailed(f"post {found}", str(exc))
                     retry.setdefault(str(found), False)
                     continue
-                unchanged = self._unchanged(ctx, post)
-                if unchanged is not None:
+                if (unchanged := self._unchanged(ctx, post)) is not None:
                     retry.pop(str(found), None)
                     yield unchanged
                 else:
                     moved.append(found)
-            failed: set[int] = set()
             read.update(moved)
-            for baseline in (True, False):  # a post of the baseline read late stays in it
-                ids = [found for found in moved if retry.get(str(found), False) is baseline]
-                yield from self._read_posts(ctx, ids, failed=failed, baseline=baseline)
-            for found in moved:
-                if found in failed:
-                    retry.setdefault(str(found), False)
-                else:
-                    retry.pop(str(found), None)
+            yield from self._read_moved(ctx, moved, retry)
             held, note = capped(watermark, ctx.now, answer.served_at)
             if note:
                 yield Note(note)
             cursor["watermark"], cursor["retry"] = held, retry
+
+    def _read_moved(
+        self, ctx: CheckContext, moved: list[int], retry: dict[str, bool]
+    ) -> Iterator[Observation]:
+        """Posts new or modified since they were read, in full; those that cannot be read are
+        noted in `retry` (a post of the baseline read late stays in it)."""
+        failed: set[int] = set()
+        for baseline in (True, False):
+            ids = [found for found in moved if retry.get(str(found), False) is baseline]
+            yield from self._read_posts(ctx, ids, failed=failed, baseline=baseline)
+        for found in moved:
+            if found in failed:
+                retry.setdefault(str(found), False)
+            else:
+                retry.pop(str(found), None)
 
     def _retries(
         self, ctx: CheckContext, cursor: dict[str, Any], read: set[int]
@@ -373,48 +365,21 @@ class WordPressSource:
         of it readable, can tell that a post is gone; one longer than a check can walk goes on
         at the next check (`cursor["sweep"]`), and is done with only once its missing posts
         are confirmed and its new ones noted."""
-        params = {**query, "orderby": "id", "order": "asc", "_fields": "id"}
-        walking = self._walking(query)
-        walk = Walk.restored(cursor.get("sweep"), walking)
-        try:
-            if not walk.done:
-                for answer in self.api.pages(ctx, params, walk=walk, whole=True):
-                    for index, post in enumerate(answer.data):
-                        try:
-                            post_id(post)
-                        except Malformed as exc:
-                            walk.unreadable += 1
-                            yield ItemFailed(describe(post, index), str(exc))
-                    cursor["sweep"] = walk.saved(walking)
-                walk.done = True
-                cursor["sweep"] = walk.saved(walking)
-        except IncompleteWalk as exc:
-            cursor.pop("sweep", None)  # started again at the next check
-            yield Incomplete(f"the id sweep is incomplete ({exc}); nothing was removed")
+        walk = yield from self._walk_ids(ctx, cursor, query)
+        if walk is None:
             return
         present = walk.ids
         if walk.unreadable:
-            yield Note(
-                f"the id sweep lists {walk.unreadable} unreadable id(s); nothing was removed"
-            )
+            unreadable = f"{walk.unreadable} unreadable id(s)"
+            yield Note(f"the id sweep lists {unreadable}; nothing was removed")
         elif not present and any(
             r.wp_id is not None and r.status == ReleaseStatus.ACTIVE
             for r in ctx.view.releases.values()
         ):
             raise ListingEmpty(f"the id sweep of {self.base} lists no posts; nothing is removed")
-        absent: list[KnownRelease] = []
-        back: list[int] = []  # removed, and listed again
-        for release in ctx.view.releases.values():
-            if release.wp_id is None:
-                continue
-            if release.wp_id not in present:
-                if release.status == ReleaseStatus.ACTIVE and not walk.unreadable:
-                    absent.append(release)
-            elif release.status == ReleaseStatus.REMOVED:
-                back.append(release.wp_id)
-            elif release.missing_count:
-                yield Unchanged(release.key)
-        yield from self._confirmed_missing(ctx, query, absent)
+        absent, back, there = _compared(ctx.view.releases.values(), present)
+        yield from (Unchanged(key) for key in there)  # missed once, listed now
+        yield from self._confirmed_missing(ctx, query, [] if walk.unreadable else absent)
         known_ids = {r.wp_id for r in ctx.view.releases.values() if r.wp_id is not None}
         # the posts to read are noted before the sweep is done with: a check cut short while
         # reading them reads the rest at the next
@@ -424,6 +389,33 @@ class WordPressSource:
         cursor.pop("sweep", None)
         cursor["last_sweep"] = ctx.now.isoformat()
         yield from self._retries(ctx, cursor, read)
+
+    def _walk_ids(
+        self, ctx: CheckContext, cursor: dict[str, Any], query: Mapping[str, Any]
+    ) -> Generator[Observation, None, Walk | None]:
+        """Every post id, page by page, kept in the cursor as it goes; None if the list could
+        not be walked whole (the next check starts it again)."""
+        params = {**query, "orderby": "id", "order": "asc", "_fields": "id"}
+        walking = self._walking(query)
+        walk = Walk.restored(cursor.get("sweep"), walking)
+        if walk.done:
+            return walk
+        try:
+            for answer in self.api.pages(ctx, params, walk=walk, whole=True):
+                for index, post in enumerate(answer.data):
+                    try:
+                        post_id(post)
+                    except Malformed as exc:
+                        walk.unreadable += 1
+                        yield ItemFailed(describe(post, index), str(exc))
+                cursor["sweep"] = walk.saved(walking)
+        except IncompleteWalk as exc:
+            cursor.pop("sweep", None)
+            yield Incomplete(f"the id sweep is incomplete ({exc}); nothing was removed")
+            return None
+        walk.done = True
+        cursor["sweep"] = walk.saved(walking)
+        return walk
 
     def _confirmed_missing(
         self, ctx: CheckContext, query: Mapping[str, Any], absent: list[KnownRelease]
@@ -454,39 +446,41 @@ class WordPressSource:
         not gone on with."""
         return f"{self.base}?categories={query.get('categories', '')}"
 
-    # -- fallback: category feeds and article pages --------------------------------------
 
-    def _through_feeds(self, ctx: CheckContext, *, sweep: bool) -> Iterator[Observation]:
-        feeds = [f"{self.base}/category/{slug}/feed/" for slug in self.config.categories]
-        max_pages = self.config.max_pages if not ctx.view.baseline_done else 1
-        pages: list[FeedPage] = []
-        for feed_url in feeds or [f"{self.base}/feed/"]:
-            # One watched category may well be empty; all of them at once is not believable.
-            for step in walk_feed(ctx, feed_url, max_pages, sweep=sweep, allow_empty=True):
-                if isinstance(step, FeedPage):
-                    pages.append(step)
-                else:
-                    yield step
-        links = list(dict.fromkeys(item.link for page in pages for item in page.items))
-        if not links and ctx.view.releases:
-            raise ListingEmpty(f"every category feed of {self.base} is empty")
-        yield Listed(tuple(canonical_url(link) for link in links))
-        without_content: list[str] = []
-        done: set[str] = set()
-        for page in pages:
-            for item in page.items:
-                if item.link in done:
-                    continue  # a post in two watched categories
-                done.add(item.link)
-                if item.content_html:
-                    yield from feed_item_observations(ctx, item, page.fresh, self.selectors.exclude)
-                else:
-                    without_content.append(item.link)
-        extra = [url for url in revisit_order(ctx.view, links) if url not in done]
-        ids = {item.link: item.wp_id for page in pages for item in page.items if item.wp_id}
-        yield from read_articles(
-            ctx, without_content + extra, self.selectors, wp_ids=ids, history=True
+def _compared(
+    releases: Iterable[KnownRelease], present: set[int]
+) -> tuple[list[KnownRelease], list[int], list[str]]:
+    """What a whole sweep says of the posts known: those active and not listed, those removed
+    and listed again, and (by key) those missed before and listed now."""
+    absent: list[KnownRelease] = []
+    back: list[int] = []
+    there: list[str] = []
+    for release in releases:
+        if release.wp_id is None:
+            continue
+        if release.wp_id not in present:
+            if release.status == ReleaseStatus.ACTIVE:
+                absent.append(release)
+        elif release.status == ReleaseStatus.REMOVED:
+            back.append(release.wp_id)
+        elif release.missing_count:
+            there.append(release.key)
+    return absent, back, there
+
+
+def _readable_watermark(ctx: CheckContext, stored: Any) -> Generator[Observation, None, str]:
+    """The stored watermark; one an earlier version stored as the server sent it (and that
+    cannot be read) is replaced by the newest `modified_gmt` of the posts known."""
+    try:
+        wp_time(stored, "the stored watermark")
+    except Malformed:
+        watermark = max(
+            (k.source_modified for k in ctx.view.releases.values() if k.source_modified),
+            default=EPOCH,
         )
+        yield Note(f"the stored watermark {short(stored)} is unreadable; going on from {watermark}")
+        return watermark
+    return str(stored)
 
 
 def _modified(post: Any) -> str:

@@ -19,6 +19,7 @@ from watcher.errors import (
     ApiUnavailable,
     ChallengePage,
     Deferred,
+    FetchError,
     HttpStatusError,
     IncompleteWalk,
     RobotsDisallowed,
@@ -65,6 +66,25 @@ class Walk:
     unreadable: int = 0  # entries without a readable id
     done: bool = False  # walked to its end
 
+    def take(self, answer: ApiAnswer, *, whole: bool) -> None:
+        """The next page's answer, or the IncompleteWalk it makes of the walk."""
+        if not isinstance(answer.data, list):
+            raise IncompleteWalk(f"page {self.page} of {POSTS} is not a list of posts")
+        fell = answer.total is not None and self.total is not None and answer.total < self.total
+        if whole and fell:
+            raise IncompleteWalk(f"posts went away while {POSTS} was walked")
+        self.total = answer.total if answer.total is not None else self.total
+        readable = {
+            post["id"]
+            for post in answer.data
+            if isinstance(post, Mapping) and type(post.get("id")) is int
+        }
+        if readable and readable <= self.ids:
+            raise IncompleteWalk(f"page {self.page} of {POSTS} repeats posts listed before")
+        self.ids |= readable
+        self.listed += len(answer.data)
+        self.page += 1
+
     def saved(self, walking: str) -> dict[str, Any]:
         """For the cursor; `walking` names what is walked (the site, its categories)."""
         return {
@@ -101,18 +121,11 @@ class WordPressApi:
         url = f"{self.base}/wp-json{route}?{urlencode(params)}"
         try:
             result = ctx.fetch.get(url, accept="application/json")
-        except ChallengePage as exc:
-            raise ApiUnavailable(f"challenge page at {route}") from exc
-        except RobotsDisallowed as exc:
-            raise ApiUnavailable(f"robots.txt keeps out of {route}") from exc
-        except HttpStatusError as exc:
-            if exc.status == 400 and int(params.get("page", 1)) > 1:
-                if _error_code(exc.body) == PAST_THE_LAST_PAGE:
-                    raise _PastTheLastPage from exc
+        except (ChallengePage, RobotsDisallowed, HttpStatusError) as exc:
+            refused = _refused(exc, route, int(params.get("page", 1)))
+            if refused is exc:
                 raise
-            if exc.status in (400, 401, 403):
-                raise ApiUnavailable(f"HTTP {exc.status} at {route}") from exc
-            raise
+            raise refused from exc
         if isinstance(result, Gone):
             raise ApiUnavailable(f"HTTP {result.status} at {route}")
         if isinstance(result, NotModified):
@@ -159,22 +172,7 @@ class WordPressApi:
                 if walk.page == first:
                     raise
                 raise IncompleteWalk(f"{POSTS} broke off at page {walk.page}: {exc}") from None
-            if not isinstance(answer.data, list):
-                raise IncompleteWalk(f"page {walk.page} of {POSTS} is not a list of posts")
-            fell = answer.total is not None and walk.total is not None and answer.total < walk.total
-            if whole and fell:
-                raise IncompleteWalk(f"posts went away while {POSTS} was walked")
-            walk.total = answer.total if answer.total is not None else walk.total
-            readable = {
-                post["id"]
-                for post in answer.data
-                if isinstance(post, Mapping) and type(post.get("id")) is int
-            }
-            if readable and readable <= walk.ids:
-                raise IncompleteWalk(f"page {walk.page} of {POSTS} repeats posts listed before")
-            walk.ids |= readable
-            walk.listed += len(answer.data)
-            walk.page += 1
+            walk.take(answer, whole=whole)
             yield answer
             if len(answer.data) < size:
                 break
@@ -184,6 +182,20 @@ class WordPressApi:
             raise IncompleteWalk(
                 f"{POSTS} listed {walk.listed} posts of the {walk.total} it counts"
             )
+
+
+def _refused(error: FetchError, route: str, page: int) -> Exception:
+    """What a refusal means for the API: past the last page (after the first), or an API
+    that does not answer usefully (the source falls back to its feeds), or the error itself."""
+    if isinstance(error, ChallengePage):
+        return ApiUnavailable(f"challenge page at {route}")
+    if isinstance(error, RobotsDisallowed):
+        return ApiUnavailable(f"robots.txt keeps out of {route}")
+    if isinstance(error, HttpStatusError) and error.status == 400 and page > 1:
+        return _PastTheLastPage() if _error_code(error.body) == PAST_THE_LAST_PAGE else error
+    if isinstance(error, HttpStatusError) and error.status in (400, 401, 403):
+        return ApiUnavailable(f"HTTP {error.status} at {route}")
+    return error
 
 
 def post_id(post: Any) -> int:
