@@ -114,6 +114,7 @@ def test_config_from_the_environment(tmp_path: Path) -> None:
 
 def test_history_of_an_unknown_release(tmp_path: Path) -> None:
     config = write_config(tmp_path, [])
+    assert watcher("db", "upgrade", config=config).returncode == 0
     result = watcher("history", "12345", config=config)
     assert result.returncode == 1
     assert "no release '12345'" in result.stderr

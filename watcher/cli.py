@@ -19,6 +19,7 @@ from watcher.cli_common import (
     day,
     fail,
     jsonable,
+    look,
     pass_context,
     read,
     redacted,
@@ -42,6 +43,8 @@ from watcher.lock import (
 )
 from watcher.models import ChangeKind, CheckStatus, OutboxMessage, ReleaseSummary
 from watcher.sources import SOURCE_KINDS
+from watcher.store.store import SCHEMA_REVISION
+from watcher.topics import topic_fingerprint
 from watcher.units import format_duration
 
 
@@ -78,6 +81,8 @@ def _logging(context: Context) -> None:
 def run(context: Context) -> None:
     """Run the daemon: check every source on its schedule and serve the feeds."""
     _logging(context)
+    if why := context.config.nothing_to_watch():
+        fail(why, 2)
     lock = DaemonLock(lock_path(context.config))
     try:
         lock.acquire()
@@ -110,6 +115,8 @@ def check(context: Context, sources: Sequence[str]) -> None:
             context.config.source(name)
     except ConfigError as exc:
         fail(str(exc), 2)
+    if not sources and (why := context.config.nothing_to_watch()):
+        fail(why, 2)
     app = context.app()
     try:
         app.mails = False  # mail goes out after the checks, by one process at a time
@@ -171,6 +178,9 @@ def config_check(context: Context) -> None:
             f"source {source.name}: {source.kind} {source.url} every "
             f"{format_duration(source.every)}{state}"
         )
+    if why := config.nothing_to_watch():
+        # a machine that only shows or exports the database needs no source: not an error here
+        click.echo(f"warning: {why}", err=True)
 
 
 @config_group.command("kinds")
@@ -211,11 +221,11 @@ def releases(context: Context, source: str | None, topic: str | None, as_json: b
         fail(f"{context.path}: no topic named {topic!r} (topics: {known})", 2)
 
     def query(app: App) -> tuple[list[ReleaseSummary], dict[int, dict[str, tuple[str, ...]]]]:
-        app.prepare()
+        _warn_of_topics_changed(app)
         found = app.store.releases(source, topic)
         return found, app.store.release_topics(r.id for r in found)
 
-    found, topics = read(context, query)
+    found, topics = look(context, query)
     if as_json:
         data = [{**release_json(r), "topics": topics.get(r.id, {})} for r in found]
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -233,7 +243,7 @@ def releases(context: Context, source: str | None, topic: str | None, as_json: b
 @pass_context
 def history(context: Context, release: str, as_json: bool) -> None:
     """Every version of a release (by id or URL), with what changed."""
-    found = read(context, lambda app: app.store.history(release))
+    found = look(context, lambda app: app.store.history(release))
     if found is None:
         fail(f"no release {release!r} (give an id from `watcher releases` or a URL)", 1)
     if as_json:
@@ -262,7 +272,7 @@ def history(context: Context, release: str, as_json: bool) -> None:
 @pass_context
 def status(context: Context) -> None:
     """Each source's last check, from the database (works with or without a daemon)."""
-    statuses, now = read(context, lambda app: (app.store.statuses(), app.clock()))
+    statuses, now = look(context, lambda app: (app.store.statuses(), app.clock()))
     deadlines = {source.name: source.check_deadline for source in context.config.sources}
     rows = []
     for s in statuses:
@@ -298,7 +308,7 @@ def status(context: Context) -> None:
     modes: dict[str, str] = {s.name: s.mode for s in context.config.subscriptions}
     if context.config.health.admin:
         modes[ADMIN] = "health"  # the admin's mail about sources' health
-    counts, failures = read(context, lambda app: (app.store.delivery_counts(), app.store.outbox()))
+    counts, failures = look(context, lambda app: (app.store.delivery_counts(), app.store.outbox()))
     names = [*modes, *(name for name in counts if name not in modes)]
     if names:
         rows = [
@@ -319,6 +329,32 @@ def status(context: Context) -> None:
 def _last_error(messages: Sequence[OutboxMessage], subscription: str) -> str:
     errors = [m.last_error for m in messages if m.subscription == subscription and m.last_error]
     return errors[-1] if errors else ""
+
+
+def _warn_of_topics_changed(app: App) -> None:
+    """Only reading, this command does not match releases again for topics whose terms
+    changed: it says so, rather than show memberships as if they were current."""
+    applied = app.store.topic_fingerprints()
+    changed = [n for n, t in app.config.topics.items() if applied.get(n) != topic_fingerprint(t)]
+    if changed:
+        click.echo(
+            f"note: topic(s) {', '.join(changed)} changed since they were applied: "
+            "`watcher topics apply` (or the daemon's next start) matches the releases again",
+            err=True,
+        )
+
+
+@cli.group("db")
+def db_group() -> None:
+    """The database."""
+
+
+@db_group.command("upgrade")
+@pass_context
+def db_upgrade(context: Context) -> None:
+    """Apply the migrations the database lacks (`run` and `check` do it at start, too)."""
+    read(context, lambda app: None)
+    click.echo(f"{redacted(context.config)}: schema {SCHEMA_REVISION}, up to date")
 
 
 cli.add_command(topics_group)

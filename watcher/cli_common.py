@@ -14,6 +14,7 @@ from watcher.config import config_path, load_config
 from watcher.errors import ConfigError, StoreError
 from watcher.models import ReleaseSummary
 from watcher.options import Config
+from watcher.store import Store
 from watcher.store.store import safe_url
 
 # How long a command that mails waits for another command sending mail to finish.
@@ -51,7 +52,22 @@ pass_context = click.make_pass_decorator(Context)
 
 
 def read(context: Context, query: Callable[[App], Any]) -> Any:
+    """For commands that write: the database, created and brought up to date if need be."""
     app = context.app()
+    try:
+        return query(app)
+    finally:
+        app.close()
+
+
+def look(context: Context, query: Callable[[App], Any]) -> Any:
+    """For commands that only read: the database as it is. Nothing is created or changed;
+    with no database yet, or one of an older schema, one line says what to run."""
+    try:
+        store = Store.open_existing(context.config.database_url)
+    except StoreError as exc:
+        fail(str(exc), 1)
+    app = App(context.config, store=store)
     try:
         return query(app)
     finally:

@@ -12,7 +12,17 @@ from email.message import EmailMessage
 import click
 
 from watcher.app import App
-from watcher.cli_common import MAIL_WAIT, Context, day, fail, pass_context, read, short, table
+from watcher.cli_common import (
+    MAIL_WAIT,
+    Context,
+    day,
+    fail,
+    look,
+    pass_context,
+    read,
+    short,
+    table,
+)
 from watcher.delivery import ADMIN
 from watcher.lock import daemon_running, mail_rights
 from watcher.models import Channel, TopicMembership
@@ -40,7 +50,7 @@ def topics_presets() -> None:
 def topics_list(context: Context) -> None:
     """The configured topics and how many stored releases each holds."""
     config = context.config
-    counts = read(context, lambda app: {n: len(app.store.topic_members(n)) for n in config.topics})
+    counts = look(context, lambda app: {n: len(app.store.topic_members(n)) for n in config.topics})
     rows = [
         [name, topic.title, str(counts[name]), short(", ".join(topic.any), 60)]
         for name, topic in config.topics.items()
@@ -102,7 +112,7 @@ def digest_preview(context: Context, subscription: str) -> None:
         emails = [m.message for m in messages if m.channel == Channel.EMAIL]
         return emails or [m.message for m in messages]
 
-    for raw in read(context, render):
+    for raw in look(context, render):
         click.echo(_readable(raw))
 
 
@@ -157,7 +167,7 @@ def outbox_group() -> None:
 @pass_context
 def outbox_list(context: Context, subscription: str | None, everything: bool) -> None:
     """What waits in the outbox (pending, or given up on), oldest first."""
-    messages = read(context, lambda app: app.store.outbox(subscription, sent=everything))
+    messages = look(context, lambda app: app.store.outbox(subscription, sent=everything))
     rows = [
         [
             str(m.id),

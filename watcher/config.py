@@ -100,7 +100,10 @@ def parse_config(text: str, path: Path) -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: YAML syntax error: {exc}") from None
     if data is None:
-        data = {}
+        raise ConfigError(
+            f"{path}:1: the config is empty: it needs at least `sources:` "
+            "(config/watcher.yaml is an example)"
+        )
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the config must be a mapping of keys to values")
     try:

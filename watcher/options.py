@@ -172,6 +172,19 @@ class Config:
     def base_url(self) -> str:
         return self.server.base_url
 
+    def watched(self) -> tuple[SourceSpec, ...]:
+        """The sources a daemon or `watcher check` checks; none is a config error for them
+        (one line naming the file), and a warning for `config check`."""
+        return tuple(source for source in self.sources if source.enabled)
+
+    def nothing_to_watch(self) -> str | None:
+        """Why no source would be checked, if none would."""
+        if not self.sources:
+            return f"{self.path}: no sources to watch: add one under `sources:`"
+        if not self.watched():
+            return f"{self.path}: no sources to watch: every source has `enabled: false`"
+        return None
+
     def source(self, name: str) -> SourceSpec:
         for source in self.sources:
             if source.name == name:

@@ -52,6 +52,32 @@ class Store(CheckRecords, Reading, TopicIndex, Deliveries, Health):
             raise StoreError(f"database {safe_url(url)}: {exc.strerror}{where}") from None
         return store
 
+    @classmethod
+    def open_existing(cls, url: str) -> Store:
+        """For commands that only read: the database as it is, never created nor changed."""
+        missing = StoreError(
+            f"no database at {_where(url)} yet: `watcher check` or `watcher run` creates it"
+        )
+        try:
+            database = sa.engine.make_url(url).database if url.startswith("sqlite") else None
+            if database and database != ":memory:" and not Path(database).exists():
+                raise missing
+            engine = _engine(url, create=False)
+            with engine.connect() as connection:
+                revision = _revision(connection)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"database {safe_url(url)}: {_first_line(exc)}") from None
+        if revision is None:
+            engine.dispose()
+            raise missing
+        if revision != SCHEMA_REVISION:
+            engine.dispose()
+            raise StoreError(
+                f"the database at {_where(url)} has schema {revision}, this watcher reads "
+                f"{SCHEMA_REVISION}: run `watcher db upgrade`"
+            )
+        return cls(engine)
+
     def upgrade(self) -> None:
         """Apply the migrations the database lacks, one process at a time: a daemon and a CLI
         command started together on a new database would otherwise both create the tables.
@@ -134,10 +160,10 @@ def _file_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _engine(url: str) -> Engine:
+def _engine(url: str, *, create: bool = True) -> Engine:
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
-        if database and database != ":memory:":
+        if create and database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
@@ -156,6 +182,14 @@ def _engine(url: str) -> Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _where(url: str) -> str:
+    """A database as a user finds it: its file, else its URL without the password."""
+    try:
+        return str(sa.engine.make_url(url).database) if url.startswith("sqlite") else safe_url(url)
+    except sa.exc.ArgumentError:
+        return "(unparsable URL)"
 
 
 def safe_url(url: str) -> str:
