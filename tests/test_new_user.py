@@ -12,7 +12,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from click.testing import CliRunner, Result
 
-from tests.helpers import ROOT, write_config
+from tests.helpers import ROOT, wordpress_source, write_config
+from tests.sim.wordpress import SimWordPress
 from watcher.cli import cli
 from watcher.config_models import SOURCE_TYPES, Settings
 from watcher.options import SourceKind
@@ -127,18 +128,31 @@ def test_a_database_of_an_older_version_is_upgraded_on_request(tmp_path: Path) -
     assert watcher(config, "status").exit_code == 0
 
 
-def test_releases_says_when_a_topic_changed_since_it_was_applied(tmp_path: Path) -> None:
-    config = write_config(tmp_path, [FEED], topics={"t": {"any": ["ASEAN"]}})
-    assert watcher(config, "db", "upgrade").exit_code == 0
-    assert watcher(config, "topics", "apply").exit_code == 0
-    assert "changed since" not in watcher(config, "releases").stderr
-    config = write_config(tmp_path, [FEED], topics={"t": {"any": ["ASEAN", "Japan"]}})
+def test_releases_says_when_a_topic_changed_since_it_was_applied(
+    site: SimWordPress, tmp_path: Path
+) -> None:
+    site.add_post("ASEAN and Japan meet", "Text.")
+    source = wordpress_source(site)
+    config = write_config(tmp_path, [source], topics={"t": {"any": ["ASEAN"]}})
+    assert watcher(config, "check").exit_code == 0
+    assert watcher(config, "releases").stderr == ""
+    config = write_config(tmp_path, [source], topics={"t": {"any": ["ASEAN", "Japan"]}})
     result = watcher(config, "releases")
     assert result.exit_code == 0
     assert one_line(result) == (
         "note: topic(s) t changed since they were applied: `watcher topics apply` "
         "(or the daemon's next start) matches the releases again"
     )
+    assert "ASEAN and Japan meet" in result.stdout
+
+
+def test_releases_of_a_source_nobody_configured_is_a_typo(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [FEED])
+    assert watcher(config, "db", "upgrade").exit_code == 0
+    result = watcher(config, "releases", "--source", "asaen")
+    assert result.exit_code == 2
+    assert one_line(result) == f"{config}: no source named 'asaen' (sources: f)"
+    assert watcher(config, "releases", "--source", "f").exit_code == 0  # known, nothing yet
 
 
 def test_one_registry_names_every_source_kind() -> None:

@@ -221,11 +221,17 @@ def releases(context: Context, source: str | None, topic: str | None, as_json: b
         fail(f"{context.path}: no topic named {topic!r} (topics: {known})", 2)
 
     def query(app: App) -> tuple[list[ReleaseSummary], dict[int, dict[str, tuple[str, ...]]]]:
-        _warn_of_topics_changed(app)
         found = app.store.releases(source, topic)
+        if found:
+            _warn_of_topics_changed(app)
         return found, app.store.release_topics(r.id for r in found)
 
     found, topics = look(context, query)
+    configured = [s.name for s in context.config.sources]
+    if source is not None and not found and source not in configured:
+        # a source since removed from the config still lists its releases; a typo lists none
+        known = ", ".join(configured) or "none configured"
+        fail(f"{context.path}: no source named {source!r} (sources: {known})", 2)
     if as_json:
         data = [{**release_json(r), "topics": topics.get(r.id, {})} for r in found]
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
