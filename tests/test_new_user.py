@@ -4,6 +4,7 @@ that only reads writes nothing."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from click.testing import CliRunner, Result
 
 from tests.helpers import ROOT, wordpress_source, write_config
 from tests.sim.wordpress import SimWordPress
+from watcher import errors
 from watcher.cli import cli
 from watcher.config_models import SOURCE_TYPES, Settings
 from watcher.options import SourceKind
@@ -165,3 +167,23 @@ def test_one_registry_names_every_source_kind() -> None:
         if "type" in definition.get("properties", {})
     }
     assert types == set(SOURCE_TYPES)
+
+
+def test_the_exception_tree_drawn_is_the_one_defined() -> None:
+    """errors.py draws its tree for a reader; a class added, moved or removed redraws it."""
+    drawn: dict[str, str] = {}
+    parents: list[str] = []
+    for line in (errors.__doc__ or "").splitlines():
+        match = re.match(r"^    [│├└─ ]*?([A-Z]\w+)(?:  |$)", line)
+        if not match:
+            continue
+        depth = (match.start(1) - 4) // 4
+        del parents[depth:]
+        drawn[match.group(1)] = parents[-1] if parents else ""
+        parents.append(match.group(1))
+    defined = {
+        name: cls.__bases__[0].__name__ if cls is not errors.WatcherError else ""
+        for name, cls in vars(errors).items()
+        if isinstance(cls, type) and issubclass(cls, errors.WatcherError)
+    }
+    assert drawn == defined

@@ -2,7 +2,8 @@
 
     WatcherError
     ├── ConfigError                 bad YAML or values; the CLI exits 2 with its one-line message
-    ├── StoreError                  the database cannot be opened or upgraded
+    ├── StoreError                  the database cannot be opened or upgraded (or, for a command
+    │                               that only reads, is not there yet or of an older schema)
     ├── Interrupted                 the process is stopping: checks end at a release boundary
     ├── LimitReached                a check used up its check_deadline or check_max_pages: what
     │                               was read is kept, the next check resumes where it stopped
@@ -19,7 +20,7 @@
         ├── ExtractError            a page did not have the expected shape
         ├── ListingEmpty            a listing yielded no items: a failed check, never mass removal
         ├── ApiUnavailable          a REST API did not answer usefully (the caller falls back)
-        └── IncompleteWalk          a walk that decides removals was cut short: nothing removed
+        └── IncompleteWalk          a walk of pages that must be whole was not: nothing removed
 
 Every message is one line that says what and where, so it can be shown as is in logs and in
 `watcher check`'s table.

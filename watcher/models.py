@@ -19,7 +19,9 @@ class ChangeKind(StrEnum):
 class CheckStatus(StrEnum):
     OK = "ok"
     FAILED = "failed"
-    DEFERRED = "deferred"  # the site asked us to come back later (Retry-After beyond the cap)
+    # not checked now: its server asked for time (a Retry-After beyond max_retry_after), or the
+    # source backs off after failing checks in a row
+    DEFERRED = "deferred"
     INTERRUPTED = "interrupted"  # stopped by a signal at a release boundary
 
 
@@ -193,7 +195,7 @@ class CheckResult:
 
 @dataclass(frozen=True, slots=True)
 class ChangeEntry:
-    """A stored change as feeds (and later mail and the web view) show it."""
+    """A stored change as the feeds and the mail show it."""
 
     uid: str
     kind: ChangeKind

@@ -1,4 +1,4 @@
-"""What the CLI, the feeds and (later) the web view read: changes, releases, histories."""
+"""What the CLI, the feeds and the mail read: changes, releases, histories, statuses."""
 
 from __future__ import annotations
 
