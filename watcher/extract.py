@@ -15,13 +15,12 @@ markup past even those limits is an ExtractError, never a text cut short.
 
 from __future__ import annotations
 
-import codecs
 import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache, lru_cache
+from functools import lru_cache
 from html import escape as html_escape
 
 import lxml.html
@@ -33,6 +32,7 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
 
+from watcher.charsets import decode
 from watcher.errors import ExtractError
 from watcher.models import Attachment, Origin, Page, ReleaseSnapshot
 from watcher.profiles import Selectors
@@ -42,21 +42,9 @@ from watcher.text import (
     clean_line,
     content_hash,
     join_marked,
-    replace_lone_surrogates,
-    replace_unreadable_references,
 )
 from watcher.urls import absolute, is_web_url, release_key
 
-# Python codecs that are no web page's charset (no browser reads a page with them); some
-# would even make half characters out of plain ASCII ("+2AA-" in UTF-7)
-_NOT_CHARSETS = frozenset(
-    {"utf-7", "unicode-escape", "raw-unicode-escape", "punycode", "idna", "undefined"}
-)
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
 _BLOCKS = frozenset({
     "address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt",
     "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
@@ -69,18 +57,11 @@ _UPLOADS = re.compile(r"/(wp-content/uploads|storage)/", re.IGNORECASE)
 _DAY_ARCHIVE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/?$")
 _POST_ID = re.compile(r"[?&]p=(\d+)(?:&|$)")
 _POSTID_CLASS = re.compile(r"\bpostid-(\d+)\b")
-_UTF8_SEQUENCE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
-)
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
 # how libxml2 names its nesting limit in the error log (the message, not a code: libxml2 2.14
 # says ERR_RESOURCE_LIMIT, older versions said ERR_INTERNAL_ERROR)
 _EXCESSIVE_DEPTH = re.compile(r"Excessive depth in document: (\d+)")
-# what a charset must read as itself for a <meta> written in ASCII to name it
-_ASCII_PROBE = bytes(range(0x09, 0x0E)) + bytes(range(0x20, 0x7F))
 _THREAD = threading.local()  # each thread its own parser: see _parser
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_XML_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([-\w.:]+)""")
 _NEEDS_A_YEAR = re.compile(r"\d{4}")
 # WordPress names the kind of page in the body's classes.
 _LISTING_CLASSES = frozenset({"home", "blog", "archive", "category", "tag", "search", "error404"})
@@ -168,87 +149,6 @@ def _container(html: str, where: str) -> HtmlElement:
         raise ExtractError(f"not an HTML fragment ({reason}): {where}") from None
     _read_whole(parser, where)
     return container
-
-
-def decode(body: bytes, encoding: str | None) -> str:
-    return replace_lone_surrogates(_decode(body, encoding))
-
-
-def feed_bytes(body: bytes, encoding: str | None) -> bytes:
-    """A feed as feedparser can read it whole. It reads a feed with one byte sequence that is
-    not UTF-8 as Windows-1252 from the first byte to the last, garbling every other item (and
-    reporting it edited): here only the bad bytes become U+FFFD. A feed in another declared
-    charset, or with a UTF-16 byte order mark, is left to feedparser."""
-    body = replace_unreadable_references(body)
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return body
-    declared = encoding
-    if not declared:
-        match = _XML_ENCODING.match(body)
-        declared = match.group(1).decode("ascii", "replace") if match else None
-    if _codec(declared) != "utf-8":
-        return body
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return body.decode("utf-8", errors="replace").encode("utf-8")
-    return body
-
-
-def _decode(body: bytes, encoding: str | None) -> str:
-    for bom, name in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom) :].decode(name, errors="replace")
-    if encoding:
-        codec = _codec(encoding)
-    else:
-        match = _META_CHARSET.search(body[:4096])
-        codec = _meta_codec(match.group(1).decode("ascii", "replace")) if match else "utf-8"
-    try:
-        return body.decode(codec)
-    except UnicodeDecodeError:
-        pass
-    if codec == "utf-8":
-        if not _UTF8_SEQUENCE.search(body):
-            # no UTF-8 in it at all: a Windows-1252 page served as UTF-8
-            return body.decode("cp1252", errors="replace")
-        # Windows-1252 pasted into a UTF-8 page: Beautiful Soup's UnicodeDammit untangles it,
-        # rather than losing every such character.
-        from bs4 import UnicodeDammit  # noqa: PLC0415  (a rare path; bs4 is slow to import)
-
-        body = UnicodeDammit.detwingle(body)
-    return body.decode(codec, errors="replace")
-
-
-def _codec(name: str | None) -> str:
-    if not name:
-        return "utf-8"
-    try:
-        info = codecs.lookup(name)
-    except LookupError:
-        return "utf-8"
-    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
-        return "utf-8"
-    codec = info.name
-    # WHATWG: a page labelled Latin-1 or ASCII is read as Windows-1252.
-    return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
-
-
-def _meta_codec(name: str) -> str:
-    """The charset a <meta> names, as browsers take it (WHATWG prescan): bytes in which the
-    <meta> reads as ASCII are no UTF-16, so UTF-16 means UTF-8; a charset in which ASCII is not
-    ASCII (UTF-32, EBCDIC's cp037) is ignored. Read as named, an ASCII page would be all CJK
-    characters or U+FFFD."""
-    codec = _codec(name)
-    return codec if _reads_ascii(codec) else "utf-8"
-
-
-@cache
-def _reads_ascii(codec: str) -> bool:
-    try:
-        return _ASCII_PROBE.decode(codec) == _ASCII_PROBE.decode("ascii")
-    except UnicodeDecodeError:
-        return False
 
 
 def listing(page: Page, selectors: Selectors) -> Listing:

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -36,6 +35,7 @@ from watcher.errors import (
     ResponseTooLarge,
     RobotsDisallowed,
 )
+from watcher.inflate import Inflater
 from watcher.models import FetchResult, Gone, NotModified, Page, Validators
 from watcher.options import HttpOptions
 from watcher.urls import host_key
@@ -351,7 +351,7 @@ class FetchSession:
             raise ResponseTooLarge(url, f"response of {int(declared)} bytes is over {limit}")
         deadline = started + self.settings.deadline.total_seconds()
         encoding = response.headers.get("content-encoding", "").strip().lower()
-        inflate = _Inflater.for_encoding(url, encoding)
+        inflate = Inflater.for_encoding(url, encoding)
         if response.is_stream_consumed:  # a body already in memory (a test's transport)
             inflate = None
         stream = response.iter_raw() if inflate else response.iter_bytes()
@@ -444,48 +444,6 @@ def _strong_validators(headers: httpx.Headers) -> tuple[str | None, str | None]:
         if fresh:
             return None, None
     return etag, last_modified
-
-
-class _Inflater:
-    """gzip or deflate, inflated never past the room left: a bomb stops at the cap."""
-
-    def __init__(self, url: str, wbits: int, raw_fallback: bool) -> None:
-        self.url = url
-        self.raw_fallback = raw_fallback  # "deflate" is zlib-wrapped, or raw from some servers
-        self.inflater = zlib.decompressobj(wbits)
-        self.started = False
-
-    @classmethod
-    def for_encoding(cls, url: str, encoding: str) -> _Inflater | None:
-        if encoding in ("", "identity"):
-            return None
-        if encoding in ("gzip", "x-gzip"):
-            return cls(url, 16 + zlib.MAX_WBITS, raw_fallback=False)
-        if encoding == "deflate":
-            return cls(url, zlib.MAX_WBITS, raw_fallback=True)
-        # stacked or unasked encodings ("gzip, gzip", "br"): never inflated blind
-        raise FetchNetworkError(url, f"unsupported Content-Encoding {encoding!r}")
-
-    def inflate(self, data: bytes, room: int) -> bytes:
-        try:
-            out = self.inflater.decompress(data, max(room, 1))
-        except zlib.error as exc:
-            if self.raw_fallback and not self.started:
-                self.raw_fallback = False
-                self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-                return self.inflate(data, room)
-            raise FetchNetworkError(self.url, "undecodable compressed body") from exc
-        self.started = True
-        return out
-
-    @property
-    def has_more(self) -> bool:
-        """Input left over that did not fit: the body is over the cap."""
-        return bool(self.inflater.unconsumed_tail)
-
-    @property
-    def complete(self) -> bool:
-        return bool(self.inflater.eof)
 
 
 def _robots_url(url: str) -> str:

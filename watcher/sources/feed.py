@@ -12,6 +12,7 @@ from typing import Any
 import feedparser
 
 from watcher import extract
+from watcher.charsets import feed_bytes
 from watcher.errors import ExtractError, LimitReached, ListingEmpty
 from watcher.models import Gone, Origin, Page
 from watcher.options import FeedSpec
@@ -59,7 +60,7 @@ def read_feed(page: Page) -> tuple[list[FeedItem], list[ItemFailed]]:
     the others from being stored."""
     try:
         parsed = feedparser.parse(
-            extract.feed_bytes(page.body, page.encoding),
+            feed_bytes(page.body, page.encoding),
             response_headers={"content-type": page.content_type or "application/xml"},
             sanitize_html=False,  # sanitised later, with the same rules as pages
             resolve_relative_uris=False,
