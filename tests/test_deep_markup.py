@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers import wordpress_source
 from tests.sim.wordpress import SimWordPress
-from watcher import extract
+from watcher import charsets, extract
 from watcher.app import App
 from watcher.errors import ExtractError
 from watcher.models import ChangeKind, CheckStatus, Page, Validators
@@ -174,9 +174,9 @@ def test_a_meta_charset_no_ascii_page_can_be_in_is_read_as_browsers_do(meta: str
     assert article.title == "ASEAN meets in Hà Nội"
     assert article.text == "Ministers met in Hà Nội."
     # what does name the page's charset still wins over the <meta>
-    assert extract.decode(body.replace(b"<!DOCTYPE", b"\xef\xbb\xbf<!DOCTYPE"), None) == (
+    assert charsets.decode(body.replace(b"<!DOCTYPE", b"\xef\xbb\xbf<!DOCTYPE"), None) == (
         body.decode()
     )
     utf16 = body.decode().encode("utf-16-le")
-    assert extract.decode(codecs.BOM_UTF16_LE + utf16, None) == body.decode()  # a BOM
-    assert extract.decode(utf16, "utf-16-le") == body.decode()  # the Content-Type header
+    assert charsets.decode(codecs.BOM_UTF16_LE + utf16, None) == body.decode()  # a BOM
+    assert charsets.decode(utf16, "utf-16-le") == body.decode()  # the Content-Type header

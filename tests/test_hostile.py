@@ -15,7 +15,7 @@ from tests.helpers import RUSSIA, email_settings, run_watcher, wordpress_source,
 from tests.mailserver import MailServer, part
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
-from watcher.extract import decode
+from watcher.charsets import decode
 from watcher.models import ChangeKind, CheckStatus
 
 HOSTILE = (
