@@ -1,10 +1,14 @@
 # The two commands a new user needs: `make run` and `make test`. Both set up .venv by themselves.
+# `make check` is the quick loop while working on it (see the README's Development section).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c 'import hashlib,sys; print(hashlib.sha256(open("pyproject.toml","rb").read()+open("constraints.txt","rb").read()).hexdigest()[:12])' 2>/dev/null)
 
-.PHONY: run test lint bench clean
+# pytest-xdist workers for the tests: one per core
+WORKERS ?= auto
+
+.PHONY: run check test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +25,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check watcher tests bench
 	$(BIN)/mypy watcher tests
 
+# Under a minute on two cores: lint, types and every test not marked slow.
+check: lint
+	$(BIN)/pytest -m "not slow" -n $(WORKERS) -q
+
+# The whole gate, what CI runs: lint, types, every test on every core, then the ones marked
+# serial, alone.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not serial" -n $(WORKERS) --dist loadgroup
+	$(BIN)/pytest -m serial
 
 bench: $(STAMP)
 	$(BIN)/python bench/first_pass.py

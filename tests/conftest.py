@@ -33,6 +33,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+SLOW = 1.5  # seconds: a test that takes longer than this is marked slow
+_unmarked: list[tuple[str, float]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.duration > SLOW and "slow" not in report.keywords:
+        _unmarked.append((report.nodeid, report.duration))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _unmarked:
+        terminalreporter.write_sep("-", f"over {SLOW} s and not marked slow (mark them?)")
+        for nodeid, seconds in sorted(_unmarked, key=lambda found: -found[1]):
+            terminalreporter.write_line(f"{seconds:5.1f} s  {nodeid}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # `make test` runs `pytest -m serial` after the others: none marked is nothing to run apart
+    if (
+        exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED
+        and session.config.option.markexpr == "serial"
+    ):
+        session.exitstatus = pytest.ExitCode.OK
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        serial = item.get_closest_marker("serial")
+        if serial is not None and not (serial.args or serial.kwargs.get("reason")):
+            raise pytest.UsageError(f"{item.nodeid}: say why it is serial: serial(reason=...)")
+        if item.get_closest_marker("realwp") is not None:
+            # one pytest-xdist worker (with --dist loadgroup) starts the real WordPress, once
+            item.add_marker(pytest.mark.xdist_group("realwp"))
+
+
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))

@@ -28,6 +28,8 @@ import httpx
 import yaml
 
 from tests.sim.model import Request, Response
+from watcher.app import App
+from watcher.daemon import Daemon
 
 if TYPE_CHECKING:
     from tests.sim.wordpress import SimWordPress
@@ -261,6 +263,25 @@ class DaemonProcess:
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+
+
+@contextmanager
+def daemon_in_process(app: App, *, serve: bool = False) -> Iterator[Daemon]:
+    """The daemon's scheduler running in this process (checks at once, mail on its worker),
+    with its feed server when `serve`; stopped as a SIGTERM stops it, however the test ends."""
+    daemon = Daemon(app)
+    if serve:
+        daemon.web.start()
+    daemon.scheduler.start()
+    try:
+        yield daemon
+    finally:
+        app.request_stop()
+        daemon.scheduler.shutdown(wait=True)
+        if serve:
+            daemon.web.stop()
+        else:
+            daemon.web.httpd.server_close()
 
 
 # -- the simulated WordPress -----------------------------------------------------------------

@@ -5,9 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import ROOT
 
 
+@pytest.mark.slow
 def test_the_benchmark_reads_every_page_of_its_site() -> None:
     run = subprocess.run(
         [sys.executable, "bench/first_pass.py", "--pages", "20"],

@@ -324,6 +324,7 @@ def test_a_history_longer_than_one_check_goes_on_at_the_next_and_stays_silent(
     assert len(app.store.releases()) == 251
 
 
+@pytest.mark.slow
 def test_a_check_past_its_deadline_keeps_what_it_read_and_the_next_goes_on(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:

@@ -46,6 +46,7 @@ def slow_pages(site: SimWordPress, seconds: float) -> None:
         site.delays[f"/{post.slug}/"] = seconds
 
 
+@pytest.mark.slow
 def test_a_source_whose_every_check_hits_its_deadline_finishes_its_baseline(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:
@@ -68,6 +69,7 @@ def test_a_source_whose_every_check_hits_its_deadline_finishes_its_baseline(
     assert [e.baseline for e in fresh] == [False]
 
 
+@pytest.mark.slow
 def test_a_feed_walk_cut_short_skips_no_item(
     static: StaticSite, make_app: Callable[..., App]
 ) -> None:
@@ -108,6 +110,7 @@ def test_pages_that_never_read_do_not_stop_the_check_as_a_site_that_is_down(
     assert shown.deferred_until is None  # nothing is slowed: most of the site reads
 
 
+@pytest.mark.slow
 def test_a_check_cut_short_still_reports_its_failed_pages(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:
@@ -262,6 +265,7 @@ def test_a_malformed_post_of_the_baseline_enters_it_silently_once_readable(
 # -- what a second look found ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_release_that_left_the_listing_is_looked_at_even_after_checks_cut_short(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:
@@ -310,6 +314,7 @@ def test_pages_that_answer_403_do_not_stop_the_check(
     assert shown.deferred_until is None
 
 
+@pytest.mark.slow
 def test_a_page_of_the_history_that_failed_once_stays_history(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:
@@ -367,6 +372,7 @@ def test_posts_a_sweep_cut_short_found_are_read_at_the_next_check(
     assert news == ["Scheduled, now live"]
 
 
+@pytest.mark.slow
 def test_a_post_that_makes_the_server_fail_fails_alone(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import ROOT, mail_settings, wordpress_source, write_config
 from tests.helpers import run_watcher as watcher
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
+
+pytestmark = pytest.mark.slow  # each command a subprocess
 
 BODY = "MANILA, 8 June 2026 -- The Meeting reviewed 10 projects.\n\nIt also noted progress."
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import feedparser
+import pytest
 
 from tests.helpers import (
     DaemonProcess,
@@ -23,6 +24,8 @@ from tests.helpers import (
 )
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
+
+pytestmark = pytest.mark.slow  # a daemon killed twenty times
 
 KILLS = 20
 
@@ -75,6 +78,7 @@ def _body(post: int, number: int) -> str:
 def _mutate(
     site: SimWordPress, rng: random.Random, revision: dict[int, int], trashed: set[int]
 ) -> None:
+
     live = [p for p in revision if p not in trashed]
     action = rng.choice(["add", "edit", "edit", "trash"] if len(live) > 2 else ["add", "edit"])
     if action == "add":

@@ -17,6 +17,8 @@ from tests.sim.wordpress import SimWordPress
 from watcher.config import load_config
 from watcher.lock import SENDING, DaemonLock, mail_lock_path
 
+pytestmark = pytest.mark.slow  # `watcher run` as a subprocess
+
 BODY = "JAKARTA, 1 December 2026 -- The ASEAN-Japan Joint Statement was adopted with 12 points.\n\nMore text."
 
 
@@ -178,6 +180,7 @@ def test_stops_within_seconds_with_mail_waiting_on_a_stuck_server(
 def test_a_daemon_starting_while_a_command_sends_mail_waits_for_it(
     site: SimWordPress, daemon_for: Callable[..., DaemonProcess], tmp_path: Path
 ) -> None:
+
     daemon = daemon_for(site)
     config = load_config(tmp_path / "watcher.yaml")
     daemon.kill()  # only its config was wanted; start again below with the lock held

@@ -8,27 +8,30 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
-from tests.helpers import email_settings, run_watcher, wait_for, wordpress_source
+from tests.helpers import (
+    POSTS,
+    daemon_in_process,
+    email_settings,
+    run_watcher,
+    wait_for,
+    wordpress_source,
+)
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
-from watcher.daemon import Daemon
 from watcher.models import HealthKind
-
-
-def slow_site(site: SimWordPress, seconds: float) -> None:
-    site.add_post("A release", "Its text.")
-    site.delays["/wp-json/wp/v2/posts"] = seconds
 
 
 def test_mail_goes_out_while_the_only_check_worker_is_busy(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:
-    slow_site(site, 3)
+    site.add_post("A release", "Its text.")
+    site.hold(POSTS)  # the check waits on the site until the test is done
     with MailServer() as smtp:
         app = make_app(
-            [wordpress_source(site)],
+            [wordpress_source(site, http={"timeout": "60s"})],
             email=email_settings(smtp.port),
             health={"admin": ["ops@example.org"]},
         )
@@ -36,50 +39,40 @@ def test_mail_goes_out_while_the_only_check_worker_is_busy(
         now = datetime.now(UTC)
         source_id, _ = app.store.source_view("other", "html", now)
         app.store.record_health(source_id, "other", HealthKind.UNHEALTHY, "failing", now)
-        daemon = Daemon(app)  # one source: one check worker
-        daemon.scheduler.start()
-        try:
-            wait_for(lambda: daemon.checks, timeout=10, what="the check to start")
+        with daemon_in_process(app) as daemon, site.releasing():  # one source: one worker
+            wait_for(lambda: POSTS in site.waiting, timeout=10, what="the check to start")
             wait_for(lambda: smtp.received, timeout=10, what="the admin's mail")
             assert "asean" in daemon.checks  # sent while the check still runs
-        finally:
-            app.request_stop()
-            daemon.scheduler.shutdown(wait=True)
-            daemon.web.httpd.server_close()
     [message] = smtp.messages()
     assert "other" in str(message["Subject"])
 
 
+@pytest.mark.slow  # waits out the deadline, runs `watcher status`
 def test_a_check_past_its_deadline_is_named_by_healthz_and_status(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:
-    slow_site(site, 4)
-    app = make_app([wordpress_source(site, check_deadline="1s")])
-    daemon = Daemon(app)
-    daemon.web.start()
-    daemon.scheduler.start()  # checks the source at once
-    try:
-        wait_for(lambda: daemon.checks, timeout=10, what="the check to start")
-        url = f"http://127.0.0.1:{daemon.web.port}/healthz"
+    site.add_post("A release", "Its text.")
+    site.hold(POSTS)  # the check waits on the site until the test is done
+    app = make_app([wordpress_source(site, check_deadline="1s", http={"timeout": "60s"})])
+    with daemon_in_process(app, serve=True) as daemon:  # checks the source at once
+        with site.releasing():
+            wait_for(lambda: POSTS in site.waiting, timeout=10, what="the check to start")
+            url = f"http://127.0.0.1:{daemon.web.port}/healthz"
 
-        def named() -> httpx.Response | None:
-            response = httpx.get(url, timeout=5)
-            return response if "check asean running since" in response.text else None
+            def named() -> httpx.Response | None:
+                response = httpx.get(url, timeout=5)
+                return response if "check asean running since" in response.text else None
 
-        response = wait_for(named, timeout=10, what="/healthz to name the late check")
-        assert isinstance(response, httpx.Response)
-        assert response.status_code == 200  # the daemon works: it says so, and names the check
-        assert response.text.startswith("ok\nchecks past their deadline: check asean")
+            response = wait_for(named, timeout=10, what="/healthz to name the late check")
+            assert response is not None
+            assert response.status_code == 200  # the daemon works: it says so, names the check
+            assert response.text.startswith("ok\nchecks past their deadline: check asean")
 
-        status = run_watcher("status", config=app.config.path, timeout=60)
-        assert status.returncode == 0, status.stderr
-        [row] = [line for line in status.stdout.splitlines() if line.startswith("asean")]
-        assert "running past its deadline" in row
+            status = run_watcher("status", config=app.config.path, timeout=60)
+            assert status.returncode == 0, status.stderr
+            [row] = [line for line in status.stdout.splitlines() if line.startswith("asean")]
+            assert "running past its deadline" in row
         wait_for(lambda: not daemon.checks, timeout=30, what="the check to end")
-    finally:
-        app.request_stop()
-        daemon.scheduler.shutdown(wait=True)
-        daemon.web.stop()
     [shown] = app.store.statuses()
     assert shown.running_since is None  # the check ended, and says where it stopped
     assert shown.last_run is not None

@@ -10,6 +10,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers import (
     DaemonProcess,
     free_port,
@@ -21,6 +23,8 @@ from tests.helpers import (
 )
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
+
+pytestmark = pytest.mark.slow  # a daemon killed ten times
 
 KILLS = 10
 

@@ -21,11 +21,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers import mail_settings, wordpress_source, write_config
 from tests.mailserver import MailServer, part
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.config import load_config
+
+pytestmark = pytest.mark.slow  # a process per delivery round, killed
 
 ROUNDS = 12
 START = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)

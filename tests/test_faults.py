@@ -76,7 +76,11 @@ def test_every_fault_is_named_in_a_table_of_expectations() -> None:
     assert set(EXPECTED) == set(FAULTS)
 
 
-@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize(
+    "fault",
+    # these two wait for their timeouts (1 s, 3 s)
+    [pytest.param(f, marks=pytest.mark.slow) if f in ("hang", "drip") else f for f in FAULTS],
+)
 def test_one_fault_fails_the_check_and_changes_nothing(
     fault: str, proxied: tuple[SimWordPress, FaultProxy], make_app: Callable[..., App]
 ) -> None:
@@ -155,6 +159,7 @@ AT_START = {
 }
 
 
+@pytest.mark.slow
 def test_all_faults_at_once_in_one_daemon(tmp_path: Path) -> None:
     with SimWordPress() as site, ExitStack() as stack:
         site.add_post("Release", "Text.")

@@ -88,6 +88,7 @@ def test_charsets_are_read_as_browsers_read_them() -> None:
     assert decode("a \ud800 b".encode("utf-16-le", "surrogatepass"), "utf-16-le") == "a \ufffd b"
 
 
+@pytest.mark.slow
 def test_secrets_stay_out_of_output(tmp_path: Path) -> None:
     config = write_config(tmp_path, [], database_env="WATCHER_TEST_DB")
     env = {"WATCHER_TEST_DB": "postgresql://watcher:s3cret-pass@127.0.0.1:1/w"}

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from tests.helpers import ShiftedClock
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
@@ -111,6 +113,7 @@ def test_a_release_gone_twice_is_removed_and_kept(
     assert result.count(ChangeKind.RESTORED) == 1
 
 
+@pytest.mark.slow
 def test_a_broken_article_fails_the_check_but_not_the_others(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:
@@ -135,6 +138,7 @@ def test_a_broken_article_fails_the_check_but_not_the_others(
     assert result.count(ChangeKind.NEW) == 1
 
 
+@pytest.mark.slow
 def test_a_source_none_of_whose_pages_reads_backs_off(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:

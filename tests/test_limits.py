@@ -25,6 +25,7 @@ from watcher.web import REQUEST_THREAD, WebServer
 # -- durations ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("line", "message"),
     [
@@ -58,6 +59,7 @@ def _open_store(url: str, barrier: Any) -> str:
     return ""
 
 
+@pytest.mark.slow
 def test_first_starts_at_once_on_a_new_database_all_succeed(tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")  # a fresh interpreter, as a second process is
     with context.Manager() as manager, context.Pool(STARTS) as pool:
@@ -109,6 +111,7 @@ def _until_closed(connection: socket.socket) -> bytes:
     return received
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "sent",
     [
@@ -129,6 +132,7 @@ def _handler_threads() -> int:
     return sum(1 for thread in threading.enumerate() if thread.name == REQUEST_THREAD)
 
 
+@pytest.mark.slow
 def test_idle_connections_take_a_bounded_number_of_threads_and_a_get_is_still_answered(
     feeds: Path,
 ) -> None:

@@ -176,6 +176,7 @@ def test_robots_txt_of_a_redirect_s_target_host_is_honoured(
 # -- 8. credentials ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_credentials_in_a_source_url_are_refused_without_showing_them(tmp_path: Path) -> None:
     url = f"http://editor:{SECRET}@127.0.0.1:9/news/"
     config = write_config(tmp_path, [{"name": "x", "type": "html", "profile": "asean", "url": url}])
@@ -189,6 +190,7 @@ def test_credentials_in_a_source_url_are_refused_without_showing_them(tmp_path: 
     assert "editor" not in line
 
 
+@pytest.mark.slow
 def test_http_auth_is_sent_to_the_source_s_host_only_and_never_shown(
     static: StaticSite, internal: StaticSite, tmp_path: Path
 ) -> None:
@@ -329,6 +331,7 @@ def test_a_feed_that_cannot_be_written_stops_nothing_and_is_written_later(
     assert not app.feeds_stale
 
 
+@pytest.mark.slow
 def test_watcher_check_reports_feeds_it_could_not_write(site: SimWordPress, tmp_path: Path) -> None:
     site.add_post("First", "Text.")
     config = write_config(tmp_path, [wordpress_source(site)])

@@ -350,6 +350,7 @@ def test_a_topic_removed_and_added_again_is_matched_again(
     assert [m.release.title for m in again.store.topic_members("russia")] == ["Russia and ASEAN"]
 
 
+@pytest.mark.slow
 def test_a_message_given_up_on_is_listed_and_sent_when_asked_with_its_message_id(
     site: SimWordPress, make_app: Callable[..., App], smtp: MailServer, tmp_path: Path
 ) -> None:
@@ -385,6 +386,7 @@ def test_a_message_given_up_on_is_listed_and_sent_when_asked_with_its_message_id
     assert only_the_header.split() == header.split()
 
 
+@pytest.mark.slow
 def test_commands_that_mail_take_turns(
     site: SimWordPress, make_app: Callable[..., App], smtp: MailServer, tmp_path: Path
 ) -> None:
@@ -416,6 +418,7 @@ def test_commands_that_mail_take_turns(
     assert "memorandum" in str(received.message["Subject"])
 
 
+@pytest.mark.slow
 def test_retrying_an_unknown_subscription_says_which_there_are(
     smtp: MailServer, tmp_path: Path, make_app: Callable[..., App], site: SimWordPress
 ) -> None:

@@ -8,6 +8,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -52,6 +53,22 @@ def test_make_test_is_what_ci_runs() -> None:
         assert step in dry.stdout
 
 
+def test_make_check_is_the_quick_loop_the_readme_describes() -> None:
+    dry = subprocess.run(
+        ["make", "-n", "check"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    for step in ("ruff check", "ruff format --check", "mypy watcher tests", 'pytest -m "not slow"'):
+        assert step in dry
+    development = README.split("## Development", 1)[1]
+    assert "`make check`" in development
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    markers = pyproject["tool"]["pytest"]["ini_options"]["markers"]
+    names = [re.split(r"[:(]", marker, maxsplit=1)[0] for marker in markers]
+    assert {"slow", "serial", "realwp"} <= set(names)
+    for name in names:  # each marker the tests use is explained
+        assert f"`{name}" in development, name
+
+
 def run_daemon(command: list[str], env: dict[str, str], port: int) -> None:
     with running(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
         wait_for(lambda: _feed_ready(port), timeout=120, what=f"{command} to serve its feed")
@@ -69,6 +86,7 @@ def _feed_ready(port: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_every_readme_command_runs(site: SimWordPress, tmp_path: Path) -> None:
     site.add_post("ASEAN-Russia Senior Officials' Meeting", "BALI, 21 February 2019 -- Met.")
     port = free_port()

@@ -20,7 +20,7 @@ from watcher.app import App
 from watcher.config import load_config
 from watcher.models import ChangeKind, CheckStatus, ReleaseStatus
 
-pytestmark = pytest.mark.realwp
+pytestmark = [pytest.mark.realwp, pytest.mark.slow]
 
 BODY = (
     'JAKARTA, 27 May 2026 -- The ASEAN-Russia "Senior Officials" Meeting convened today.\n\n'

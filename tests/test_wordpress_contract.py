@@ -113,7 +113,7 @@ def sim_wordpress() -> Iterator[WordPressSite]:
         yield site
 
 
-@pytest.fixture(params=["real", "sim"])
+@pytest.fixture(params=[pytest.param("real", marks=pytest.mark.slow), "sim"])
 def wp_site(request: pytest.FixtureRequest) -> WordPressSite:
     site: WordPressSite = request.getfixturevalue(f"{request.param}_wordpress")
     return site

@@ -24,7 +24,8 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,7 +82,9 @@ class SimWordPress:
         # False: pages name no post id (no shortlink, no postid- class), as some themes do
         self.post_ids_on_pages = post_ids_on_pages
         self.delays: dict[str, float] = {}  # path -> seconds to wait before answering
-        self.waiting: list[str] = []  # delayed requests, as they arrive
+        self.held: set[str] = set()  # paths answered only once released (see hold)
+        self._released = threading.Event()
+        self.waiting: list[str] = []  # delayed or held requests, as they arrive
         self.challenge = False
         self.tagline = "One Vision, One Identity, One Community"
         self.sidebar_note = "Latest News"
@@ -109,8 +112,27 @@ class SimWordPress:
 
     def __exit__(self, *exc: object) -> None:
         assert self._server is not None
+        self.release()
         self._server.shutdown()
         self._server.server_close()
+
+    def hold(self, path: str) -> None:
+        """Requests for `path` wait, for a minute at most, until release(): a check that is
+        busy for as long as a test needs, however slowly the machine runs."""
+        self.held.add(path)
+        self._released.clear()
+
+    def release(self) -> None:
+        self.held.clear()
+        self._released.set()
+
+    @contextmanager
+    def releasing(self) -> Iterator[None]:
+        """Releases what is held on the way out, however the block ends."""
+        try:
+            yield
+        finally:
+            self.release()
 
     # -- the WordPressSite protocol ----------------------------------------------------------
 
@@ -311,6 +333,9 @@ def _handler(site: SimWordPress) -> type[BaseHTTPRequestHandler]:
             if delay:
                 site.waiting.append(parts.path)
                 time.sleep(delay)
+            if parts.path in site.held:
+                site.waiting.append(parts.path)
+                site._released.wait(timeout=60)
             query = parse_qs(parts.query, keep_blank_values=True)
             with site.lock:
                 request = Request(parts.path, parts.query, self.headers)
