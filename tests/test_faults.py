@@ -183,11 +183,20 @@ def test_all_faults_at_once_in_one_daemon(tmp_path: Path) -> None:
 
             wait_for(every_source_checked, timeout=120, what="two checks of every source")
             assert daemon.process.poll() is None  # still running
-            result = run_watcher("status", config=config, timeout=60)
-            assert result.returncode == 0, result.stderr
-            status = result.stdout
-            header, *lines = [line for line in status.splitlines() if line]
-            rows = {line.split()[0]: line for line in lines}
+
+            def between_checks() -> tuple[str, dict[str, str]] | None:
+                """`watcher status` at a moment no check runs (every 2 s, the slowest take 3 s:
+                one in flight shows as `running`, with the error of the one before)."""
+                result = run_watcher("status", config=config, timeout=60)
+                assert result.returncode == 0, result.stderr
+                header, *lines = [line for line in result.stdout.splitlines() if line]
+                rows = {line.split()[0]: line for line in lines}
+                running = any(row.split()[1] == "running" for row in rows.values())
+                return None if running else (header, rows)
+
+            found = wait_for(between_checks, timeout=60, what="a status between checks")
+            assert found is not None
+            header, rows = found
             assert rows["healthy"].split()[1] == "ok"
             paused = header.index("paused until")
             assert rows["healthy"][paused:].startswith("- ")
