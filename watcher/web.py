@@ -58,7 +58,13 @@ class WebServer:
         handler.timeout = timeout
         self.httpd = _BoundedServer((host.strip("[]"), int(port)), handler, max_connections)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="web", daemon=True)
+        self.thread = threading.Thread(
+            # how soon a stop is noticed: the daemon exits within that of SIGTERM
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": STOP_POLL},
+            name="web",
+            daemon=True,
+        )
 
     @property
     def port(self) -> int:
@@ -79,6 +85,7 @@ class WebServer:
 
 
 REQUEST_THREAD = "watcher web request"
+STOP_POLL = 0.05  # seconds
 
 
 class _BoundedServer(ThreadingHTTPServer):
