@@ -8,14 +8,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 
 from watcher import __version__
-from watcher.app import App
 from watcher.cli_common import (
     MAIL_WAIT,
     Context,
+    Reader,
     day,
     fail,
     jsonable,
@@ -29,23 +30,15 @@ from watcher.cli_common import (
     when,
 )
 from watcher.cli_notify import digest_group, outbox_group, topics_group
-from watcher.daemon import Daemon
-from watcher.delivery import ADMIN
 from watcher.errors import ConfigError
-from watcher.lock import (
-    SENDING,
-    AlreadyRunning,
-    DaemonLock,
-    daemon_running,
-    lock_path,
-    mail_lock_path,
-    mail_rights,
-)
 from watcher.models import ChangeKind, CheckStatus, OutboxMessage, ReleaseSummary
-from watcher.sources import SOURCE_KINDS
-from watcher.store.store import SCHEMA_REVISION
-from watcher.topics import topic_fingerprint
 from watcher.units import format_duration
+
+if TYPE_CHECKING:
+    pass
+
+# A command imports what it needs when it runs (the daemon, the store, the sources): `--help`,
+# `config check` and the commands that only read start in a fraction of the time.
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,6 +73,9 @@ def _logging(context: Context) -> None:
 @pass_context
 def run(context: Context) -> None:
     """Run the daemon: check every source on its schedule and serve the feeds."""
+    from watcher.daemon import Daemon
+    from watcher.lock import SENDING, AlreadyRunning, DaemonLock, lock_path, mail_lock_path
+
     _logging(context)
     if why := context.config.nothing_to_watch():
         fail(why, 2)
@@ -109,6 +105,8 @@ def run(context: Context) -> None:
 @pass_context
 def check(context: Context, sources: Sequence[str]) -> None:
     """Check every source (or the ones named) once, print a summary."""
+    from watcher.lock import daemon_running, mail_rights
+
     _logging(context)
     try:
         for name in sources:
@@ -186,6 +184,8 @@ def config_check(context: Context) -> None:
 @config_group.command("kinds")
 def config_kinds() -> None:
     """List the source kinds a config can use."""
+    from watcher.sources import SOURCE_KINDS
+
     for kind, info in SOURCE_KINDS.items():
         click.echo(f"{kind:10} {info.description}")
 
@@ -220,11 +220,13 @@ def releases(context: Context, source: str | None, topic: str | None, as_json: b
         known = ", ".join(context.config.topics) or "none configured"
         fail(f"{context.path}: no topic named {topic!r} (topics: {known})", 2)
 
-    def query(app: App) -> tuple[list[ReleaseSummary], dict[int, dict[str, tuple[str, ...]]]]:
-        found = app.store.releases(source, topic)
+    def query(
+        reader: Reader,
+    ) -> tuple[list[ReleaseSummary], dict[int, dict[str, tuple[str, ...]]]]:
+        found = reader.store.releases(source, topic)
         if found:
-            _warn_of_topics_changed(app)
-        return found, app.store.release_topics(r.id for r in found)
+            _warn_of_topics_changed(reader)
+        return found, reader.store.release_topics(r.id for r in found)
 
     found, topics = look(context, query)
     configured = [s.name for s in context.config.sources]
@@ -313,6 +315,8 @@ def status(context: Context) -> None:
     click.echo(table(headers, rows))
     modes: dict[str, str] = {s.name: s.mode for s in context.config.subscriptions}
     if context.config.health.admin:
+        from watcher.delivery import ADMIN
+
         modes[ADMIN] = "health"  # the admin's mail about sources' health
     counts, failures = look(context, lambda app: (app.store.delivery_counts(), app.store.outbox()))
     names = [*modes, *(name for name in counts if name not in modes)]
@@ -337,9 +341,11 @@ def _last_error(messages: Sequence[OutboxMessage], subscription: str) -> str:
     return errors[-1] if errors else ""
 
 
-def _warn_of_topics_changed(app: App) -> None:
+def _warn_of_topics_changed(app: Reader) -> None:
     """Only reading, this command does not match releases again for topics whose terms
     changed: it says so, rather than show memberships as if they were current."""
+    from watcher.topics import topic_fingerprint
+
     applied = app.store.topic_fingerprints()
     changed = [n for n, t in app.config.topics.items() if applied.get(n) != topic_fingerprint(t)]
     if changed:
@@ -359,6 +365,8 @@ def db_group() -> None:
 @pass_context
 def db_upgrade(context: Context) -> None:
     """Apply the migrations the database lacks (`run` and `check` do it at start, too)."""
+    from watcher.store.store import SCHEMA_REVISION
+
     read(context, lambda app: None)
     click.echo(f"{redacted(context.config)}: schema {SCHEMA_REVISION}, up to date")
 

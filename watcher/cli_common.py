@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any, NoReturn
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from watcher.app import App
-from watcher.config import config_path, load_config
 from watcher.errors import ConfigError, StoreError
 from watcher.models import ReleaseSummary
-from watcher.options import Config
-from watcher.store import Store
-from watcher.store.store import safe_url
+
+if TYPE_CHECKING:
+    from watcher.app import App
+    from watcher.options import Config
+    from watcher.store import Store
 
 # How long a command that mails waits for another command sending mail to finish.
 MAIL_WAIT = 60.0
@@ -28,6 +29,8 @@ def fail(message: str, code: int) -> NoReturn:
 
 class Context:
     def __init__(self, config_option: str | None) -> None:
+        from watcher.config import config_path
+
         self.path = config_path(config_option)
         self.verbose = False
         self._config: Config | None = None
@@ -35,6 +38,8 @@ class Context:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from watcher.config import load_config
+
             try:
                 self._config = load_config(self.path)
             except ConfigError as exc:
@@ -42,6 +47,8 @@ class Context:
         return self._config
 
     def app(self) -> App:
+        from watcher.app import App
+
         try:
             return App(self.config)
         except StoreError as exc:
@@ -60,18 +67,32 @@ def read(context: Context, query: Callable[[App], Any]) -> Any:
         app.close()
 
 
-def look(context: Context, query: Callable[[App], Any]) -> Any:
+@dataclass(frozen=True)
+class Reader:
+    """What a command that only reads needs: the config and the database, nothing that fetches
+    or sends (which keeps such commands quick to start)."""
+
+    config: Config
+    store: Store
+
+    @staticmethod
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+
+def look(context: Context, query: Callable[[Reader], Any]) -> Any:
     """For commands that only read: the database as it is. Nothing is created or changed;
     with no database yet, or one of an older schema, one line says what to run."""
+    from watcher.store import Store
+
     try:
         store = Store.open_existing(context.config.database_url)
     except StoreError as exc:
         fail(str(exc), 1)
-    app = App(context.config, store=store)
     try:
-        return query(app)
+        return query(Reader(context.config, store))
     finally:
-        app.close()
+        store.close()
 
 
 def release_json(r: ReleaseSummary) -> dict[str, Any]:
@@ -117,7 +138,9 @@ def short(text: str, width: int) -> str:
 
 
 def redacted(config: Config) -> str:
-    return safe_url(config.database_url)
+    from watcher.urls import without_password
+
+    return without_password(config.database_url)
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:

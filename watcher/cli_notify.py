@@ -8,13 +8,14 @@ import sys
 from collections.abc import Sequence
 from email import policy
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 import click
 
-from watcher.app import App
 from watcher.cli_common import (
     MAIL_WAIT,
     Context,
+    Reader,
     day,
     fail,
     look,
@@ -23,11 +24,11 @@ from watcher.cli_common import (
     short,
     table,
 )
-from watcher.delivery import ADMIN
-from watcher.lock import daemon_running, mail_rights
 from watcher.models import Channel, TopicMembership
-from watcher.options import Subscription
-from watcher.topics import PRESETS
+
+if TYPE_CHECKING:
+    from watcher.app import App
+    from watcher.options import Subscription
 
 
 @click.group("topics")
@@ -38,6 +39,8 @@ def topics_group() -> None:
 @topics_group.command("presets")
 def topics_presets() -> None:
     """Every built-in preset, with its terms and what does not count."""
+    from watcher.topics import PRESETS
+
     for slug, preset in PRESETS.items():
         click.echo(f"{slug}  ({preset.name})")
         click.echo(f"  terms: {', '.join(preset.terms)}")
@@ -102,8 +105,10 @@ def digest_group() -> None:
 def digest_preview(context: Context, subscription: str) -> None:
     """The next digest of SUBSCRIPTION as it would be sent now (nothing is sent or recorded)."""
 
-    def render(app: App) -> list[str]:
-        deliverer = app.deliverer
+    def render(reader: Reader) -> list[str]:
+        from watcher.delivery import Deliverer
+
+        deliverer = Deliverer(reader.config, reader.store, reader.clock)
         try:
             chosen = deliverer.subscription(subscription)
         except KeyError as exc:
@@ -121,6 +126,7 @@ def digest_preview(context: Context, subscription: str) -> None:
 @pass_context
 def digest_send(context: Context, dry_run: bool) -> None:
     """Send the digests whose time has come, and whatever waits in the outbox."""
+    from watcher.lock import daemon_running, mail_rights
 
     def send(app: App) -> int:
         if not dry_run:
@@ -191,6 +197,9 @@ def outbox_retry(context: Context, subscription: str | None) -> None:
     """Try again the messages given up on (after 12 attempts), of one subscription or of every
     configured one; each keeps its Message-ID. Without a running daemon they are sent now, with
     whatever else is due."""
+    from watcher.delivery import ADMIN
+    from watcher.lock import daemon_running, mail_rights
+
     names = [s.name for s in context.config.subscriptions]
     if context.config.health.admin:
         names.append(ADMIN)

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import BeforeValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
@@ -35,6 +34,9 @@ def cron_expression(schedule: str) -> str:
         expression = " ".join([*fields, _weekday_names(weekdays)])
     else:
         raise ValueError(schedule)
+    # only a config with subscriptions needs the scheduler to check its schedules
+    from apscheduler.triggers.cron import CronTrigger  # noqa: PLC0415
+
     CronTrigger.from_crontab(expression)  # raises ValueError when a field is out of range
     return expression
 

@@ -46,6 +46,15 @@ def host_key(url: str) -> str:
     return f"{host}:{port}"
 
 
+def without_password(url: str) -> str:
+    """A database URL as it may be shown: `postgresql://watcher:***@db/watcher`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+
+
 def _tracking(name: str) -> bool:
     return name.lower().startswith(_TRACKING_PREFIXES)
 
