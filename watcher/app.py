@@ -57,7 +57,9 @@ class App:
         self.stop.set()
         self.fetcher.stop.set()
 
-    def check(self, names: Iterable[str] | None = None) -> list[CheckResult]:
+    def check(
+        self, names: Iterable[str] | None = None, *, all_releases: bool = False
+    ) -> list[CheckResult]:
         wanted = list(names) if names else None
         sources = [self.config.source(n) for n in wanted] if wanted else self.config.sources
         results = []
@@ -66,10 +68,10 @@ class App:
                 break
             if not source.enabled and wanted is None:
                 continue
-            results.append(self.check_one(source.name))
+            results.append(self.check_one(source.name, all_releases=all_releases))
         return results
 
-    def check_one(self, name: str) -> CheckResult:
+    def check_one(self, name: str, *, all_releases: bool = False) -> CheckResult:
         source = self.config.source(name)
         started = self.clock()
         try:
@@ -80,6 +82,7 @@ class App:
                 fetcher=self.fetcher,
                 clock=self.clock,
                 stop=self.stop,
+                all_releases=all_releases,
             )
         except Exception as exc:  # the database itself failing: report it, keep running
             log.exception("check %s: could not be recorded", name)

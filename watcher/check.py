@@ -44,6 +44,7 @@ from watcher.sources.base import (
     Observed,
     PageFailed,
     PageState,
+    Revisit,
     Unchanged,
 )
 from watcher.store import Store
@@ -68,6 +69,7 @@ def check_source(
     fetcher: Fetcher,
     clock: Clock = utc_now,
     stop: threading.Event | None = None,
+    all_releases: bool = False,
 ) -> CheckResult:
     started = clock()
     began = time.monotonic()
@@ -92,7 +94,12 @@ def check_source(
         auth=source.auth.pair() if source.auth else None,
     )
     budget = Budget(source.check_deadline, source.check_max_pages)
-    ctx = CheckContext(fetch=session, view=view, now=started, log=log, budget=budget)
+    # a source's first walk, or an operator's "verify everything now", reads every release
+    policy = None if all_releases or not view.baseline_done else source.revisit
+    revisit = Revisit(now=started, cycle=source.every, policy=policy)
+    ctx = CheckContext(
+        fetch=session, view=view, now=started, log=log, budget=budget, revisit=revisit
+    )
     recorder = _Recorder(config, store, source_id, view, clock)
     ended: Exception | None = None
     store.check_started(source_id, started)

@@ -102,8 +102,13 @@ def run(context: Context) -> None:
 
 @cli.command()
 @click.option("--source", "sources", multiple=True, metavar="NAME", help="Only this source.")
+@click.option(
+    "--all-releases",
+    is_flag=True,
+    help="Read every known release again, whatever `revisit:` says (verify everything now).",
+)
 @pass_context
-def check(context: Context, sources: Sequence[str]) -> None:
+def check(context: Context, sources: Sequence[str], all_releases: bool) -> None:
     """Check every source (or the ones named) once, print a summary."""
     from watcher.lock import daemon_running, mail_rights
 
@@ -119,7 +124,7 @@ def check(context: Context, sources: Sequence[str]) -> None:
     try:
         app.mails = False  # mail goes out after the checks, by one process at a time
         app.prepare()
-        results = app.check(sources or None)
+        results = app.check(sources or None, all_releases=all_releases)
         feeds_written = app.build_feeds()
         if daemon_running(context.config):
             logging.getLogger("watcher").info("mail is left to the running daemon")

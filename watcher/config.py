@@ -40,6 +40,7 @@ from watcher.options import (
     HealthOptions,
     HtmlSpec,
     HttpOptions,
+    RevisitPolicy,
     ServerOptions,
     SmtpOptions,
     SmtpSecurity,
@@ -210,6 +211,7 @@ def _source_spec(source: SourceConfig, defaults: HttpSettings) -> SourceSpec:
         else None,
         "selectors": source.page_selectors(),
         "max_pages": source.max_pages,
+        "revisit": RevisitPolicy(**source.revisit.model_dump()),
     }
     if isinstance(source, WordPressSourceConfig):
         return WordPressSpec(**common, categories=tuple(source.categories))

@@ -82,6 +82,12 @@ class SelectorsConfig(Strict):
         )
 
 
+class RevisitSettings(Strict):
+    fresh: Duration = timedelta(days=7)  # published (else first seen) or edited this recently
+    every: Duration = timedelta(hours=24)  # every other release read again at least this often
+    first_pages: int = Field(2, ge=1)  # listing pages walked at every check; the rest: `every`
+
+
 class _SourceBase(Strict):
     name: Name
     every: Duration = timedelta(minutes=15)
@@ -100,6 +106,7 @@ class _SourceBase(Strict):
     # Hosts besides the source's own whose pages may be read (items, redirects): a feed must not
     # make the watcher read, and publish, what sits on an internal address.
     follow_hosts: list[Host] = []
+    revisit: RevisitSettings = RevisitSettings()
 
     @field_validator("profile")
     @classmethod

@@ -147,6 +147,10 @@ class KnownRelease:
     source_modified: str | None
     listed: bool  # seen on the listing during the previous check
     last_seen: datetime | None = None  # last read, or found unchanged
+    published: datetime | None = None
+    first_seen: datetime | None = None
+    last_changed: datetime | None = None
+    versions: int = 1
 
 
 @dataclass(frozen=True, slots=True)

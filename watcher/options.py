@@ -60,6 +60,17 @@ class Credentials:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RevisitPolicy:
+    """How often a check reads a known release's page again: the new and the recently edited
+    at every check, the others at least every `every` (an edit is found within it, a removal
+    within twice it); listing pages past the first `first_pages` likewise."""
+
+    fresh: timedelta
+    every: timedelta
+    first_pages: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class SourceSpec:
     """One source, every setting resolved (its `http:` block merged over the global one, its
     profile and selectors into the selectors it reads pages with)."""
@@ -78,6 +89,7 @@ class SourceSpec:
     auth: Credentials | None
     selectors: Selectors
     max_pages: int
+    revisit: RevisitPolicy
 
 
 @dataclass(frozen=True, kw_only=True)

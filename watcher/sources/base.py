@@ -37,6 +37,7 @@ from watcher.models import (
     SourceView,
     Validators,
 )
+from watcher.options import RevisitPolicy
 from watcher.profiles import Selectors
 from watcher.units import format_duration
 from watcher.urls import canonical_url, host_key
@@ -180,12 +181,50 @@ class Budget:
             )
 
 
+@dataclass(frozen=True)
+class Revisit:
+    """Which known releases (and listing pages) a check reads again; `policy` None reads every
+    one (`watcher check --all-releases`, and a source's first walk)."""
+
+    now: datetime
+    cycle: timedelta  # the source's `every`: what is due within it is read now
+    policy: RevisitPolicy | None = None
+
+    def due(self, known: KnownRelease) -> bool:
+        policy = self.policy
+        if policy is None or known.status != ReleaseStatus.ACTIVE or known.missing_count:
+            return True  # a removal, or a release back, is confirmed at once
+        born = known.published or known.first_seen
+        if born is not None and self.now - born < policy.fresh:
+            return True
+        changed = known.last_changed
+        if known.versions > 1 and changed is not None and self.now - changed < policy.fresh:
+            return True  # edited lately: edited again, often
+        return self.ripe(known.last_seen)
+
+    def ripe(self, last: datetime | None) -> bool:
+        """Whether what was last done at `last` (a release read, a deep listing walk) is due."""
+        if self.policy is None or last is None:
+            return True
+        return self.now - last >= self.policy.every - self.cycle
+
+    def filtered(self, view: SourceView, urls: Iterable[str]) -> list[str]:
+        """The listing's URLs a check reads: the unknown, and the known that are due."""
+        kept = []
+        for url in urls:
+            known = view.known_url(canonical_url(url))
+            if known is None or self.due(known):
+                kept.append(url)
+        return kept
+
+
 @dataclass
 class CheckContext:
     fetch: FetchSession
     view: SourceView
     now: datetime
     budget: Budget
+    revisit: Revisit
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("watcher.check"))
 
 
@@ -384,6 +423,18 @@ def _reading_order(view: SourceView, urls: Iterable[str]) -> list[str]:
         return True, known.last_seen or _LONG_AGO
 
     return sorted(urls, key=last_seen)  # stable: in the listing's order otherwise
+
+
+def to_read(ctx: CheckContext, listed: Iterable[str], *, whole: bool) -> list[str]:
+    """The article pages a check reads: the listing's, those the revisit policy says are due;
+    and, after a whole walk, the releases that left the listing (or were missing last time),
+    whatever the policy, until each is confirmed gone or there."""
+    unique = list(dict.fromkeys(listed))
+    chosen = ctx.revisit.filtered(ctx.view, unique)
+    if whole:
+        shown = set(unique)
+        chosen += [url for url in revisit_order(ctx.view, unique) if url not in shown]
+    return chosen
 
 
 def revisit_order(view: SourceView, listed: Iterable[str]) -> list[str]:

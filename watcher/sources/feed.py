@@ -32,6 +32,7 @@ from watcher.sources.base import (
     read_articles,
     revisit_order,
     sweep_due,
+    to_read,
     walked_on,
 )
 from watcher.text import clean_line
@@ -244,7 +245,7 @@ class FeedSource:
             yield Listed(tuple(canonical_url(link) for link in links))
         if self.config.follow:
             ids = {item.link: item.wp_id for page in pages for item in page.items if item.wp_id}
-            urls = revisit_order(ctx.view, links) if whole else list(dict.fromkeys(links))
+            urls = to_read(ctx, links, whole=whole)
             reading = read_articles(ctx, urls, self.selectors, wp_ids=ids, history=True)
             yield from walked_on(ctx, reading, cursor, history=stopped is None)
         else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from watcher import extract
 from watcher.errors import LimitReached, ListingEmpty, SourceError
@@ -19,8 +21,8 @@ from watcher.sources.base import (
     PageState,
     fetch_listing,
     read_articles,
-    revisit_order,
     sweep_due,
+    to_read,
     walked_on,
 )
 from watcher.urls import canonical_url
@@ -36,6 +38,7 @@ class _Walk:
     listed: list[str] = field(default_factory=list)  # this check's items
     stopped: LimitReached | None = None  # by this check's limits
     moved: bool = False  # the page an earlier check stopped at is no longer there
+    cut: bool = False  # after its first pages, as the revisit policy wants between deep walks
 
 
 class HtmlSource:
@@ -51,37 +54,48 @@ class HtmlSource:
         sweep = sweep_due(ctx, self.config.sweep_every)
         walk = _Walk(resume["at"], int(resume["walked"]), list(resume["seen"])) if resume else None
         resumed = walk is not None
-        walk = yield from self._walk(ctx, walk or _Walk(self.config.url), sweep=sweep)
+        # the first pages at every check; all of them when the revisit policy says (a walk an
+        # earlier check began is finished)
+        deep = resumed or ctx.revisit.ripe(_when(ctx.view.cursor.get("deep_walk")))
+        shallow = None if deep or ctx.revisit.policy is None else ctx.revisit.policy.first_pages
+        walk = yield from self._walk(
+            ctx, walk or _Walk(self.config.url), sweep=sweep, shallow=shallow
+        )
         cursor = {key: v for key, v in ctx.view.cursor.items() if key != "resume_listing"}
         if walk.moved:
             # the listing changed since the walk was cut short: the next walks it afresh
             yield Note(f"the listing moved while it was walked ({walk.url}); walking it again")
             yield Cursor(cursor)
             return
-        if sweep and walk.stopped is None:
-            cursor["last_sweep"] = ctx.now.isoformat()
+        if walk.stopped is None and not walk.cut:
+            cursor["deep_walk"] = ctx.now.isoformat()
+            if sweep:
+                cursor["last_sweep"] = ctx.now.isoformat()
         if walk.stopped is not None:
             at = {"at": walk.url, "walked": walk.pages, "seen": walk.seen}
             cursor["resume_listing"] = {"from": self.config.url, **at}
-        listed = walk.listed
-        if walk.stopped is None and not resumed:
+        whole = walk.stopped is None and not resumed and not walk.cut
+        if whole:
             # only a walk from the first page to the last tells which releases left the listing
-            yield Listed(tuple(canonical_url(item) for item in listed))
-            listed = revisit_order(ctx.view, listed)
-        urls = list(dict.fromkeys(listed))
+            yield Listed(tuple(canonical_url(item) for item in walk.listed))
+        urls = to_read(ctx, walk.listed, whole=whole)
         reading = read_articles(ctx, urls, self.selectors, history=True)
-        yield from walked_on(ctx, reading, cursor, history=walk.stopped is None)
+        ended = walk.stopped is None and not walk.cut
+        yield from walked_on(ctx, reading, cursor, history=ended)
         if walk.stopped is not None:
             raise walk.stopped
 
     def _walk(
-        self, ctx: CheckContext, walk: _Walk, *, sweep: bool
+        self, ctx: CheckContext, walk: _Walk, *, sweep: bool, shallow: int | None
     ) -> Generator[Observation, None, _Walk]:
-        """The listing's pages from `walk.url` on, to its end, `max_pages`, or this check's
-        limits; each page's items parsed once (PageState)."""
+        """The listing's pages from `walk.url` on, to its end, `max_pages`, this check's
+        limits, or (`shallow`) its first pages only; each page's items parsed once."""
         first = walk.url
         while walk.url and walk.url not in walk.seen:
             if self.config.max_pages and walk.pages >= self.config.max_pages:
+                break
+            if shallow is not None and walk.pages >= shallow:
+                walk.cut = True
                 break
             try:
                 result = fetch_listing(ctx, walk.url, conditional=not sweep)
@@ -122,3 +136,7 @@ class HtmlSource:
             f"the listing {url} has no items matching {self.selectors.item!r} "
             "(layout changed, or not the page it was)"
         )
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None

@@ -48,4 +48,5 @@ def through_feeds(
                 without_content.append(item.link)
     extra = [url for url in revisit_order(ctx.view, links) if url not in done]
     ids = {item.link: item.wp_id for page in pages for item in page.items if item.wp_id}
-    yield from read_articles(ctx, without_content + extra, spec.selectors, wp_ids=ids, history=True)
+    urls = ctx.revisit.filtered(ctx.view, without_content) + extra
+    yield from read_articles(ctx, urls, spec.selectors, wp_ids=ids, history=True)

@@ -371,6 +371,10 @@ def _known(row: Any) -> KnownRelease:
         source_modified=row.source_modified,
         listed=row.listed,
         last_seen=row.last_seen,
+        published=row.published,
+        first_seen=row.first_seen,
+        last_changed=row.last_changed,
+        versions=row.versions,
     )
 
 
