@@ -57,6 +57,12 @@ _UPLOADS = re.compile(r"/(wp-content/uploads|storage)/", re.IGNORECASE)
 _DAY_ARCHIVE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/?$")
 _POST_ID = re.compile(r"[?&]p=(\d+)(?:&|$)")
 _POSTID_CLASS = re.compile(r"\bpostid-(\d+)\b")
+# compiled once: an element's .xpath() compiles its expression again at every call
+_BODY_CLASS = etree.XPath("//body/@class")
+_OG_TITLE = etree.XPath("//meta[@property='og:title']/@content")
+_OG_SITE_NAME = etree.XPath("//meta[@property='og:site_name']/@content")
+_TITLE = etree.XPath("//title")
+_SHORTLINK = etree.XPath("//link[@rel='shortlink']/@href")
 # how libxml2 names its nesting limit in the error log (the message, not a code: libxml2 2.14
 # says ERR_RESOURCE_LIMIT, older versions said ERR_INTERNAL_ERROR)
 _EXCESSIVE_DEPTH = re.compile(r"Excessive depth in document: (\d+)")
@@ -203,7 +209,7 @@ def _article(page: Page, selectors: Selectors) -> Article:
         raise ExtractError(f"no title ({selectors.title}) on {page.final_url}")
     published = _published(document, selectors.date)
     wp_id = _wp_id(document)
-    body_classes = set(" ".join(document.xpath("//body/@class")).split())
+    body_classes = set(" ".join(_BODY_CLASS(document)).split())
     is_article = not body_classes & _LISTING_CLASSES
     text, html, attachments = region_content(region, page.final_url, selectors.exclude)
     return Article(title, published, text, html, attachments, wp_id, is_article)
@@ -368,11 +374,11 @@ def _title(document: HtmlElement, selectors: str | None) -> str:
         text = clean_line(element.text_content())
         if text:
             return text
-    for content in document.xpath("//meta[@property='og:title']/@content"):
+    for content in _OG_TITLE(document):
         return clean_line(str(content))
-    titles = document.xpath("//title")
+    titles = _TITLE(document)
     title = clean_line(titles[0].text_content()) if titles else ""
-    for site_name in document.xpath("//meta[@property='og:site_name']/@content"):
+    for site_name in _OG_SITE_NAME(document):
         # "Title – Site name": the site's name is not the release's title
         title = re.sub(rf"\s+[-–—|]\s+{re.escape(clean_line(str(site_name)))}$", "", title)
     return title
@@ -402,11 +408,11 @@ def _published(document: HtmlElement, selectors: str | None) -> datetime | None:
 
 def _wp_id(document: HtmlElement) -> int | None:
     """WordPress pages name their post id in the shortlink and in the body class."""
-    for href in document.xpath("//link[@rel='shortlink']/@href"):
+    for href in _SHORTLINK(document):
         match = _POST_ID.search(str(href))
         if match:
             return int(match.group(1))
-    for css_class in document.xpath("//body/@class"):
+    for css_class in _BODY_CLASS(document):
         match = _POSTID_CLASS.search(str(css_class))
         if match:
             return int(match.group(1))

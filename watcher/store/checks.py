@@ -10,10 +10,10 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -54,34 +54,51 @@ _LATEST_VERSION = (
     .limit(1)
 )
 # By key; else by URL, where one side does not know the WordPress post id: a post read from a
-# page without a shortlink and the same post read through the API are one release.
-_FIND_RELEASE = (
-    sa.select(RELEASE.c.id, RELEASE.c.key, RELEASE.c.status, RELEASE.c.versions)
-    .where(
+# page without a shortlink and the same post read through the API are one release. Two indexed
+# lookups (by key, by canonical URL) joined, rather than one OR that databases answer by reading
+# every release of the source: that made each release cost more the larger the archive.
+_FOUND = (RELEASE.c.id, RELEASE.c.key, RELEASE.c.status, RELEASE.c.versions)
+_BY_KEY_OR_URL = sa.union_all(
+    sa.select(*_FOUND, sa.literal_column("0").label("rank")).where(
+        RELEASE.c.source_id == sa.bindparam("sid"), RELEASE.c.key == sa.bindparam("k")
+    ),
+    sa.select(*_FOUND, sa.literal_column("1").label("rank")).where(
         RELEASE.c.source_id == sa.bindparam("sid"),
-        sa.or_(
-            RELEASE.c.key == sa.bindparam("k"),
-            sa.and_(
-                RELEASE.c.canonical == sa.bindparam("c"),
-                sa.or_(sa.bindparam("wp", type_=sa.Integer).is_(None), RELEASE.c.wp_id.is_(None)),
-            ),
-        ),
-    )
-    .order_by(sa.case((RELEASE.c.key == sa.bindparam("k"), 0), else_=1))
+        RELEASE.c.canonical == sa.bindparam("c"),
+        sa.or_(sa.bindparam("wp", type_=sa.Integer).is_(None), RELEASE.c.wp_id.is_(None)),
+    ),
+).subquery()
+_FIND_RELEASE = (
+    sa.select(*(_BY_KEY_OR_URL.c[column.name] for column in _FOUND))
+    .order_by(_BY_KEY_OR_URL.c.rank)
     .limit(1)
 )
 _UPDATE_RELEASE = sa.update(RELEASE).where(RELEASE.c.id == sa.bindparam("rid"))
 _VALIDATOR_FIELDS = ("etag", "last_modified", "body_hash", "derived", "updated_at")
-# One statement where the database has INSERT ... ON CONFLICT (SQLite, PostgreSQL).
+_INSERT_RELEASE = sa.insert(RELEASE)
+_INSERT_VERSION = sa.insert(VERSION)
+_INSERT_CHANGE = sa.insert(CHANGE)
 
 
-def _upsert(insert: Any) -> Any:
-    statement = insert(VALIDATOR)
+@cache
+def _upsert_validator(dialect: str) -> Any:
+    """One statement where the database has INSERT ... ON CONFLICT (SQLite, PostgreSQL), built
+    the first time it is needed: importing a dialect's module costs every command start-up."""
+    statement: Any
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite  # noqa: PLC0415
+
+        statement = sqlite.insert(VALIDATOR)
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # noqa: PLC0415
+
+        statement = postgresql.insert(VALIDATOR)
+    else:
+        return None
     changes = {field: statement.excluded[field] for field in _VALIDATOR_FIELDS}
     return statement.on_conflict_do_update(index_elements=["source_id", "url"], set_=changes)
 
 
-_UPSERT_VALIDATOR = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
 _UPDATE_VALIDATOR = sa.update(VALIDATOR).where(
     VALIDATOR.c.source_id == sa.bindparam("sid"), VALIDATOR.c.url == sa.bindparam("u")
 )
@@ -187,7 +204,7 @@ class CheckRecords:
             if release is None:
                 values.update(source_id=source_id, first_seen=now, last_changed=now)
                 values.setdefault("title", snapshot.title)
-                release_id = _insert(connection, RELEASE, values)
+                release_id = _insert(connection, _INSERT_RELEASE, values)
             else:
                 release_id = release.id
                 connection.execute(_UPDATE_RELEASE, {"rid": release_id, **values})
@@ -196,7 +213,7 @@ class CheckRecords:
                 attachments = [{"url": a.url, "label": a.label} for a in snapshot.attachments]
                 version_id = _insert(
                     connection,
-                    VERSION,
+                    _INSERT_VERSION,
                     {
                         "release_id": release_id,
                         "number": values["versions"],
@@ -212,7 +229,7 @@ class CheckRecords:
                 )
             if verdict.change is not None:
                 change = _change_values(verdict.change, source_id, release_id, version_id)
-                connection.execute(sa.insert(CHANGE), change)
+                connection.execute(_INSERT_CHANGE, change)
             if verdict.new_version and topics:
                 add_matches(connection, release_id, topics, now)
             if page_url and validators is not None:
@@ -332,8 +349,8 @@ class CheckRecords:
     # -- reading ---------------------------------------------------------------------------
 
 
-def _insert(connection: sa.Connection, table: sa.Table, values: Mapping[str, Any]) -> int:
-    key = connection.execute(sa.insert(table), dict(values)).inserted_primary_key
+def _insert(connection: sa.Connection, insert: sa.Insert, values: Mapping[str, Any]) -> int:
+    key = connection.execute(insert, dict(values)).inserted_primary_key
     assert key is not None
     return int(key[0])
 
@@ -411,11 +428,9 @@ def _upsert_validators(
         "derived": derived,
         "updated_at": now,
     }
-    dialect = connection.dialect.name
-    if dialect in _UPSERT_VALIDATOR:
-        connection.execute(
-            _UPSERT_VALIDATOR[dialect], {"source_id": source_id, "url": url, **values}
-        )
+    upsert = _upsert_validator(connection.dialect.name)
+    if upsert is not None:
+        connection.execute(upsert, {"source_id": source_id, "url": url, **values})
         return
     updated = connection.execute(_UPDATE_VALIDATOR, {"sid": source_id, "u": url, **values})
     if updated.rowcount == 0:

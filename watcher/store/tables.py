@@ -53,7 +53,10 @@ class SourceRow(SQLModel, table=True):
 
 class ReleaseRow(SQLModel, table=True):
     __tablename__ = "release"
-    __table_args__ = (sa.UniqueConstraint("source_id", "key", name="uq_release_source_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("source_id", "key", name="uq_release_source_key"),
+        sa.Index("ix_release_source_canonical", "source_id", "canonical"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     source_id: int = Field(foreign_key="source.id", index=True)
     key: str = Field(max_length=2048)
