@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,28 @@ def test_topic_and_digest_commands(site: SimWordPress, tmp_path: Path) -> None:
 
         presets = watcher("topics", "presets").stdout
         assert "partner/republic-of-korea" in presets and "member/timor-leste" in presets
+
+
+def test_releases_shows_the_newest_unless_asked_for_more(
+    site: SimWordPress, tmp_path: Path
+) -> None:
+    for number in range(5):
+        site.add_post(f"Release {number}", BODY, date_gmt=datetime(2026, 5, 1 + number, tzinfo=UTC))
+    config = write_config(tmp_path, [wordpress_source(site)])
+    assert watcher("check", config=config).returncode == 0
+
+    def titles(*args: str) -> list[str]:
+        listed = watcher("releases", "--json", *args, config=config)
+        return [release["title"] for release in json.loads(listed.stdout)]
+
+    assert titles() == [f"Release {n}" for n in (4, 3, 2, 1, 0)]  # --json: all of them
+    assert titles("--limit", "2") == ["Release 4", "Release 3"]
+    shown = watcher("releases", "--limit", "3", config=config).stdout.splitlines()
+    assert [line.split()[-2:] for line in shown[1:4]] == [
+        ["Release", "4"],
+        ["Release", "3"],
+        ["Release", "2"],
+    ]
+    assert shown[4] == "(the 3 newest; --limit N shows more, --limit 0 all)"
+    everything = watcher("releases", "--limit", "0", config=config).stdout.splitlines()
+    assert len(everything) == 6  # the header and five releases, nothing more to say

@@ -214,13 +214,26 @@ def feeds_build(context: Context) -> None:
     click.echo(f"wrote {context.config.feeds_dir}/all.atom and all.rss")
 
 
+RELEASES_SHOWN = 100
+
+
 @cli.command()
 @click.option("--source", metavar="NAME", help="Only this source's releases.")
 @click.option("--topic", metavar="NAME", help="Only the releases in this topic.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per release.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help=f"The N newest (default {RELEASES_SHOWN}, or all with --json); 0 lists all.",
+)
 @pass_context
-def releases(context: Context, source: str | None, topic: str | None, as_json: bool) -> None:
+def releases(
+    context: Context, source: str | None, topic: str | None, as_json: bool, limit: int | None
+) -> None:
     """List stored releases, newest first."""
+    if limit is None:
+        limit = 0 if as_json else RELEASES_SHOWN
     if topic is not None and topic not in context.config.topics:
         known = ", ".join(context.config.topics) or "none configured"
         fail(f"{context.path}: no topic named {topic!r} (topics: {known})", 2)
@@ -228,7 +241,8 @@ def releases(context: Context, source: str | None, topic: str | None, as_json: b
     def query(
         reader: Reader,
     ) -> tuple[list[ReleaseSummary], dict[int, dict[str, tuple[str, ...]]]]:
-        found = reader.store.releases(source, topic)
+        # one more than shown, to tell whether there are more
+        found = reader.store.releases(source, topic, limit=limit + 1 if limit else None)
         if found:
             _warn_of_topics_changed(reader)
         return found, reader.store.release_topics(r.id for r in found)
@@ -240,14 +254,17 @@ def releases(context: Context, source: str | None, topic: str | None, as_json: b
         known = ", ".join(configured) or "none configured"
         fail(f"{context.path}: no source named {source!r} (sources: {known})", 2)
     if as_json:
-        data = [{**release_json(r), "topics": topics.get(r.id, {})} for r in found]
+        shown = found[: limit or None]
+        data = [{**release_json(r), "topics": topics.get(r.id, {})} for r in shown]
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     rows = [
         [str(r.id), r.source, day(r.published), r.status, str(r.versions), short(r.title, 70)]
-        for r in found
+        for r in found[: limit or None]
     ]
     click.echo(table(["id", "source", "published", "status", "versions", "title"], rows))
+    if limit and len(found) > limit:
+        click.echo(f"(the {limit} newest; --limit N shows more, --limit 0 all)")
 
 
 @cli.command()

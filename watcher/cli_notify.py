@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import email
 import sys
 from collections.abc import Sequence
-from email import policy
-from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 import click
@@ -229,6 +226,11 @@ def _readable(raw: str) -> str:
     """A stored message as a person reads it: decoded headers, then the plain text."""
     if not raw.startswith("From:") and "\r\n\r\n" not in raw:
         return raw  # a chat notification is plain text already
+    # imported here: the email package costs every command's start-up
+    import email
+    from email import policy
+    from email.message import EmailMessage
+
     message = email.message_from_string(raw, policy=policy.default)
     head = [f"{name}: {message[name]}" for name in ("From", "To", "Date", "Subject", "Message-ID")]
     body = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None

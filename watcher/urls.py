@@ -14,7 +14,9 @@ def release_key(url: str, wp_id: int | None) -> str:
     return f"wp:{wp_id}" if wp_id is not None else canonical_url(url)
 
 
-@lru_cache(maxsize=8192)
+# Large enough for every page of a large archive: a check asks again for the URLs of the
+# previous check in the same order, the one pattern where a smaller LRU cache never hits.
+@lru_cache(maxsize=65536)
 def canonical_url(url: str) -> str:
     """'https://www.asean.org/slug/' and 'http://asean.org/slug' -> 'asean.org/slug'."""
     parts = urlsplit(url.strip())
@@ -32,6 +34,7 @@ def canonical_url(url: str) -> str:
     return f"{host}{port}{path}" + (f"?{query}" if query else "")
 
 
+@lru_cache(maxsize=65536)
 def host_key(url: str) -> str:
     """A host as `follow_hosts` names it: lower case, without `www.`, with its port only where
     it is not the scheme's default (http and https of one host are the same site)."""

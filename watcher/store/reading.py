@@ -56,7 +56,10 @@ class Reading:
         with self.engine.connect() as connection:
             return [change_entry(row) for row in connection.execute(query)]
 
-    def releases(self, source: str | None = None, topic: str | None = None) -> list[ReleaseSummary]:
+    def releases(
+        self, source: str | None = None, topic: str | None = None, *, limit: int | None = None
+    ) -> list[ReleaseSummary]:
+        """Newest first; the `limit` newest when given."""
         with Session(self.engine) as session:
             query = select(ReleaseRow, SourceRow.name).join(
                 SourceRow, col(SourceRow.id) == ReleaseRow.source_id
@@ -74,6 +77,8 @@ class Reading:
             query = query.order_by(
                 col(ReleaseRow.published).desc().nulls_last(), col(ReleaseRow.id).desc()
             )
+            if limit is not None:
+                query = query.limit(limit)
             return [summary_from_row(row, name) for row, name in session.exec(query).all()]
 
     def history(self, id_or_url: str) -> ReleaseHistory | None:
