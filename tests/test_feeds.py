@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,6 +130,17 @@ def test_writing_replaces_both_files_and_leaves_no_temporary_file(tmp_path: Path
     feeds.write(tmp_path, "all", render([]))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["all.atom", "all.rss"]
     assert feedparser.parse((tmp_path / "all.atom").read_bytes()).entries == []
+
+
+def test_a_feed_whose_entries_are_the_same_is_left_as_it_was(tmp_path: Path) -> None:
+    feeds.write(tmp_path, "all", render(entries()))
+    atom, rss = tmp_path / "all.atom", tmp_path / "all.rss"
+    for path in (atom, rss):
+        os.utime(path, (1_000_000_000, 1_000_000_000))  # as if written long ago
+    feeds.write(tmp_path, "all", render(entries()))  # rendered again, the same bytes
+    assert atom.stat().st_mtime == rss.stat().st_mtime == 1_000_000_000
+    feeds.write(tmp_path, "all", render(entries()[:1]))
+    assert atom.stat().st_mtime > 1_000_000_000 and rss.stat().st_mtime > 1_000_000_000
 
 
 def test_a_changed_line_that_starts_with_dashes_is_shown() -> None:

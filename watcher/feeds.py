@@ -112,9 +112,19 @@ def _documents(
 
 
 def write(directory: Path, name: str, documents: FeedDocuments) -> None:
+    """Each file whose bytes changed. A feed is rendered the same until its entries change, so
+    one left as it was keeps its date and ETag (readers get 304) and costs no disk sync."""
     directory.mkdir(parents=True, exist_ok=True)
-    atomic_write(directory / f"{name}.atom", documents.atom)
-    atomic_write(directory / f"{name}.rss", documents.rss)
+    for path, data in (
+        (directory / f"{name}.atom", documents.atom),
+        (directory / f"{name}.rss", documents.rss),
+    ):
+        try:
+            if path.read_bytes() == data:
+                continue
+        except OSError:
+            pass  # none yet, or unreadable: written anew
+        atomic_write(path, data)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
