@@ -32,7 +32,7 @@ def app_with(
     }
     config = load_config(write_config(tmp_path, [source]))
     clock = ShiftedClock()
-    fetcher = Fetcher(client=httpx.Client(transport=httpx.MockTransport(handler)))
+    fetcher = Fetcher(transport=httpx.MockTransport(handler))
     return App(config, fetcher=fetcher, clock=clock), clock
 
 

@@ -230,7 +230,7 @@ def test_http_auth_never_follows_robots_txt_to_another_host_nor_goes_over_plain_
             return httpx.Response(301, headers={"Location": "http://intranet.example.org/p/"})
         return httpx.Response(200, headers={"Content-Type": "text/html"}, text="<p>x</p>")
 
-    fetcher = Fetcher(client=httpx.Client(transport=httpx.MockTransport(handler)))
+    fetcher = Fetcher(transport=httpx.MockTransport(handler))
     session = fetcher.session(
         http_options(min_delay="0s"),
         home="https://intranet.example.org/feed/",

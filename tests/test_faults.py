@@ -132,7 +132,7 @@ def test_connection_refused_name_resolution_and_connect_timeout(
             raise httpx.ConnectTimeout("timed out", request=request)
         return real.handle_request(request)
 
-    fetcher = Fetcher(client=httpx.Client(transport=httpx.MockTransport(transport)))
+    fetcher = Fetcher(transport=httpx.MockTransport(transport))
     app = App(load_config(write_config(tmp_path, sources)), fetcher=fetcher)
     results = {r.source: r for r in app.check()}
     assert results["refused"].status == CheckStatus.FAILED

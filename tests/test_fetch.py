@@ -48,9 +48,8 @@ class FakeTime:
 
 
 def fetcher_for(handler: Handler, fake: FakeTime | None = None) -> Fetcher:
-    client = httpx.Client(transport=httpx.MockTransport(handler))
     fake = fake or FakeTime()
-    fetcher = Fetcher(client=client, clock=fake.clock)
+    fetcher = Fetcher(transport=httpx.MockTransport(handler), clock=fake.clock)
 
     def sleep(seconds: float) -> None:
         if seconds > 0:
@@ -317,7 +316,7 @@ def test_per_host_concurrency_is_shared_by_every_session() -> None:
             in_flight -= 1
         return httpx.Response(200)
 
-    fetcher = Fetcher(client=httpx.Client(transport=httpx.MockTransport(handler)))
+    fetcher = Fetcher(transport=httpx.MockTransport(handler))
     sessions = [fetcher.session(settings(per_host_concurrency=2)) for _ in range(4)]
     threads = [
         threading.Thread(target=lambda s=s: [s.get(f"https://a.org/{n}") for n in range(5)])
@@ -351,7 +350,7 @@ def test_a_stricter_source_on_a_shared_host_gets_its_own_limit(
         time.sleep(0.01)
         return httpx.Response(200)
 
-    fetcher = Fetcher(client=httpx.Client(transport=httpx.MockTransport(handler)))
+    fetcher = Fetcher(transport=httpx.MockTransport(handler))
     lax = [fetcher.session(settings(per_host_concurrency=4)) for _ in range(3)]
     strict = fetcher.session(settings(per_host_concurrency=1))
     threads = [
@@ -458,3 +457,16 @@ def test_truncated_gzip_is_not_a_page_and_raw_deflate_is() -> None:
 
     page = fetcher_for(deflate).session(settings()).get("https://a.org/")
     assert isinstance(page, Page) and page.body == b"<html>raw deflate</html>"
+
+
+def test_no_cookie_is_kept_or_sent() -> None:
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, html="<p>hi</p>", headers={"Set-Cookie": "visitor=42; Path=/"})
+
+    session = fetcher_for(handler).session(settings())
+    session.get("https://asean.org/a/")
+    session.get("https://asean.org/b/")
+    assert seen == [None, None]
