@@ -1,5 +1,6 @@
-"""Fixtures: a simulated site on 127.0.0.1, an App on tmp_path, a mail server, daemons that are
-killed however a test ends, golden files. Plain helpers are in tests/helpers.py."""
+"""Fixtures: a simulated site on 127.0.0.1, an App on tmp_path, a mail server, a PostgreSQL
+server, daemons that are killed however a test ends, golden files. Plain helpers are in
+tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.helpers import (
     write_config,
 )
 from tests.mailserver import MailServer
+from tests.pg import PostgresServer, PostgresUnavailable
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.config import load_config
@@ -98,6 +100,35 @@ def site() -> Iterator[SimWordPress]:
 def smtp() -> Iterator[MailServer]:
     with MailServer() as server:
         yield server
+
+
+REQUIRE_POSTGRES = "WATCHER_REQUIRE_POSTGRES"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server per session (per xdist worker) on 127.0.0.1; see tests/pg.py.
+
+    Skips when PostgreSQL is not installed, unless WATCHER_REQUIRE_POSTGRES=1 (as in CI),
+    where it must fail the run rather than quietly leave PostgreSQL untested.
+    """
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as exc:
+        if os.environ.get(REQUIRE_POSTGRES) == "1":
+            pytest.fail(f"{exc}; {REQUIRE_POSTGRES}=1 forbids skipping", pytrace=False)
+        pytest.skip(str(exc))
+    with server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on the session's server, dropped after the test:
+    `postgresql+psycopg://postgres@127.0.0.1:PORT/NAME` (trust authentication, no password)."""
+    url = postgres.create_database()
+    yield url
+    postgres.drop_database(url)
 
 
 @pytest.fixture
