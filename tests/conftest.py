@@ -1,5 +1,6 @@
-"""Fixtures: a simulated site on 127.0.0.1, an App on tmp_path, a mail server, daemons that are
-killed however a test ends, golden files. Plain helpers are in tests/helpers.py."""
+"""Fixtures: a simulated site on 127.0.0.1, an App on tmp_path, a mail server, a PostgreSQL
+server, daemons that are killed however a test ends, golden files. Plain helpers are in
+tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.helpers import (
     write_config,
 )
 from tests.mailserver import MailServer
+from tests.pg import PostgresServer, PostgresUnavailable
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.config import load_config
@@ -56,6 +58,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         and session.config.option.markexpr == "serial"
     ):
         session.exitstatus = pytest.ExitCode.OK
+
+
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A test marked `databases` runs once per engine: `database_url` (and make_app, which
+    # takes it) gives it SQLite's default file or a fresh PostgreSQL database.
+    if (
+        metafunc.definition.get_closest_marker("databases") is not None
+        and "database_url" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("database_url", DATABASES, indirect=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -100,9 +115,56 @@ def smtp() -> Iterator[MailServer]:
         yield server
 
 
+REQUIRE_POSTGRES = "WATCHER_REQUIRE_POSTGRES"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server per session (per xdist worker) on 127.0.0.1; see tests/pg.py.
+
+    Skips when PostgreSQL is not installed, unless WATCHER_REQUIRE_POSTGRES=1 (as in CI),
+    where it must fail the run rather than quietly leave PostgreSQL untested.
+    """
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as exc:
+        if os.environ.get(REQUIRE_POSTGRES) == "1":
+            pytest.fail(f"{exc}; {REQUIRE_POSTGRES}=1 forbids skipping", pytrace=False)
+        pytest.skip(str(exc))
+    with server:
+        yield server
+
+
 @pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[Callable[..., App]]:
-    """make_app(sources, clock=None, **settings): an App on a config from write_config."""
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on the session's server, dropped after the test:
+    `postgresql+psycopg://postgres@127.0.0.1:PORT/NAME` (trust authentication, no password)."""
+    url = postgres.create_database()
+    yield url
+    postgres.drop_database(url)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """The `database:` of the test's config: None for the default (SQLite in state_dir), a
+    fresh PostgreSQL database's URL in the `postgresql` run of a test marked `databases`."""
+    engine = getattr(request, "param", "sqlite")
+    if engine == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return None
+
+
+@pytest.fixture
+def store_url(database_url: str | None, tmp_path: Path) -> str:
+    """The test's database as a URL to give Store.open: SQLite in tmp_path, or (in the
+    `postgresql` run of a test marked `databases`) a fresh PostgreSQL database."""
+    return database_url or f"sqlite:///{tmp_path / 'state' / 'watcher.db'}"
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, database_url: str | None) -> Iterator[Callable[..., App]]:
+    """make_app(sources, clock=None, **settings): an App on a config from write_config, on the
+    test's database (see database_url) unless `database` is among the settings."""
     apps: list[App] = []
 
     def make(
@@ -111,6 +173,8 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., App]]:
         clock: Callable[[], datetime] | None = None,
         **settings: Any,
     ) -> App:
+        if database_url is not None:
+            settings.setdefault("database", database_url)
         config = load_config(write_config(tmp_path, sources, **settings))
         app = App(config, clock=clock) if clock else App(config)
         apps.append(app)
