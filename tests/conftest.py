@@ -70,7 +70,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.definition.get_closest_marker("databases") is not None
         and "database_url" in metafunc.fixturenames
     ):
-        metafunc.parametrize("database_url", DATABASES, indirect=True)
+        # the PostgreSQL run waits for a database server: the whole gate's, not the quick loop's
+        engines = [
+            pytest.param(engine, marks=pytest.mark.slow) if engine == "postgresql" else engine
+            for engine in DATABASES
+        ]
+        metafunc.parametrize("database_url", engines, indirect=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
