@@ -3,7 +3,8 @@
 One `Fetcher` per process holds the connection pool, the per-host gates (concurrency and the
 minimum delay between two requests to one host) and the robots.txt cache, so two sources on one
 host share one budget. Each check of a source opens a `FetchSession` with that source's settings,
-which counts its requests.
+which counts its requests. With `hosts` (several daemons on one PostgreSQL database), the
+concurrency and the delay are also held across every process that shares them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -47,6 +49,7 @@ ROBOTS_REDIRECTS = 5
 ROBOTS_TTL = timedelta(hours=6)
 ROBOTS_AGENT = "watcher"
 FRESH_VALIDATOR = timedelta(seconds=60)
+ADMISSION_POLL = 0.05  # seconds between two asks for a host that other processes keep busy
 _CHALLENGE_MARKERS = (
     b"sucuri_cloudproxy_js",  # Sucuri CloudProxy (asean.org, Nov 2021)
     b"<title>just a moment...</title>",  # Cloudflare managed challenge
@@ -106,15 +109,30 @@ class _HostGate:
             self._changed.notify_all()
 
 
+class SharedHosts(Protocol):
+    """Hosts' requests in flight and their spacing, shared with other processes (the store's
+    leases, on PostgreSQL)."""
+
+    def admit(
+        self, host: str, *, limit: int, min_delay: timedelta, hold: timedelta
+    ) -> tuple[int, float] | None:
+        """A slot and the seconds to wait before starting; None while `limit` are in flight."""
+        ...
+
+    def leave(self, slot: int) -> None: ...
+
+
 class Fetcher:
     def __init__(
         self,
         *,
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.monotonic,
+        hosts: SharedHosts | None = None,
     ) -> None:
         self.client = client or httpx.Client()
         self.clock = clock
+        self.hosts = hosts
         self.stop = threading.Event()
         self._gates: dict[str, _HostGate] = {}
         self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}
@@ -254,8 +272,12 @@ class FetchSession:
         host = urlsplit(url).netloc.lower()
         gate = self.fetcher.gate(host)
         gate.enter(settings.per_host_concurrency, self.fetcher.stop)
+        slot = None
         try:
-            self._space(gate, self._min_delay(url))
+            if self.fetcher.hosts is None:
+                self._space(gate, self._min_delay(url))
+            else:
+                slot = self._admitted(self.fetcher.hosts, host, self._min_delay(url))
             self.requests += 1
             started = self.fetcher.clock()
             with self.fetcher.client.stream(
@@ -274,7 +296,33 @@ class FetchSession:
         except httpx.HTTPError as exc:
             raise FetchNetworkError(url, f"HTTP error ({_short(exc)})") from exc
         finally:
+            if slot is not None and self.fetcher.hosts is not None:
+                self.fetcher.hosts.leave(slot)
             gate.leave()
+
+    def _admitted(self, hosts: SharedHosts, host: str, min_delay: float) -> int:
+        """Waits until every process sharing `hosts` has fewer than `per_host_concurrency`
+        requests to `host` in flight and `min_delay` has passed since the last one started;
+        the slot it then holds (a process that dies holding one frees it after `hold`)."""
+        settings = self.settings
+        hold = settings.deadline + settings.timeout * 2
+        while True:
+            admitted = hosts.admit(
+                host,
+                limit=settings.per_host_concurrency,
+                min_delay=timedelta(seconds=min_delay),
+                hold=hold,
+            )
+            if admitted is not None:
+                break
+            self.fetcher.sleep(ADMISSION_POLL)
+        slot, wait = admitted
+        try:
+            self.fetcher.sleep(wait)
+        except Interrupted:
+            hosts.leave(slot)
+            raise
+        return slot
 
     def _space(self, gate: _HostGate, min_delay: float) -> None:
         """Keep `min_delay` between the starts of two requests to the same host."""
