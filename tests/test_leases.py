@@ -94,9 +94,7 @@ def test_a_lease_left_unrenewed_is_taken_over_once(daemon: Callable[..., Leases]
     a, b = daemon("a"), daemon("b")
     assert dead.claim_check("asean", HOUR) is not None
     assert a.claim_check("asean", HOUR) is None
-    assert wait_for(lambda: a.expired(["asean", "other"]), what="the lease to expire") == [
-        "asean"
-    ]
+    assert wait_for(lambda: a.expired(["asean", "other"]), what="the lease to expire") == ["asean"]
     claim = a.claim_check("asean", HOUR)
     assert claim is not None and claim.took_over == "dead"
     assert b.claim_check("asean", HOUR) is None  # redone once, by a

@@ -6,6 +6,7 @@ The CLI and the daemon both drive an `App`; neither holds business logic of its 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -104,7 +105,9 @@ class App:
         self, source: SourceSpec, *, force: bool, all_releases: bool = False
     ) -> CheckResult | None:
         assert self.leases is not None
-        claim = self.leases.claim_check(source.name, source.every, force=force)
+        # the period after this one begins up to `jitter` late, as a lone daemon's would
+        jitter = source.jitter * random.random()
+        claim = self.leases.claim_check(source.name, source.every, jitter=jitter, force=force)
         if claim is None:
             log.debug("check %s: done this period, or under way, elsewhere", source.name)
             return None

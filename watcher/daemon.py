@@ -114,8 +114,8 @@ class Daemon:
             )
         if self.app.leases is not None and self.scheduler.get_job(TAKEOVER) is None:
             # a dead daemon's lease is free `lease_expiry` after its last renewal: looked for
-            # four times per expiry, its check is taken over within 1.25 expiries at most
-            every = max(1.0, config.lease_expiry.total_seconds() / 4)
+            # ten times per expiry, its check is taken over within 1.1 expiries at most
+            every = max(1.0, config.lease_expiry.total_seconds() / 10)
             self.scheduler.add_job(
                 self._take_over,
                 IntervalTrigger(seconds=every, timezone="UTC"),

@@ -57,9 +57,17 @@ class Leases:
 
     # -- sources and mail ----------------------------------------------------------------
 
-    def claim_check(self, source: str, every: timedelta, *, force: bool = False) -> Claim | None:
+    def claim_check(
+        self,
+        source: str,
+        every: timedelta,
+        *,
+        jitter: timedelta = timedelta(),
+        force: bool = False,
+    ) -> Claim | None:
         """The check of `source` for this period, if it is due and nobody holds it (None: it is
-        being done, or was done this period). `force` (a check asked for by hand) takes it
+        being done, or was done this period). The next period starts `every` plus `jitter`
+        later, as one daemon's next check would. `force` (a check asked for by hand) takes it
         whenever nobody holds it, and leaves the next due check where it was."""
         name = source_lease(source)
         with self.engine.begin() as connection:
@@ -76,7 +84,7 @@ class Leases:
                 return None
             next_due = row.next_due_at
             if due:
-                following = (row.next_due_at or row.now) + every
+                following = (row.next_due_at or row.now) + every + jitter
                 # a period nobody checked in (every daemon down) does not leave a backlog
                 next_due = following if row.now < following - early else row.now + every
             connection.execute(
@@ -139,6 +147,18 @@ class Leases:
                 )
             )
             return sorted(names[name] for (name,) in rows)
+
+    def holders(self) -> dict[str, str]:
+        """Each source checked now, by whom (the leases held and not expired)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(LEASE.c.name, LEASE.c.holder).where(
+                    LEASE.c.name.startswith("source:"),
+                    LEASE.c.holder.is_not(None),
+                    LEASE.c.expires_at > _NOW,
+                )
+            )
+            return {name.removeprefix("source:"): holder for name, holder in rows}
 
     # -- hosts ---------------------------------------------------------------------------
 
