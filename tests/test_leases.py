@@ -72,6 +72,7 @@ def test_the_next_period_is_claimed_by_whichever_daemon_fires_first(
     assert first is not None
     a.release(first.name)
     second = wait_for(lambda: b.claim_check("asean", every), what="the next period")
+    assert second is not None
     b.release(second.name)
     # a period is claimed once: its claim is at least half a period after the one before
     assert second.taken_at - first.taken_at >= every / 2

@@ -139,8 +139,11 @@ def test_three_daemons_do_the_work_of_one(
         alone = start(alone_site, second_database)
         mail = mail_settings(smtp.port, mode="instant")
         daemons = [start(site, postgres_url, **mail) for _ in range(3)]
-        for url in (second_database, postgres_url):
-            wait_for(lambda url=url: baselines_done(url), 120, "the first checks")
+        wait_for(
+            lambda: baselines_done(second_database) and baselines_done(postgres_url),
+            120,
+            "the first checks",
+        )
         for daemon in (alone, *daemons):
             wait_for(daemon.serving, what="the feed servers")
 
@@ -173,11 +176,10 @@ def test_three_daemons_do_the_work_of_one(
         assert set(by_change.values()) == {1}  # each change once, under one Message-ID
         assert len({m["Message-ID"] for m in received}) == len(EDITED)
         wanted = {f"Edited: Release {n}" for n in EDITED}
-        for daemon in daemons:
-            wait_for(
-                lambda d=daemon: wanted <= {e.title for e in d.entries()},
-                what="every edit in every daemon's feed",
-            )
+        wait_for(
+            lambda: all(wanted <= {e.title for e in d.entries()} for d in daemons),
+            what="every edit in every daemon's feed",
+        )
 
         for daemon in (alone, *daemons):
             assert daemon.stop() == 0

@@ -14,11 +14,9 @@ import hashlib
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -40,6 +38,7 @@ from watcher.errors import (
 from watcher.inflate import Inflater
 from watcher.models import FetchResult, Gone, NotModified, Page, Validators
 from watcher.options import HttpOptions
+from watcher.politeness import HostGate, SharedHosts
 from watcher.urls import host_key
 
 log = logging.getLogger(__name__)
@@ -77,51 +76,6 @@ class _Retry(Exception):
         self.retry_after = retry_after
 
 
-class _HostGate:
-    """One host's requests in flight, from every source. Each request is admitted only while
-    fewer than its own source's `per_host_concurrency` are in flight: sources that share a host
-    with different limits each get what they asked for, the strictest never more."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.next_start = 0.0
-        self._changed = threading.Condition()
-        self._in_flight = 0
-        self._queue: deque[object] = deque()  # first come, first served: nobody starves
-
-    def enter(self, limit: int, stop: threading.Event) -> None:
-        ticket = object()
-        with self._changed:
-            self._queue.append(ticket)
-            try:
-                while self._queue[0] is not ticket or self._in_flight >= limit:
-                    if stop.is_set():  # a stop must not wait for a busy host
-                        raise Interrupted("stopping")
-                    self._changed.wait(0.2)
-            finally:
-                self._queue.remove(ticket)
-                self._changed.notify_all()
-            self._in_flight += 1
-
-    def leave(self) -> None:
-        with self._changed:
-            self._in_flight -= 1
-            self._changed.notify_all()
-
-
-class SharedHosts(Protocol):
-    """Hosts' requests in flight and their spacing, shared with other processes (the store's
-    leases, on PostgreSQL)."""
-
-    def admit(
-        self, host: str, *, limit: int, min_delay: timedelta, hold: timedelta
-    ) -> tuple[int, float] | None:
-        """A slot and the seconds to wait before starting; None while `limit` are in flight."""
-        ...
-
-    def leave(self, slot: int) -> None: ...
-
-
 class Fetcher:
     def __init__(
         self,
@@ -134,7 +88,7 @@ class Fetcher:
         self.clock = clock
         self.hosts = hosts
         self.stop = threading.Event()
-        self._gates: dict[str, _HostGate] = {}
+        self._gates: dict[str, HostGate] = {}
         self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}
         self._lock = threading.Lock()
 
@@ -155,11 +109,11 @@ class Fetcher:
         if seconds > 0 and self.stop.wait(seconds):
             raise Interrupted("stopping")
 
-    def gate(self, host: str) -> _HostGate:
+    def gate(self, host: str) -> HostGate:
         with self._lock:
             gate = self._gates.get(host)
             if gate is None:  # once per host, not a new gate built and dropped every request
-                gate = self._gates[host] = _HostGate()
+                gate = self._gates[host] = HostGate()
             return gate
 
 
@@ -324,7 +278,7 @@ class FetchSession:
             raise
         return slot
 
-    def _space(self, gate: _HostGate, min_delay: float) -> None:
+    def _space(self, gate: HostGate, min_delay: float) -> None:
         """Keep `min_delay` between the starts of two requests to the same host."""
         with gate.lock:
             now = self.fetcher.clock()
