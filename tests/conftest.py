@@ -60,6 +60,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.OK
 
 
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A test marked `databases` runs once per engine: `database_url` (and make_app, which
+    # takes it) gives it SQLite's default file or a fresh PostgreSQL database.
+    if (
+        metafunc.definition.get_closest_marker("databases") is not None
+        and "database_url" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("database_url", DATABASES, indirect=True)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         serial = item.get_closest_marker("serial")
@@ -132,8 +145,26 @@ def postgres_url(postgres: PostgresServer) -> Iterator[str]:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[Callable[..., App]]:
-    """make_app(sources, clock=None, **settings): an App on a config from write_config."""
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """The `database:` of the test's config: None for the default (SQLite in state_dir), a
+    fresh PostgreSQL database's URL in the `postgresql` run of a test marked `databases`."""
+    engine = getattr(request, "param", "sqlite")
+    if engine == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return None
+
+
+@pytest.fixture
+def store_url(database_url: str | None, tmp_path: Path) -> str:
+    """The test's database as a URL to give Store.open: SQLite in tmp_path, or (in the
+    `postgresql` run of a test marked `databases`) a fresh PostgreSQL database."""
+    return database_url or f"sqlite:///{tmp_path / 'state' / 'watcher.db'}"
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, database_url: str | None) -> Iterator[Callable[..., App]]:
+    """make_app(sources, clock=None, **settings): an App on a config from write_config, on the
+    test's database (see database_url) unless `database` is among the settings."""
     apps: list[App] = []
 
     def make(
@@ -142,6 +173,8 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., App]]:
         clock: Callable[[], datetime] | None = None,
         **settings: Any,
     ) -> App:
+        if database_url is not None:
+            settings.setdefault("database", database_url)
         config = load_config(write_config(tmp_path, sources, **settings))
         app = App(config, clock=clock) if clock else App(config)
         apps.append(app)

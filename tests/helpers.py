@@ -62,6 +62,11 @@ def write_config(directory: Path, sources: list[dict[str, Any]], **settings: Any
     return path
 
 
+def on_database(url: str | None) -> dict[str, Any]:
+    """The `database:` setting for write_config: none (the default SQLite file) or `url`."""
+    return {} if url is None else {"database": url}
+
+
 def listening(port: int) -> dict[str, Any]:
     """The `server:` setting of a daemon serving on 127.0.0.1:port."""
     return {"server": {"listen": f"127.0.0.1:{port}", "base_url": f"http://127.0.0.1:{port}"}}

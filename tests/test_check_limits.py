@@ -22,6 +22,9 @@ from watcher.fetch import Fetcher
 from watcher.models import ChangeKind, CheckStatus, ReleaseStatus
 from watcher.store.tables import RELEASE
 
+# The store's behaviour, on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.databases
+
 DEEP = "<span>" * 3000
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, mail_settings, wordpress_source, write_config
+from tests.helpers import ROOT, mail_settings, on_database, wordpress_source, write_config
 from tests.helpers import run_watcher as watcher
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
@@ -17,9 +17,16 @@ pytestmark = pytest.mark.slow  # each command a subprocess
 BODY = "MANILA, 8 June 2026 -- The Meeting reviewed 10 projects.\n\nIt also noted progress."
 
 
-def test_check_releases_history_and_feeds(site: SimWordPress, tmp_path: Path) -> None:
+@pytest.mark.databases
+def test_check_releases_history_and_feeds(
+    site: SimWordPress, tmp_path: Path, database_url: str | None
+) -> None:
     post = site.add_post("ASEAN Senior Officials' Meeting convenes in Manila", BODY)
-    config = write_config(tmp_path, [wordpress_source(site)])
+    config = write_config(tmp_path, [wordpress_source(site)], **on_database(database_url))
+
+    before = watcher("releases", config=config)  # a command that only reads creates nothing
+    assert (before.returncode, before.stdout) == (1, "")
+    assert "no database at " in before.stderr and "`watcher check`" in before.stderr
 
     first = watcher("check", config=config)
     assert first.returncode == 0, first.stderr
@@ -135,11 +142,19 @@ def test_source_kinds_are_listed_and_documented() -> None:
         assert f"### `{kind}`" in readme, kind
 
 
-def test_topic_and_digest_commands(site: SimWordPress, tmp_path: Path) -> None:
+@pytest.mark.databases
+def test_topic_and_digest_commands(
+    site: SimWordPress, tmp_path: Path, database_url: str | None
+) -> None:
     site.add_post("ASEAN-Russia consultations", "The Russian Federation and ASEAN met.")
     site.add_post("Belarus visit", "A courtesy call.")
     with MailServer() as smtp:
-        config = write_config(tmp_path, [wordpress_source(site)], **mail_settings(smtp.port))
+        config = write_config(
+            tmp_path,
+            [wordpress_source(site)],
+            **mail_settings(smtp.port),
+            **on_database(database_url),
+        )
         assert watcher("check", config=config).returncode == 0
 
         tested = watcher("topics", "test", "russia", config=config)

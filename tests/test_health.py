@@ -8,12 +8,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import feedparser
+import pytest
 
 from tests.helpers import ShiftedClock, email_settings, wordpress_source
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.models import CheckStatus
+
+# The store's behaviour, on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.databases
 
 
 def test_unhealthy_once_recovered_once(

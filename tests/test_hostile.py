@@ -6,17 +6,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
 from lxml import etree
 
-from tests.helpers import RUSSIA, email_settings, run_watcher, wordpress_source, write_config
+from tests.helpers import (
+    RUSSIA,
+    email_settings,
+    posts_answer,
+    run_watcher,
+    wordpress_source,
+    write_config,
+)
 from tests.mailserver import MailServer, part
+from tests.sim.model import Request, Response
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.charsets import decode
 from watcher.models import ChangeKind, CheckStatus
+
+# The store's behaviour, on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.databases
 
 HOSTILE = (
     'Russia and ASEAN <script>alert("x")</script> meet.\n\n'
@@ -175,3 +187,51 @@ def test_half_characters_neither_cut_the_text_nor_stop_the_source(
         assert "Ã" not in title + text, (source, title, text)  # never read as Windows-1252
     for name in ("all.atom", "all.rss"):
         etree.fromstring((tmp_path / "state" / "feeds" / name).read_bytes())
+
+
+def test_a_url_too_long_to_keep_is_one_failed_item_and_the_others_are_kept(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    # SQLite would keep any length; PostgreSQL refuses past the column's: the same on both.
+    site.add_post("Kept", "Read and kept.")
+    long_one = site.add_post("Too long", "Its link is longer than any browser sends.")
+
+    def lengthen(request: Request, posts: Any) -> Any:
+        for post in posts if isinstance(posts, list) else []:
+            if post.get("id") == long_one and "link" in post:
+                post["link"] += "?q=" + "é" * 1100  # 2,200 bytes once percent-encoded: 6,600
+        return posts
+
+    site.tamper = posts_answer(lengthen)
+    app = make_app([wordpress_source(site)])
+    [result] = app.check()
+    assert result.status == CheckStatus.OK
+    assert result.failed_items == 1
+    assert "bytes long, over the 2048 a release may have" in " ".join(result.notes)
+    assert [r.title for r in app.store.releases()] == ["Kept"]
+    site.tamper = None
+    [result] = app.check()
+    assert (result.status, result.count(ChangeKind.NEW)) == (CheckStatus.OK, 1)
+
+
+def test_validators_too_long_to_keep_are_not_kept(make_app: Callable[..., App]) -> None:
+    with SimWordPress(etags=True) as site:
+        site.add_post("One", "Text of one.")
+
+        def long_validators(request: Request, response: Response) -> Response:
+            status, headers, body = response
+            if "ETag" in headers:
+                headers = {**headers, "ETag": f'"{"e" * 600}"', "Last-Modified": "x" * 100}
+            return status, headers, body
+
+        site.tamper = long_validators
+        source = {"name": "news", "type": "html", "profile": "asean"}
+        app = make_app([{**source, "url": f"{site.url}/category/news/"}])
+        [first] = app.check()
+        site.clear_hits()
+        [second] = app.check()
+        assert (first.status, second.status) == (CheckStatus.OK, CheckStatus.OK)
+        [listing] = site.requests_to("/category/news/")
+        assert "If-None-Match" not in listing.headers
+        assert "If-Modified-Since" not in listing.headers
+        assert [r.title for r in app.store.releases()] == ["One"]

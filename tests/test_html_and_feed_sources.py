@@ -13,6 +13,9 @@ from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.models import ChangeKind, CheckStatus, ReleaseStatus
 
+# The store's behaviour, on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.databases
+
 BODY = (
     "BALI, 21 February 2019 -- ASEAN and Russia reviewed the Plan of Action.\n\nSecond paragraph."
 )

@@ -34,6 +34,9 @@ from watcher.config import load_config
 from watcher.lock import SENDING, DaemonLock, mail_lock_path
 from watcher.models import ChangeEntry, ChangeKind, Channel, MessageKind, OutboxMessage
 
+# The store's behaviour, on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.databases
+
 
 def settings(smtp: MailServer, **subscription: Any) -> dict[str, Any]:
     """A daily digest at 08:00 in Jakarta, unless `subscription` says otherwise."""

@@ -15,6 +15,9 @@ from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.models import ChangeKind, ReleaseStatus
 
+# The store's behaviour, on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.databases
+
 CYCLE = timedelta(minutes=15)
 OLD = datetime(2024, 3, 1, tzinfo=UTC)
 

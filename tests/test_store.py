@@ -6,10 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlmodel import SQLModel
 
 from tests.helpers import wordpress_source
 from tests.sim.wordpress import SimWordPress
@@ -22,16 +18,8 @@ from watcher.store import (
 )
 from watcher.store.store import SCHEMA_REVISION
 
-
-def test_migrations_make_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 'w.db'}")
-    with store.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, SQLModel.metadata) == []
-        names = set(sa.inspect(connection).get_table_names())
-    assert {"source", "release", "version", "change", "http_validator", "check_run"} <= names
-    Store.open(f"sqlite:///{tmp_path / 'w.db'}").close()  # a second start upgrades nothing
-    store.close()
+# The store's behaviour, on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.databases
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:

@@ -13,6 +13,9 @@ from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.models import ChangeKind, CheckStatus, ReleaseStatus
 
+# The store's behaviour, on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.databases
+
 BODY = (
     'JAKARTA, 27 May 2026 -- The ASEAN-Russia "Senior Officials" Meeting convened today.\n\n'
     "It's the 16th meeting... The officials reviewed the Plan of Action.\n\n"

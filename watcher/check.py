@@ -49,7 +49,9 @@ from watcher.sources.base import (
 )
 from watcher.store import Store
 from watcher.store.checks import Previous
+from watcher.store.tables import unstorable_url
 from watcher.topics import Topic, match
+from watcher.urls import canonical_url
 
 log = logging.getLogger("watcher.check")
 
@@ -275,6 +277,10 @@ class _Recorder:
 
     def record(self, observation: Observation) -> None:
         match observation:
+            case Observed(snapshot) if reason := unstorable_url(
+                snapshot.url, snapshot.key, canonical_url(snapshot.url)
+            ):
+                self.tally.fold(ItemFailed(f"{snapshot.url[:60]}...", reason), self.view.name)
             case Observed():
                 self._observed(observation)
             case Unchanged(key):

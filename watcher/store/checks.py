@@ -33,6 +33,8 @@ from watcher.models import (
 )
 from watcher.store.tables import (
     CHANGE,
+    ETAG_LENGTH,
+    LAST_MODIFIED_LENGTH,
     RELEASE,
     SOURCE,
     VALIDATOR,
@@ -41,6 +43,7 @@ from watcher.store.tables import (
     ReleaseRow,
     SourceRow,
     ValidatorRow,
+    unstorable_url,
 )
 from watcher.store.topics import Matches, add_matches
 from watcher.urls import canonical_url
@@ -406,9 +409,12 @@ def _upsert_validators(
     derived: Any,
     now: datetime,
 ) -> None:
+    if unstorable_url(url):
+        return  # not kept: the page is simply read again in full next time
     values = {
-        "etag": validators.etag,
-        "last_modified": validators.last_modified,
+        # a validator too long to keep is dropped: the next request is unconditional
+        "etag": _fitting(validators.etag, ETAG_LENGTH),
+        "last_modified": _fitting(validators.last_modified, LAST_MODIFIED_LENGTH),
         "body_hash": validators.body_hash,
         "derived": derived,
         "updated_at": now,
@@ -422,6 +428,10 @@ def _upsert_validators(
     updated = connection.execute(_UPDATE_VALIDATOR, {"sid": source_id, "u": url, **values})
     if updated.rowcount == 0:
         connection.execute(sa.insert(VALIDATOR), {"source_id": source_id, "url": url, **values})
+
+
+def _fitting(value: str | None, length: int) -> str | None:
+    return value if value is None or len(value) <= length else None
 
 
 def _save_listed(session: Session, source_id: int, canonicals: set[str]) -> None:

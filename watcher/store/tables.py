@@ -29,6 +29,23 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# What the columns keep. SQLite would take longer values, PostgreSQL refuses them: the limits
+# hold on both, so a database behaves the same whichever engine it is on.
+# Counted in UTF-8 bytes for a release's URLs: PostgreSQL indexes their whole value, and refuses
+# an index entry over about 2,700 bytes. Longer than browsers and servers accept anyway.
+URL_LENGTH = 2048
+ETAG_LENGTH = 512
+LAST_MODIFIED_LENGTH = 64  # an HTTP date is 29 characters
+
+
+def unstorable_url(*urls: str) -> str | None:
+    """Why a release with these URLs (its link, its canonical form) cannot be kept, or None."""
+    longest = max(len(url.encode("utf-8", "surrogatepass")) for url in urls)
+    if longest > URL_LENGTH:
+        return f"its URL is {longest} bytes long, over the {URL_LENGTH} a release may have"
+    return None
+
+
 def _when(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None, sa_column=sa.Column(UtcDateTime(), nullable=nullable, index=index))
 
@@ -56,9 +73,9 @@ class ReleaseRow(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("source_id", "key", name="uq_release_source_key"),)
     id: int | None = Field(default=None, primary_key=True)
     source_id: int = Field(foreign_key="source.id", index=True)
-    key: str = Field(max_length=2048)
-    canonical: str = Field(max_length=2048, index=True)
-    url: str = Field(max_length=2048)
+    key: str = Field(max_length=URL_LENGTH)
+    canonical: str = Field(max_length=URL_LENGTH, index=True)
+    url: str = Field(max_length=URL_LENGTH)
     wp_id: int | None = None
     title: str = ""
     published: datetime | None = _when(nullable=True)
@@ -101,7 +118,7 @@ class ChangeRow(SQLModel, table=True):
     detected_at: datetime = _when()
     feed_date: datetime = _when(index=True)
     title: str
-    url: str = Field(max_length=2048)
+    url: str = Field(max_length=URL_LENGTH)
     diff: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
     baseline: bool = False
 
@@ -111,9 +128,9 @@ class ValidatorRow(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("source_id", "url", name="uq_validator_url"),)
     id: int | None = Field(default=None, primary_key=True)
     source_id: int = Field(foreign_key="source.id", index=True)
-    url: str = Field(max_length=2048)
-    etag: str | None = Field(default=None, max_length=512)
-    last_modified: str | None = Field(default=None, max_length=64)
+    url: str = Field(max_length=URL_LENGTH)
+    etag: str | None = Field(default=None, max_length=ETAG_LENGTH)
+    last_modified: str | None = Field(default=None, max_length=LAST_MODIFIED_LENGTH)
     body_hash: str | None = Field(default=None, max_length=64)
     derived: Any = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
     updated_at: datetime = _when()
