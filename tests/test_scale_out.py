@@ -231,18 +231,21 @@ def test_a_killed_daemons_checks_are_taken_over_within_the_lease_expiry(
                 victim_pid = pid_of(next(iter(held.values())))
                 victim = next(d for d in daemons if d.process.pid == victim_pid)
                 os.kill(victim_pid, signal.SIGKILL)
-                killed = time.monotonic()
+                killed, killed_at = time.monotonic(), datetime.now(UTC)
                 victim.process.wait(timeout=10)
                 orphaned = sorted(n for n, h in leases.holders().items() if pid_of(h) == victim_pid)
             assert orphaned
 
             def taken_over() -> bool:
-                now = leases.holders()
-                gone = [n for n in orphaned if n in now and pid_of(now[n]) == victim_pid]
-                redone = runs(postgres_url)
-                return not gone and all(
-                    any(c.runner and pid_of(c.runner) != victim_pid for c in redone[n][-1:])
-                    for n in orphaned
+                """Each orphaned check claimed by a survivor (running now, or done)."""
+                now, done = leases.holders(), runs(postgres_url)
+                return all(
+                    (name in now and pid_of(now[name]) != victim_pid)
+                    or any(
+                        c.started_at > killed_at and c.runner and pid_of(c.runner) != victim_pid
+                        for c in done[name]
+                    )
+                    for name in orphaned
                 )
 
             wait_for(taken_over, 60, "the checks to be taken over")
