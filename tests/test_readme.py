@@ -121,6 +121,7 @@ class Story:
     smtp: MailServer
     config: Path
     port: int
+    copy_to: Path  # the empty database `watcher db copy` fills
     first: int  # the first post's id
     entries: list[str]  # what the feed should have by now
 
@@ -141,7 +142,8 @@ def story(tmp_path: Path) -> Iterator[Story]:
         config = write_config(
             tmp_path, [wordpress_source(site)], **listening(port), **mail_settings(smtp.port)
         )
-        yield Story(site, smtp, config, port, first, [f"New: {FIRST}"])
+        copy_to = tmp_path / "copy" / "watcher.db"
+        yield Story(site, smtp, config, port, copy_to, first, [f"New: {FIRST}"])
 
 
 BEFORE: dict[str, Callable[[Story], None]] = {
@@ -241,6 +243,14 @@ def _db_upgrade(story: Story, out: Output) -> None:
     assert re.fullmatch(rf"sqlite:///{database}: schema \d+, up to date\n", out.stdout)
 
 
+def _db_copy(story: Story, out: Output) -> None:
+    heading, header, *counted = out.stdout.splitlines()
+    assert heading.startswith("copied sqlite:///") and f"to sqlite:///{story.copy_to}" in heading
+    assert header.split() == ["table", "rows"]
+    counts = {name: int(rows) for name, rows in (line.split() for line in counted)}
+    assert counts["release"] == 2 and counts["version"] == 3 and counts["change"] == 3
+
+
 def _feeds_build(story: Story, out: Output) -> None:
     feeds = story.config.parent / "state" / "feeds"
     assert out.stdout == f"wrote {feeds}/all.atom and all.rss\n"
@@ -316,6 +326,7 @@ EXPECTED: dict[str, Callable[[Story, Output], None]] = {
     "watcher history 1 --json": _history_json,
     "watcher status": _status,
     "watcher db upgrade": _db_upgrade,
+    "watcher db copy --to-env WATCHER_COPY_TO": _db_copy,
     "watcher feeds build": _feeds_build,
     "watcher topics presets": _presets,
     "watcher topics list": _topics_list,
@@ -338,7 +349,7 @@ def test_every_readme_command_has_its_expected_output() -> None:
 
 @pytest.mark.slow
 def test_every_readme_command_runs_and_prints_what_it_should(story: Story) -> None:
-    env = {"WATCHER_CONFIG": str(story.config)}
+    env = {"WATCHER_CONFIG": str(story.config), "WATCHER_COPY_TO": f"sqlite:///{story.copy_to}"}
     ran = []
     for line in readme_commands():
         words = shlex.split(line)

@@ -22,13 +22,13 @@ from watcher.cli_common import (
     jsonable,
     look,
     pass_context,
-    read,
     redacted,
     release_json,
     short,
     table,
     when,
 )
+from watcher.cli_db import db_group
 from watcher.cli_notify import digest_group, outbox_group, topics_group
 from watcher.errors import ConfigError
 from watcher.models import ChangeKind, CheckStatus, OutboxMessage, ReleaseSummary
@@ -365,21 +365,7 @@ def _warn_of_topics_changed(app: Reader) -> None:
         )
 
 
-@cli.group("db")
-def db_group() -> None:
-    """The database."""
-
-
-@db_group.command("upgrade")
-@pass_context
-def db_upgrade(context: Context) -> None:
-    """Apply the migrations the database lacks (`run` and `check` do it at start, too)."""
-    from watcher.store.store import SCHEMA_REVISION
-
-    read(context, lambda app: None)
-    click.echo(f"{redacted(context.config)}: schema {SCHEMA_REVISION}, up to date")
-
-
+cli.add_command(db_group)
 cli.add_command(topics_group)
 cli.add_command(digest_group)
 cli.add_command(outbox_group)

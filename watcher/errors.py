@@ -3,7 +3,9 @@
     WatcherError
     ├── ConfigError                 bad YAML or values; the CLI exits 2 with its one-line message
     ├── StoreError                  the database cannot be opened or upgraded (or, for a command
-    │                               that only reads, is not there yet or of an older schema)
+    │   │                           that only reads, is not there yet or of an older schema)
+    │   └── CopyRefused             `db copy` will not start: a bad or non-empty target, or a
+    │                               daemon running on the source; the CLI exits 2
     ├── Interrupted                 the process is stopping: checks end at a release boundary
     ├── LimitReached                a check used up its check_deadline or check_max_pages: what
     │                               was read is kept, the next check resumes where it stopped
@@ -40,6 +42,10 @@ class ConfigError(WatcherError):
 
 
 class StoreError(WatcherError):
+    pass
+
+
+class CopyRefused(StoreError):
     pass
 
 

@@ -43,12 +43,14 @@ class Store(CheckRecords, Reading, TopicIndex, Deliveries, Health):
     def open(cls, url: str, *, upgrade: bool = True) -> Store:
         """Connect, and bring the schema up to date (every start does it; it is idempotent)."""
         try:
-            engine = _engine(url)
+            engine = make_engine(url)
             store = cls(engine)
             if upgrade:
                 store.upgrade()
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"database {safe_url(url)}: {_first_line(exc)}") from None
+            raise StoreError(f"database {safe_url(url)}: {first_line(exc)}") from None
+        except ImportError as exc:
+            raise StoreError(driver_missing(url, exc)) from None
         except OSError as exc:  # its directory, or the migration lock beside it
             where = f" ({exc.filename})" if exc.filename else ""
             raise StoreError(f"database {safe_url(url)}: {exc.strerror}{where}") from None
@@ -64,11 +66,13 @@ class Store(CheckRecords, Reading, TopicIndex, Deliveries, Health):
             database = sa.engine.make_url(url).database if url.startswith("sqlite") else None
             if database and database != ":memory:" and not Path(database).exists():
                 raise missing
-            engine = _engine(url, create=False)
+            engine = make_engine(url, create=False)
             with engine.connect() as connection:
-                revision = _revision(connection)
+                revision = schema_revision(connection)
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"database {safe_url(url)}: {_first_line(exc)}") from None
+            raise StoreError(f"database {safe_url(url)}: {first_line(exc)}") from None
+        except ImportError as exc:
+            raise StoreError(driver_missing(url, exc)) from None
         if revision is None:
             engine.dispose()
             raise missing
@@ -87,7 +91,7 @@ class Store(CheckRecords, Reading, TopicIndex, Deliveries, Health):
         keeps every CLI command quick to start."""
         with _migration_lock(self.engine) as connection:
             # Read under the lock: a process that waited finds the schema its holder made.
-            if _revision(connection) == SCHEMA_REVISION:
+            if schema_revision(connection) == SCHEMA_REVISION:
                 return
             connection.rollback()  # the read's transaction; the migration runs in its own
             from alembic import command  # noqa: PLC0415  (only when there is something to do)
@@ -114,7 +118,7 @@ class Store(CheckRecords, Reading, TopicIndex, Deliveries, Health):
     # -- the state a check starts from ---------------------------------------------------
 
 
-def _revision(connection: Connection) -> str | None:
+def schema_revision(connection: Connection) -> str | None:
     if not sa.inspect(connection).has_table("alembic_version"):
         return None
     current = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
@@ -169,7 +173,7 @@ def _file_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _engine(url: str, *, create: bool = True) -> Engine:
+def make_engine(url: str, *, create: bool = True) -> Engine:
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
         if create and database and database != ":memory:":
@@ -204,9 +208,15 @@ def _where(url: str) -> str:
 def safe_url(url: str) -> str:
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):
         return "(unparsable URL)"
 
 
-def _first_line(exc: BaseException) -> str:
+def driver_missing(url: str, exc: ImportError) -> str:
+    """The database's driver is an optional extra of the watcher: how to install it."""
+    hint = " (pip install '.[postgres]' in the watcher's checkout)" if "postgres" in url else ""
+    return f"database {safe_url(url)}: its driver {exc.name or exc} is not installed{hint}"
+
+
+def first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
