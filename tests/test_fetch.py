@@ -25,9 +25,10 @@ from watcher.errors import (
     ResponseTooLarge,
     RobotsDisallowed,
 )
-from watcher.fetch import Fetcher, _HostGate
+from watcher.fetch import Fetcher
 from watcher.models import Gone, NotModified, Page, Validators
 from watcher.options import HttpOptions
+from watcher.politeness import HostGate
 
 CHALLENGE = (FIXTURES.parent / "sim" / "fixtures" / "challenge-sucuri.html").read_bytes()
 CHALLENGE_MINIMAL = (
@@ -337,14 +338,14 @@ def test_a_stricter_source_on_a_shared_host_gets_its_own_limit(
     is let through only when nothing else is in flight there (others may follow it in, within
     their own limits)."""
     admitted: list[tuple[int, int]] = []  # (the request's limit, in flight once it is in)
-    enter = _HostGate.enter
+    enter = HostGate.enter
 
-    def watched(gate: _HostGate, limit: int, stop: threading.Event) -> None:
+    def watched(gate: HostGate, limit: int, stop: threading.Event) -> None:
         with gate._changed:  # a re-entrant lock: held from admission to the count
             enter(gate, limit, stop)
             admitted.append((limit, gate._in_flight))
 
-    monkeypatch.setattr(_HostGate, "enter", watched)
+    monkeypatch.setattr(HostGate, "enter", watched)
 
     def handler(request: httpx.Request) -> httpx.Response:
         time.sleep(0.01)

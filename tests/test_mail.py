@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +34,8 @@ from watcher.app import App
 from watcher.config import load_config
 from watcher.lock import SENDING, DaemonLock, mail_lock_path
 from watcher.models import ChangeEntry, ChangeKind, Channel, MessageKind, OutboxMessage
+from watcher.store import Store
+from watcher.store.leases import MAIL
 
 # The store's behaviour, on SQLite and on PostgreSQL.
 pytestmark = pytest.mark.databases
@@ -400,11 +403,9 @@ def test_commands_that_mail_take_turns(
     app.check()
     app.close()
     site.add_post("Russia and ASEAN sign a memorandum", "Signed today.")
-    sending = DaemonLock(mail_lock_path(load_config(tmp_path / "watcher.yaml")), SENDING)
-    sending.acquire()
     command = [*WATCHER, "--config", str(tmp_path / "watcher.yaml"), "check"]
     with running(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as check:
-        try:
+        with another_process_sending(tmp_path / "watcher.yaml"):
             feed = tmp_path / "state" / "feeds" / "topics" / "russia.atom"
             deadline = time.monotonic() + 60
             while b"memorandum" not in (feed.read_bytes() if feed.exists() else b""):
@@ -413,12 +414,31 @@ def test_commands_that_mail_take_turns(
             time.sleep(1.5)  # checked, feeds written: now it waits for the mail
             assert smtp.received == []
             assert check.poll() is None
-        finally:
-            sending.release()
         _, stderr = check.communicate(timeout=60)
     assert check.returncode == 0, stderr
     [received] = smtp.received
     assert "memorandum" in str(received.message["Subject"])
+
+
+@contextmanager
+def another_process_sending(config_path: Path) -> Iterator[None]:
+    """The right to send the database's mail, held by another process: the lock file beside a
+    SQLite database, the mail's lease in a PostgreSQL one."""
+    config = load_config(config_path)
+    store = Store.open(config.database_url)
+    leases = store.leases("another watcher", timedelta(minutes=1))
+    sending = DaemonLock(mail_lock_path(config), SENDING)
+    try:
+        if leases is None:
+            sending.acquire()
+        else:
+            assert leases.claim(MAIL) is not None
+        yield
+    finally:
+        sending.release()
+        if leases is not None:
+            leases.release(MAIL)
+        store.close()
 
 
 @pytest.mark.slow

@@ -6,17 +6,21 @@ The CLI and the daemon both drive an `App`; neither holds business logic of its 
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from watcher import feeds
+from watcher import feeds, lock
 from watcher.check import Clock, check_source, utc_now
 from watcher.delivery import Deliverer
 from watcher.fetch import Fetcher
+from watcher.leasing import Heartbeat, holder_id
 from watcher.models import CheckResult, CheckStatus
-from watcher.options import Config
+from watcher.options import Config, SourceSpec
 from watcher.store import Store
+from watcher.store.leases import MAIL
 from watcher.topics import Topic, match, topic_fingerprint
 
 log = logging.getLogger("watcher")
@@ -33,7 +37,10 @@ class App:
     ) -> None:
         self.config = config
         self.store = store or Store.open(config.database_url)
-        self.fetcher = fetcher or Fetcher()
+        self.runner = holder_id()
+        # None with SQLite (one daemon per database); on PostgreSQL, what daemons share
+        self.leases = self.store.leases(self.runner, config.lease_expiry)
+        self.fetcher = fetcher or Fetcher(hosts=self.leases)
         self.clock = clock
         self.stop = threading.Event()
         self.deliverer = Deliverer(config, self.store, clock, stop=self.stop)
@@ -42,6 +49,8 @@ class App:
         # False while another process (the daemon) does the mailing for this database
         self.mails = True
         self.feeds_stale = False  # the last writing of the feeds failed
+        self._feeds_marker: tuple[int, ...] | None = None  # what the feeds were built from
+        self._mail_halt: threading.Event | None = None  # set while this process holds the mail
 
     def reconfigure(self, config: Config) -> None:
         """A reloaded config, for the next check (the one running finishes with the old)."""
@@ -72,7 +81,53 @@ class App:
         return results
 
     def check_one(self, name: str, *, all_releases: bool = False) -> CheckResult:
+        """A check asked for now (`watcher check`): on a shared database, unless another
+        process is checking the source at this moment."""
         source = self.config.source(name)
+        if self.leases is None:
+            return self._check(source, self.stop, all_releases=all_releases)
+        result = self._leased(source, force=True, all_releases=all_releases)
+        if result is None:
+            reason = "being checked now by another watcher process"
+            result = CheckResult(name, CheckStatus.DEFERRED, self.clock(), 0.0, 0, error=reason)
+            log.warning("check %s: %s", name, reason)
+        return result
+
+    def check_due(self, name: str) -> CheckResult | None:
+        """The daemon's scheduled check: on a shared database, only if this period's check is
+        not done or under way elsewhere (None: it is)."""
+        source = self.config.source(name)
+        if self.leases is None:
+            return self._check(source, self.stop)
+        return self._leased(source, force=False)
+
+    def _leased(
+        self, source: SourceSpec, *, force: bool, all_releases: bool = False
+    ) -> CheckResult | None:
+        assert self.leases is not None
+        # the period after this one begins up to `jitter` late, as a lone daemon's would
+        jitter = source.jitter * random.random()
+        claim = self.leases.claim_check(source.name, source.every, jitter=jitter, force=force)
+        if claim is None:
+            log.debug("check %s: done this period, or under way, elsewhere", source.name)
+            return None
+        if claim.took_over:
+            log.warning(
+                "check %s: taken over from %s, which stopped renewing its lease; done again",
+                source.name,
+                claim.took_over,
+            )
+        heartbeat = Heartbeat(self.leases, claim.name, self.stop)
+        with heartbeat as halt:
+            result = self._check(source, halt, all_releases=all_releases)
+        # a check cut short (a stop, a lost lease) is due again at once, on any daemon
+        self.leases.release(claim.name, redo=result.status == CheckStatus.INTERRUPTED)
+        return result
+
+    def _check(
+        self, source: SourceSpec, stop: threading.Event, *, all_releases: bool = False
+    ) -> CheckResult:
+        name = source.name
         started = self.clock()
         try:
             result = check_source(
@@ -81,8 +136,9 @@ class App:
                 store=self.store,
                 fetcher=self.fetcher,
                 clock=self.clock,
-                stop=self.stop,
+                stop=stop,
                 all_releases=all_releases,
+                runner=self.runner,
             )
         except Exception as exc:  # the database itself failing: report it, keep running
             log.exception("check %s: could not be recorded", name)
@@ -93,6 +149,20 @@ class App:
             # a delivery already under way (the minute's job) takes these changes too
             self.deliver(instant=True, wait=False)
         return result
+
+    def expired_checks(self) -> list[str]:
+        """Enabled sources whose check a dead process left (its lease expired unrenewed)."""
+        if self.leases is None:
+            return []
+        return self.leases.expired(s.name for s in self.config.sources if s.enabled)
+
+    def clear_running(self) -> None:
+        """At a daemon's start: checks noted as under way are not, except those that other
+        daemons sharing the database hold now."""
+        if self.leases is None:
+            self.store.clear_running()
+        else:
+            self.leases.clear_running()
 
     def prepare(self) -> dict[str, int]:
         """What every start does before checking: topics whose terms changed are matched again,
@@ -130,6 +200,7 @@ class App:
         they are written again after the next check, whether or not it finds a change."""
         with self._feeds_lock:
             try:
+                self._feeds_marker = self.store.feeds_marker()
                 self._write_feeds()
             except OSError as exc:
                 log.error("feeds not written, tried again after the next check: %s", exc)
@@ -140,6 +211,17 @@ class App:
                 return True
             self.feeds_stale = True
             return False
+
+    def refresh_feeds(self) -> None:
+        """Before a feed is served: built again if the database has something they do not show
+        (a change another daemon, or `watcher check`, found)."""
+        try:
+            stale = self.feeds_stale or self.store.feeds_marker() != self._feeds_marker
+        except Exception:  # the files as they are are better than no answer
+            log.exception("feeds: could not ask the database whether they are current")
+            return
+        if stale:
+            self.build_feeds()
 
     def _write_feeds(self) -> None:
         limit = self.config.feeds.limit
@@ -175,15 +257,54 @@ class App:
             return
         with _released(self._delivery_lock):
             try:
-                self.deliverer.enqueue_health()
-                if instant:
-                    self.deliverer.enqueue_instant()
-                if due:
-                    for subscription in self.deliverer.digests_due():
-                        self.deliverer.enqueue_digest(subscription)
-                self.deliverer.deliver()
+                with self._sending() as halt:
+                    if halt is None:
+                        return  # another daemon sends now; these changes wait for its next round
+                    self.deliverer.enqueue_health()
+                    if instant:
+                        self.deliverer.enqueue_instant()
+                    if due:
+                        for subscription in self.deliverer.digests_due():
+                            self.deliverer.enqueue_digest(subscription)
+                    self.deliverer.deliver(stop=halt)
             except Exception:  # the outbox keeps what was not sent; the next round retries
                 log.exception("deliveries: unexpected error")
+
+    @contextmanager
+    def _sending(self) -> Iterator[threading.Event | None]:
+        """With SQLite the caller holds the mail lock (the daemon for its whole life, a command
+        while it sends); on a shared database the lease is taken for this round."""
+        if self.leases is None:
+            yield self.stop
+            return
+        with self.mail_rights(wait=0) as halt:
+            yield halt
+
+    @contextmanager
+    def mail_rights(self, wait: float) -> Iterator[threading.Event | None]:
+        """The right to compose and send this database's mail, held for the block: an event
+        set when the right is lost (stop sending), or None when another process keeps it for
+        longer than `wait` seconds. A file lock beside a SQLite database; a lease on a shared
+        one (no two daemons mail at once, and one that dies mid-round is taken over)."""
+        if self.leases is None:
+            with lock.mail_rights(self.config, wait=wait) as may_send:
+                yield self.stop if may_send else None
+            return
+        if self._mail_halt is not None:  # already held (a command's deliveries in its block)
+            yield self._mail_halt
+            return
+        deadline = time.monotonic() + wait
+        while (claim := self.leases.claim(MAIL)) is None:
+            if time.monotonic() >= deadline or self.stop.wait(0.2):
+                yield None
+                return
+        try:
+            with Heartbeat(self.leases, claim.name, self.stop) as halt:
+                self._mail_halt = halt
+                yield halt
+        finally:
+            self._mail_halt = None
+            self.leases.release(claim.name)
 
 
 @contextmanager

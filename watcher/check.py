@@ -72,6 +72,7 @@ def check_source(
     clock: Clock = utc_now,
     stop: threading.Event | None = None,
     all_releases: bool = False,
+    runner: str | None = None,
 ) -> CheckResult:
     started = clock()
     began = time.monotonic()
@@ -147,7 +148,9 @@ def check_source(
         else None,
         baseline_done=outcome.baseline_done,
         deferred_until=deferred_until,
+        runner=runner,
     )
+    result = replace(result, runner=runner)
     _log(result)
     if _report_health(config, store, source_id, view, result, outcome.read, clock()):
         result = replace(result, health_changed=True)

@@ -84,9 +84,13 @@ def run(context: Context) -> None:
         lock.acquire()
     except AlreadyRunning as exc:
         fail(str(exc), 1)
-    mail_lock = DaemonLock(mail_lock_path(context.config), SENDING)
-    mail_lock.wait_for(None)  # a command sending mail now finishes first: nothing goes twice
     app = context.app()
+    mail_lock = DaemonLock(mail_lock_path(context.config), SENDING)
+    if app.leases is None:
+        # A SQLite database's mail is this daemon's for its whole life; a command sending
+        # mail now finishes first: nothing goes twice. On a shared database each round of
+        # mail takes the database's lease instead.
+        mail_lock.wait_for(None)
     try:
         try:
             daemon = Daemon(app)
@@ -110,7 +114,7 @@ def run(context: Context) -> None:
 @pass_context
 def check(context: Context, sources: Sequence[str], all_releases: bool) -> None:
     """Check every source (or the ones named) once, print a summary."""
-    from watcher.lock import daemon_running, mail_rights
+    from watcher.lock import daemon_running
 
     _logging(context)
     try:
@@ -129,8 +133,8 @@ def check(context: Context, sources: Sequence[str], all_releases: bool) -> None:
         if daemon_running(context.config):
             logging.getLogger("watcher").info("mail is left to the running daemon")
         else:
-            with mail_rights(context.config, wait=MAIL_WAIT) as may_send:
-                if may_send:
+            with app.mail_rights(wait=MAIL_WAIT) as may_send:
+                if may_send is not None:
                     app.mails = True
                     app.deliver(instant=True)  # what the daemon sends after a check
                 else:

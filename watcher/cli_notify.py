@@ -123,7 +123,7 @@ def digest_preview(context: Context, subscription: str) -> None:
 @pass_context
 def digest_send(context: Context, dry_run: bool) -> None:
     """Send the digests whose time has come, and whatever waits in the outbox."""
-    from watcher.lock import daemon_running, mail_rights
+    from watcher.lock import daemon_running
 
     def send(app: App) -> int:
         if not dry_run:
@@ -146,11 +146,14 @@ def digest_send(context: Context, dry_run: bool) -> None:
         fail("the running daemon sends the digests (and retries the outbox); nothing sent", 1)
     if dry_run:
         sys.exit(read(context, send))
-    with mail_rights(context.config, wait=MAIL_WAIT) as may_send:
-        if not may_send:
-            fail("another watcher process is sending mail now; nothing sent", 1)
-        code = read(context, send)
-    sys.exit(code)
+
+    def send_alone(app: App) -> int:
+        with app.mail_rights(wait=MAIL_WAIT) as may_send:
+            if may_send is None:
+                fail("another watcher process is sending mail now; nothing sent", 1)
+            return send(app)
+
+    sys.exit(read(context, send_alone))
 
 
 def _show_what_would_be_sent(app: App, due: Sequence[Subscription]) -> None:
@@ -195,7 +198,7 @@ def outbox_retry(context: Context, subscription: str | None) -> None:
     configured one; each keeps its Message-ID. Without a running daemon they are sent now, with
     whatever else is due."""
     from watcher.delivery import ADMIN
-    from watcher.lock import daemon_running, mail_rights
+    from watcher.lock import daemon_running
 
     names = [s.name for s in context.config.subscriptions]
     if context.config.health.admin:
@@ -209,11 +212,18 @@ def outbox_retry(context: Context, subscription: str | None) -> None:
     if daemon_running(context.config):
         click.echo("the running daemon sends them within a minute")
         sys.exit(0)
-    with mail_rights(context.config, wait=MAIL_WAIT) as may_send:
-        if not may_send:
-            click.echo("the watcher process sending mail now sends them")
-            sys.exit(0)
-        sent, failed = read(context, lambda app: app.deliverer.deliver())
+
+    def send(app: App) -> tuple[int, int] | None:
+        with app.mail_rights(wait=MAIL_WAIT) as may_send:
+            if may_send is None:
+                return None
+            return app.deliverer.deliver(stop=may_send)
+
+    outcome = read(context, send)
+    if outcome is None:
+        click.echo("the watcher process sending mail now sends them")
+        sys.exit(0)
+    sent, failed = outcome
     click.echo(f"sent {sent}, failed {failed}")
     sys.exit(1 if failed else 0)
 

@@ -151,6 +151,7 @@ def _resolve(settings: Settings, path: Path, lines: dict[tuple[Any, ...], int]) 
         ),
         feeds=FeedOptions(title=settings.feeds.title, limit=settings.feeds.limit),
         log_level=settings.log_level,
+        lease_expiry=settings.lease_expiry,
     )
 
 

@@ -184,6 +184,9 @@ OWN_MESSAGES = frozenset(
 )  # fmt: skip
 
 
+MIN_LEASE_EXPIRY = timedelta(seconds=3)
+
+
 class ServerSettings(Strict):
     listen: str = "127.0.0.1:8080"
     base_url: HttpUrl | None = None
@@ -229,6 +232,21 @@ class Settings(Strict):
     email: EmailSettings | None = None
     subscriptions: list[SubscriptionConfig] = []
     health: HealthSettings = HealthSettings()
+    # several daemons on one PostgreSQL database: how long a daemon's claim on a source's
+    # check, or on sending the mail, lasts unless it renews it (a dead daemon's work is taken
+    # over after that)
+    lease_expiry: Duration = timedelta(minutes=1)
+
+    @field_validator("lease_expiry")
+    @classmethod
+    def _renewable(cls, value: timedelta) -> timedelta:
+        if value < MIN_LEASE_EXPIRY:
+            raise PydanticCustomError(
+                "duration",
+                "{value} is too short to renew a lease in time (at least 3s)",
+                {"value": repr(f"{value.total_seconds():g}s")},
+            )
+        return value
 
     @field_validator("sources")
     @classmethod

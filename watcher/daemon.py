@@ -3,6 +3,10 @@
 Every source is checked at start and then every `every` (plus up to `jitter`); one source is
 never checked twice at once, and a late check is run once, not once per missed slot.
 SIGTERM and SIGINT stop checks at the next release boundary and exit 0.
+
+Several daemons on one PostgreSQL database each schedule every source; a check runs only where
+its lease is claimed (app.py, store/leases.py), and every fraction of the lease expiry each
+daemon looks for checks a dead daemon left, to run them at once.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ log = logging.getLogger("watcher.daemon")
 # committed, so nothing half-written remains, and the next start reads it again.
 STOP_GRACE = timedelta(seconds=5)
 DELIVERIES = "deliveries"
+TAKEOVER = "takeover"
 MAIL_EXECUTOR = "mail"
+LEASE_EXECUTOR = "leases"
 
 
 class Daemon:
@@ -48,6 +54,8 @@ class Daemon:
                 "default": ThreadPoolExecutor(max_workers=max(1, min(4, len(sources)))),
                 # mail has a worker of its own: checks that take long never hold it up
                 MAIL_EXECUTOR: ThreadPoolExecutor(max_workers=1),
+                # looking for checks to take over is quick, and never waits behind checks
+                LEASE_EXECUTOR: ThreadPoolExecutor(max_workers=1),
             },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
@@ -60,6 +68,7 @@ class Daemon:
             self._healthy,
             topics={name: topic.title for name, topic in app.config.topics.items()},
             base_url=app.config.base_url,
+            refresh=app.refresh_feeds,
         )
 
     def _schedule(self, *, first_run: datetime | None) -> None:
@@ -68,7 +77,7 @@ class Daemon:
         config = self.app.config
         wanted = {s.name: s for s in config.sources if s.enabled}
         for job in self.scheduler.get_jobs():
-            if job.id != DELIVERIES and job.id not in wanted:
+            if job.id not in (DELIVERIES, TAKEOVER) and job.id not in wanted:
                 job.remove()
         for name, source in wanted.items():
             trigger = IntervalTrigger(
@@ -103,6 +112,30 @@ class Daemon:
                 executor=MAIL_EXECUTOR,
                 next_run_time=first_run or self.app.clock(),
             )
+        if self.app.leases is not None and self.scheduler.get_job(TAKEOVER) is None:
+            # a dead daemon's lease is free `lease_expiry` after its last renewal: looked for
+            # ten times per expiry, its check is taken over within 1.1 expiries at most
+            every = max(1.0, config.lease_expiry.total_seconds() / 10)
+            self.scheduler.add_job(
+                self._take_over,
+                IntervalTrigger(seconds=every, timezone="UTC"),
+                id=TAKEOVER,
+                name="checks left by a daemon that died",
+                executor=LEASE_EXECUTOR,
+            )
+
+    def _take_over(self) -> None:
+        """Checks whose lease a dead daemon left run now (the check claims it), not at the
+        source's next scheduled time, which may be many minutes away."""
+        try:
+            expired = self.app.expired_checks()
+        except Exception:  # the database away for a moment: looked for again shortly
+            log.exception("looking for checks to take over")
+            return
+        now = self.app.clock()
+        for name in expired:
+            if self.scheduler.get_job(name) is not None:
+                self.scheduler.modify_job(name, next_run_time=now)
 
     def reload(self) -> None:
         """SIGHUP: a valid config takes effect now; an invalid one is reported in one line and
@@ -154,7 +187,7 @@ class Daemon:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGHUP, lambda _signum, _frame: reload_requested.set())
-        self.app.store.clear_running()  # what an earlier process left under way
+        self.app.clear_running()  # what an earlier process left under way
         self.app.prepare()  # topics whose terms changed, subscriptions seen for the first time
         self.app.build_feeds()  # valid (possibly empty) feeds before the first check
         self.web.start()
@@ -195,7 +228,7 @@ class Daemon:
             self.running += 1
             self.checks[name] = self.app.clock()
         try:
-            self.app.check_one(name)
+            self.app.check_due(name)
         except Exception:
             log.exception("check %s: unexpected error", name)
         finally:

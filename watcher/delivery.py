@@ -189,12 +189,14 @@ class Deliverer:
 
     # -- getting it out -----------------------------------------------------------------------
 
-    def deliver(self) -> tuple[int, int]:
-        """Send what waits in the outbox and is due; returns (sent, failed attempts)."""
+    def deliver(self, stop: threading.Event | None = None) -> tuple[int, int]:
+        """Send what waits in the outbox and is due; returns (sent, failed attempts). `stop`
+        (else the process's) ends it between two messages: a stop, or the right to send lost."""
         sent = failed = 0
         tried: set[int] = set()
+        halt = stop or self.stop
         for message in self._due(tried):
-            if self.stop.is_set():
+            if halt.is_set():
                 break  # the rest waits in the outbox for the next start
             assert message.id is not None
             tried.add(message.id)

@@ -3,7 +3,8 @@
 One `Fetcher` per process holds the connection pool, the per-host gates (concurrency and the
 minimum delay between two requests to one host) and the robots.txt cache, so two sources on one
 host share one budget. Each check of a source opens a `FetchSession` with that source's settings,
-which counts its requests.
+which counts its requests. With `hosts` (several daemons on one PostgreSQL database), the
+concurrency and the delay are also held across every process that shares them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -39,6 +39,7 @@ from watcher.errors import (
 from watcher.inflate import Inflater
 from watcher.models import FetchResult, Gone, NotModified, Page, Validators
 from watcher.options import HttpOptions
+from watcher.politeness import HostGate, SharedHosts
 from watcher.urls import host_key
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ ROBOTS_REDIRECTS = 5
 ROBOTS_TTL = timedelta(hours=6)
 ROBOTS_AGENT = "watcher"
 FRESH_VALIDATOR = timedelta(seconds=60)
+ADMISSION_POLL = 0.05  # seconds between two asks for a host that other processes keep busy
 _CHALLENGE_MARKERS = (
     b"sucuri_cloudproxy_js",  # Sucuri CloudProxy (asean.org, Nov 2021)
     b"<title>just a moment...</title>",  # Cloudflare managed challenge
@@ -75,38 +77,6 @@ class _Retry(Exception):
         self.retry_after = retry_after
 
 
-class _HostGate:
-    """One host's requests in flight, from every source. Each request is admitted only while
-    fewer than its own source's `per_host_concurrency` are in flight: sources that share a host
-    with different limits each get what they asked for, the strictest never more."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.next_start = 0.0
-        self._changed = threading.Condition()
-        self._in_flight = 0
-        self._queue: deque[object] = deque()  # first come, first served: nobody starves
-
-    def enter(self, limit: int, stop: threading.Event) -> None:
-        ticket = object()
-        with self._changed:
-            self._queue.append(ticket)
-            try:
-                while self._queue[0] is not ticket or self._in_flight >= limit:
-                    if stop.is_set():  # a stop must not wait for a busy host
-                        raise Interrupted("stopping")
-                    self._changed.wait(0.2)
-            finally:
-                self._queue.remove(ticket)
-                self._changed.notify_all()
-            self._in_flight += 1
-
-    def leave(self) -> None:
-        with self._changed:
-            self._in_flight -= 1
-            self._changed.notify_all()
-
-
 class Fetcher:
     """Requests go to an httpx transport (a pool of keep-alive connections) directly: this
     module already does what a Client adds (redirects hop by hop, auth for one host, the
@@ -119,11 +89,13 @@ class Fetcher:
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        hosts: SharedHosts | None = None,
     ) -> None:
         self.transport = transport or httpx.HTTPTransport()
         self.clock = clock
+        self.hosts = hosts
         self.stop = threading.Event()
-        self._gates: dict[str, _HostGate] = {}
+        self._gates: dict[str, HostGate] = {}
         self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}
         self._lock = threading.Lock()
 
@@ -144,11 +116,11 @@ class Fetcher:
         if seconds > 0 and self.stop.wait(seconds):
             raise Interrupted("stopping")
 
-    def gate(self, host: str) -> _HostGate:
+    def gate(self, host: str) -> HostGate:
         with self._lock:
             gate = self._gates.get(host)
             if gate is None:  # once per host, not a new gate built and dropped every request
-                gate = self._gates[host] = _HostGate()
+                gate = self._gates[host] = HostGate()
             return gate
 
 
@@ -264,8 +236,12 @@ class FetchSession:
         host = urlsplit(url).netloc.lower()
         gate = self.fetcher.gate(host)
         gate.enter(settings.per_host_concurrency, self.fetcher.stop)
+        slot = None
         try:
-            self._space(gate, self._min_delay(url))
+            if self.fetcher.hosts is None:
+                self._space(gate, self._min_delay(url))
+            else:
+                slot = self._admitted(self.fetcher.hosts, host, self._min_delay(url))
             self.requests += 1
             started = self.fetcher.clock()
             request = httpx.Request(
@@ -289,9 +265,35 @@ class FetchSession:
         except httpx.HTTPError as exc:
             raise FetchNetworkError(url, f"HTTP error ({_short(exc)})") from exc
         finally:
+            if slot is not None and self.fetcher.hosts is not None:
+                self.fetcher.hosts.leave(slot)
             gate.leave()
 
-    def _space(self, gate: _HostGate, min_delay: float) -> None:
+    def _admitted(self, hosts: SharedHosts, host: str, min_delay: float) -> int:
+        """Waits until every process sharing `hosts` has fewer than `per_host_concurrency`
+        requests to `host` in flight and `min_delay` has passed since the last one started;
+        the slot it then holds (a process that dies holding one frees it after `hold`)."""
+        settings = self.settings
+        hold = settings.deadline + settings.timeout * 2
+        while True:
+            admitted = hosts.admit(
+                host,
+                limit=settings.per_host_concurrency,
+                min_delay=timedelta(seconds=min_delay),
+                hold=hold,
+            )
+            if admitted is not None:
+                break
+            self.fetcher.sleep(ADMISSION_POLL)
+        slot, wait = admitted
+        try:
+            self.fetcher.sleep(wait)
+        except Interrupted:
+            hosts.leave(slot)
+            raise
+        return slot
+
+    def _space(self, gate: HostGate, min_delay: float) -> None:
         """Keep `min_delay` between the starts of two requests to the same host."""
         with gate.lock:
             now = self.fetcher.clock()

@@ -186,6 +186,7 @@ class CheckResult:
     error: str | None = None
     notes: tuple[str, ...] = ()  # what the user should know of a check that went well
     failed_items: int = 0  # posts or feed items that could not be read (the others were)
+    runner: str | None = None  # the process that checked (host:pid:tag), when recorded
 
     def count(self, kind: ChangeKind) -> int:
         return self.counts.get(kind, 0)

@@ -175,6 +175,8 @@ class Config:
     server: ServerOptions
     feeds: FeedOptions
     log_level: str
+    # several daemons on one PostgreSQL database: a lease not renewed for this long is free
+    lease_expiry: timedelta = timedelta(minutes=1)
 
     @property
     def feeds_dir(self) -> Path:

@@ -46,10 +46,13 @@ class WebServer:
         base_url: str = "",
         timeout: float = IDLE_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
+        refresh: Callable[[], None] | None = None,
     ) -> None:
-        """`topics`: name -> title of each per-topic feed, served under /feeds/topics/."""
+        """`topics`: name -> title of each per-topic feed, served under /feeds/topics/;
+        `refresh`, called before a feed is served, brings the files up to date."""
         host, _, port = listen.rpartition(":")
         self.feeds_dir = feeds_dir
+        self.refresh = refresh
         self.base_url = base_url
         self.routes = Routes(feeds_dir, dict(topics or {}), base_url)
         handler = _handler(self, health)
@@ -171,6 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
             status = HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE
             self._send(status, "text/plain; charset=utf-8", body, send_body)
         elif path in routes.files:
+            if self.web.refresh is not None:
+                self.web.refresh()
             self._send_file(routes.files[path], send_body)
         else:
             self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n", send_body)

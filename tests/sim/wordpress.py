@@ -96,6 +96,11 @@ class SimWordPress:
         # rewrites every answer, as a proxy, a plugin or a broken site would
         self.tamper: Callable[[Request, Response], Response] | None = None
         self.hits: list[Hit] = []
+        # requests being answered now, the most at once, and when each arrived (monotonic)
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.arrivals: list[float] = []
+        self._flight = threading.Lock()
         self.lock = threading.RLock()
         self._next_id = 100
         self._server: ThreadingHTTPServer | None = None
@@ -328,6 +333,17 @@ def _handler(site: SimWordPress) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:
+            with site._flight:
+                site.arrivals.append(time.monotonic())
+                site.in_flight += 1
+                site.max_in_flight = max(site.max_in_flight, site.in_flight)
+            try:
+                self._answer()
+            finally:
+                with site._flight:
+                    site.in_flight -= 1
+
+        def _answer(self) -> None:
             parts = urlsplit(self.path)
             delay = site.delays.get(parts.path)
             if delay:

@@ -306,10 +306,11 @@ class CheckRecords:
         listed: Iterable[str] | None,
         baseline_done: bool,
         deferred_until: datetime | None = None,
+        runner: str | None = None,
     ) -> None:
-        """Record the run, and what the check got to keep: how far it got (the source kind's
-        cursor), what its listing showed, whether its baseline is done. A check that failed
-        keeps none of it, and is simply done again."""
+        """Record the run (and which process ran it), and what the check got to keep: how far
+        it got (the source kind's cursor), what its listing showed, whether its baseline is
+        done. A check that failed keeps none of it, and is simply done again."""
         with Session(self.engine) as session, session.begin():
             source = session.get(SourceRow, source_id)
             assert source is not None
@@ -346,6 +347,7 @@ class CheckRecords:
                     error=result.error,
                     notes="\n".join(result.notes) or None,
                     failed_items=result.failed_items,
+                    runner=runner,
                 )
             )
 

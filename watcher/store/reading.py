@@ -25,6 +25,7 @@ from watcher.models import (
 )
 from watcher.store.tables import (
     CHANGE,
+    HEALTH_EVENT,
     RELEASE,
     RELEASE_TOPIC,
     SOURCE,
@@ -120,6 +121,31 @@ class Reading:
                 ),
             )
 
+    def check_runs(self, source: str) -> list[CheckResult]:
+        """Every check of a source, oldest first."""
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(CheckRunRow)
+                .join(SourceRow, col(SourceRow.id) == CheckRunRow.source_id)
+                .where(SourceRow.name == source)
+                .order_by(col(CheckRunRow.id))
+            ).all()
+            return [_run_result(row, source) for row in rows]
+
+    def feeds_marker(self) -> tuple[int, ...]:
+        """Moves whenever what the feeds show may have changed (a change, a health event,
+        topics matched again), whichever process wrote it."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(
+                    sa.select(sa.func.max(CHANGE.c.id)).scalar_subquery(),
+                    sa.select(sa.func.max(HEALTH_EVENT.c.id)).scalar_subquery(),
+                    sa.select(sa.func.max(RELEASE_TOPIC.c.id)).scalar_subquery(),
+                    sa.select(sa.func.count()).select_from(RELEASE_TOPIC).scalar_subquery(),
+                )
+            ).one()
+            return tuple(int(value or 0) for value in row)
+
     def statuses(self) -> list[SourceStatus]:
         with Session(self.engine) as session:
             counts = dict(
@@ -199,6 +225,7 @@ def _run_result(row: CheckRunRow, source: str) -> CheckResult:
         error=row.error,
         notes=tuple(row.notes.splitlines()) if row.notes else (),
         failed_items=row.failed_items,
+        runner=row.runner,
     )
 
 

@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,12 @@ from watcher.errors import StoreError
 from watcher.store.checks import CheckRecords
 from watcher.store.deliveries import Deliveries
 from watcher.store.health import Health
+from watcher.store.leases import Leases
 from watcher.store.reading import Reading
 from watcher.store.topics import TopicIndex
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-SCHEMA_REVISION = "0005"  # the newest migration in store/migrations/versions
+SCHEMA_REVISION = "0006"  # the newest migration in store/migrations/versions
 # Any fixed number will do, as long as every watcher process uses the same one; PostgreSQL
 # scopes advisory locks to the database, so other databases on the server are not affected.
 MIGRATION_LOCK_KEY = 0x7761746368657200  # "watcher\0"
@@ -105,6 +107,13 @@ class Store(CheckRecords, Reading, TopicIndex, Deliveries, Health):
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def leases(self, holder: str, ttl: timedelta) -> Leases | None:
+        """What several daemons sharing this database coordinate through, if it can be shared:
+        PostgreSQL can; a SQLite database belongs to one daemon (None)."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        return Leases(self.engine, holder, ttl)
 
     # -- the state a check starts from ---------------------------------------------------
 

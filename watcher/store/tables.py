@@ -158,6 +158,7 @@ class CheckRunRow(SQLModel, table=True):
     failed_items: int = Field(
         default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
     )
+    runner: str | None = Field(default=None, max_length=200)  # the process that checked
 
 
 class HealthEventRow(SQLModel, table=True):
@@ -229,6 +230,40 @@ class OutboxRow(SQLModel, table=True):
     sent_at: datetime | None = _when(nullable=True)
 
 
+class LeaseRow(SQLModel, table=True):
+    """Who does a piece of work now, when several daemons share a PostgreSQL database: a
+    source's checks (`source:<name>`) or the sending of mail (`mail`). A holder keeps its lease
+    by renewing it before `expires_at`; past that, another daemon may take it. For a source,
+    `next_due_at` is when its next check is due, whichever daemon does it."""
+
+    __tablename__ = "lease"
+    name: str = Field(primary_key=True, max_length=200)
+    holder: str | None = Field(default=None, max_length=200)
+    expires_at: datetime | None = _when(nullable=True)
+    taken_at: datetime | None = _when(nullable=True)
+    next_due_at: datetime | None = _when(nullable=True)
+
+
+class HostRow(SQLModel, table=True):
+    """One host's shared politeness: its row is locked while a request to it is admitted, and
+    `next_start` is the earliest start of the next request (`min_delay` after the last)."""
+
+    __tablename__ = "host"
+    name: str = Field(primary_key=True, max_length=255)
+    next_start: datetime = _when()
+
+
+class HostSlotRow(SQLModel, table=True):
+    """A request to `host` in flight, by `holder`, until it ends (or `expires_at`, should its
+    daemon die meanwhile)."""
+
+    __tablename__ = "host_slot"
+    id: int | None = Field(default=None, primary_key=True)
+    host: str = Field(max_length=255, index=True)
+    holder: str = Field(max_length=200)
+    expires_at: datetime = _when()
+
+
 # The tables as SQLAlchemy Core sees them, for the statements of the hot paths.
 RELEASE = cast(sa.Table, ReleaseRow.__table__)  # type: ignore[attr-defined]
 VERSION = cast(sa.Table, VersionRow.__table__)  # type: ignore[attr-defined]
@@ -240,3 +275,6 @@ TOPIC_STATE = cast(sa.Table, TopicStateRow.__table__)  # type: ignore[attr-defin
 SUBSCRIPTION = cast(sa.Table, SubscriptionStateRow.__table__)  # type: ignore[attr-defined]
 OUTBOX = cast(sa.Table, OutboxRow.__table__)  # type: ignore[attr-defined]
 HEALTH_EVENT = cast(sa.Table, HealthEventRow.__table__)  # type: ignore[attr-defined]
+LEASE = cast(sa.Table, LeaseRow.__table__)  # type: ignore[attr-defined]
+HOST = cast(sa.Table, HostRow.__table__)  # type: ignore[attr-defined]
+HOST_SLOT = cast(sa.Table, HostSlotRow.__table__)  # type: ignore[attr-defined]
