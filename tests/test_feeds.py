@@ -12,8 +12,8 @@ import feedparser
 from lxml import etree
 
 from watcher import feeds
-from watcher.models import ChangeEntry, ChangeKind
-from watcher.render import changed_words, diff_html
+from watcher.models import ChangeEntry, ChangeKind, Document
+from watcher.render import from_unified, inline_html
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -25,6 +25,17 @@ DIFF = "\n".join(
         " ",
         "-They agreed on 10 points & <more>.",
         "+They agreed on 12 points & <more>.",
+    ]
+)
+
+BEFORE = "\n\n".join(
+    [
+        "BALI, 21 February 2019 – Upon the elevation of the ASEAN-Russia partnership…",
+        "The Ministers met in Bali.",
+        "They discussed trade.",
+        "They agreed on 10 points & <more>.",
+        "The next meeting is in Moscow.",
+        "Both sides welcomed the talks.",
     ]
 )
 
@@ -57,6 +68,10 @@ def entries() -> list[ChangeEntry]:
             diff=DIFF,
             html="",
             baseline=False,
+            before=Document(common["title"], BEFORE, common["published"]),
+            after=Document(
+                common["title"], BEFORE.replace("10 points", "12 points"), common["published"]
+            ),
             **common,
         ),
         ChangeEntry(
@@ -112,10 +127,11 @@ def test_feeds_parse_cleanly_and_carry_what_the_specs_require() -> None:
         assert guid.text.startswith("urn:uuid:")
 
 
-def test_an_edit_shows_the_changed_words() -> None:
+def test_an_edit_shows_its_summary_and_the_changed_words() -> None:
     parsed = feedparser.parse(render(entries()).atom)
     edited = parsed.entries[1].content[0].value
-    assert "<del>10</del>" in edited and "<ins>12</ins>" in edited
+    assert "<b>1 paragraph edited; 1 figure changed: 10 → 12</b>" in edited
+    assert ">10</del>" in edited and ">12</ins>" in edited
     assert "&lt;more&gt;" in edited  # page text is escaped, never markup
 
 
@@ -148,16 +164,13 @@ def test_a_changed_line_that_starts_with_dashes_is_shown() -> None:
         [
             "--- version 1",
             "+++ version 2",
-            "@@ -1,2 +1,2 @@",
+            "@@ -1,4 +1,4 @@",
             " Title",
+            " ",
             "--- a list item",
             "+-- a list item, changed",
         ]
     )
-    assert (
-        diff_html(diff) == "<p>Title</p><p>-- a list <del>item</del> <ins>item, changed</ins></p>"
-    )
-
-
-def test_the_words_an_edit_changed() -> None:
-    assert changed_words(DIFF) == [("10", "12")]
+    edit = from_unified(diff)
+    assert [(b.old, b.new) for b in edit.blocks] == [("-- a list item", "-- a list item, changed")]
+    assert "-- a list item<ins" in inline_html(edit)

@@ -122,8 +122,17 @@ def test_daily_digest_arrives_once_with_the_right_counts(
     plain = part(message)
     html = part(message, "html")
     assert "ASEAN and the Russian Federation hold consultations" in plain
-    assert "changed: “10” → “12”" in plain
-    assert "<del>10</del> <ins>12</ins>" in html
+    summary = "1 paragraph edited; 1 figure changed: 10 → 12"
+    assert (
+        f"   {summary}\n   The ASEAN-Russia Joint Cooperation Committee reviewed [-10-]{{+12+}} projects."
+        in plain.replace("\r\n", "\n")
+    )
+    assert f"<p><b>{summary}</b></p>" in html
+    assert ">10</del><ins" in html and ">12</ins> projects." in html
+    # the feed's entry for the edit says the same
+    feed = feedparser.parse((tmp_path / "state" / "feeds" / "all.atom").read_bytes())
+    [edited] = [e for e in feed.entries if e.title.startswith("Edited: ")]
+    assert f"<b>{summary}</b>" in edited.content[0].value
     assert "Belarus" not in plain and "rush" not in plain
     assert received.recipients == ("analyst@example.org",)
     assert local  # the clock moved a day

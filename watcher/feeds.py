@@ -19,7 +19,7 @@ from feedgen.feed import FeedGenerator
 
 from watcher import __version__
 from watcher.models import ChangeEntry, ChangeKind, HealthEvent, HealthKind
-from watcher.render import diff_html
+from watcher.render import change_diff, edit_html
 from watcher.urls import web_url
 
 FEED_NAMES = ("all.atom", "all.rss")
@@ -154,14 +154,19 @@ def entry_html(entry: ChangeEntry) -> str:
         head = f"<p>New release on {html.escape(entry.source)}{published}: {link}</p>"
         return head + entry.html
     if entry.kind == ChangeKind.EDITED:
-        return f"<p>This release was edited{published}: {link}</p>" + diff_html(entry.diff)
+        return f"<p>This release was edited{published}: {link}</p>" + _edit_html(entry)
     if entry.kind == ChangeKind.REMOVED:
         return (
             f"<p>This release is no longer on {html.escape(entry.source)}: {link} "
             "answered as missing twice in a row. Every version is kept.</p>"
         )
-    changed = diff_html(entry.diff) if entry.diff else "<p>Its text is unchanged.</p>"
+    changed = _edit_html(entry) if entry.diff else "<p>Its text is unchanged.</p>"
     return f"<p>This release is back after being removed: {link}</p>" + changed
+
+
+def _edit_html(entry: ChangeEntry) -> str:
+    edit = change_diff(entry)
+    return edit_html(edit) if edit is not None else ""
 
 
 def _add_entry(feed: FeedGenerator, entry: ChangeEntry) -> None:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from watcher.errors import WatcherError
 from watcher.models import ChangeEntry, ChangeKind, HealthEvent, HealthKind
 from watcher.options import SmtpOptions, SmtpSecurity
-from watcher.render import changed_words, diff_html, opening
+from watcher.render import change_diff, edit_html, edit_text, opening
 from watcher.urls import web_url
 
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
@@ -184,12 +184,9 @@ def _entry_text(entry: ChangeEntry, zone: ZoneInfo) -> list[str]:
     when = f"published {entry.published.astimezone(zone):%d %b %Y}" if entry.published else ""
     lines.append("   " + " · ".join(part for part in (when, entry.url) if part))
     if entry.kind == ChangeKind.EDITED:
-        for old, new in changed_words(entry.diff)[:12]:
-            lines.append(
-                f"   changed: “{old}” → “{new}”"
-                if old and new
-                else f"   {'removed: ' + old if old else 'added: ' + new}"
-            )
+        edit = change_diff(entry)
+        if edit is not None:
+            lines.extend("   " + line for line in edit_text(edit))
     elif entry.kind in (ChangeKind.NEW, ChangeKind.RESTORED) and entry.text:
         lines.append("   " + opening(entry.text))
     elif entry.kind == ChangeKind.REMOVED:
@@ -204,7 +201,8 @@ def _entry_html(entry: ChangeEntry, zone: ZoneInfo) -> str:
     details = html.escape(when + entry.url)
     head = f"<h3>{_LABEL[entry.kind]}: {link}</h3><p><small>{details}</small></p>"
     if entry.kind == ChangeKind.EDITED:
-        return head + diff_html(entry.diff)
+        edit = change_diff(entry)
+        return head + (edit_html(edit) if edit is not None else "")
     if entry.kind == ChangeKind.REMOVED:
         return head + "<p>No longer on the site; every version is kept.</p>"
     return head + (f"<p>{html.escape(opening(entry.text))}</p>" if entry.text else "")

@@ -199,6 +199,16 @@ class CheckResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Document:
+    """A version as an edit's diff compares it (watcher.render.compare)."""
+
+    title: str
+    text: str
+    published: datetime | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeEntry:
     """A stored change as the feeds and the mail show it."""
 
@@ -217,6 +227,10 @@ class ChangeEntry:
     id: int = 0  # the change's row, in detection order (watermarks of deliveries)
     text: str = ""  # the version's text, when the change made one
     topics: tuple[str, ...] = ()
+    # the version before the change and the one it made, when it made one (EDITED, RESTORED
+    # with new words): what the word diff and the summary line compare
+    before: Document | None = None
+    after: Document | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from watcher.models import (
     ChangeView,
     CheckResult,
     CheckStatus,
+    Document,
     Origin,
     ReleaseHistory,
     ReleaseStatus,
@@ -229,8 +230,12 @@ def _run_result(row: CheckRunRow, source: str) -> CheckResult:
     )
 
 
+_PREVIOUS = VERSION.alias("previous")
+
+
 def changes_query() -> sa.Select[Any]:
-    """Changes with what a reader sees of them: source, publication date, the version made."""
+    """Changes with what a reader sees of them: source, publication date, the version made and
+    the one before it (which an edit's diff compares with)."""
     return (
         sa.select(
             CHANGE,
@@ -238,10 +243,24 @@ def changes_query() -> sa.Select[Any]:
             RELEASE.c.published,
             VERSION.c.html.label("version_html"),
             VERSION.c.text.label("version_text"),
+            VERSION.c.title.label("version_title"),
+            VERSION.c.published.label("version_published"),
+            VERSION.c.attachments.label("version_attachments"),
+            _PREVIOUS.c.title.label("previous_title"),
+            _PREVIOUS.c.text.label("previous_text"),
+            _PREVIOUS.c.published.label("previous_published"),
+            _PREVIOUS.c.attachments.label("previous_attachments"),
         )
         .join(SOURCE, SOURCE.c.id == CHANGE.c.source_id)
         .join(RELEASE, RELEASE.c.id == CHANGE.c.release_id)
         .outerjoin(VERSION, VERSION.c.id == CHANGE.c.version_id)
+        .outerjoin(
+            _PREVIOUS,
+            sa.and_(
+                _PREVIOUS.c.release_id == CHANGE.c.release_id,
+                _PREVIOUS.c.number == VERSION.c.number - 1,
+            ),
+        )
     )
 
 
@@ -263,4 +282,23 @@ def change_entry(row: Any, topics: Sequence[str] = ()) -> ChangeEntry:
         id=row.id,
         text=row.version_text or "",
         topics=tuple(sorted(topics)),
+        before=_document(
+            row.previous_title, row.previous_text, row.previous_published, row.previous_attachments
+        ),
+        after=_document(
+            row.version_title, row.version_text, row.version_published, row.version_attachments
+        ),
+    )
+
+
+def _document(
+    title: str | None, text: str | None, published: Any, attachments: Any
+) -> Document | None:
+    if title is None or text is None:
+        return None  # no such version (a NEW change has no version before it)
+    return Document(
+        title=title,
+        text=text,
+        published=published,
+        attachments=tuple(Attachment(a["url"], a["label"]) for a in attachments or ()),
     )
