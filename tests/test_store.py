@@ -70,3 +70,22 @@ def test_a_database_whose_files_cannot_be_made_is_one_line(tmp_path: Path) -> No
     (tmp_path / "watcher.db.migrate.lock").mkdir()  # what a botched restore might leave
     with pytest.raises(StoreError, match=r"^database sqlite:///.*: Is a directory \(.*lock\)$"):
         Store.open(f"sqlite:///{database}")
+
+
+def test_an_edit_is_read_with_the_version_before_it_and_the_one_it_made(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    """What the word diff of feeds and mail compares: the two versions, not the stored diff."""
+    post = site.add_post("Statement", "First.\n\nThey pledged USD 5 million.")
+    app = make_app([wordpress_source(site)])
+    app.check()
+    site.edit_post(post, content="First.\n\nThey pledged USD 3 million.")
+    app.check()
+    [edit, new] = app.store.recent_changes(10)
+    assert (edit.kind, new.kind) == (ChangeKind.EDITED, ChangeKind.NEW)
+    assert edit.before is not None and edit.after is not None
+    assert edit.before.text.endswith("USD 5 million.") and edit.after.text.endswith(
+        "USD 3 million."
+    )
+    assert edit.before.title == edit.after.title == "Statement"
+    assert new.before is None  # nothing came before the first version

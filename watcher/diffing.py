@@ -183,21 +183,35 @@ def word_runs(old: str, new: str) -> tuple[Run, ...]:
     """The words of `old` and `new` in order, those taken out and put in marked. A stretch
     whose difference folds away (typography only) counts as unchanged and shows the new
     text; two changes with only spaces between them are shown as one."""
-    old_tokens, new_tokens = tokens(old), tokens(new)
+    old_units, new_units = _units(old), _units(new)
+    # each word carries the spaces after it: difflib then never matches a space against every
+    # other space, which made a long paragraph cost quadratic time
     matcher = difflib.SequenceMatcher(
-        a=[fold(t) or " " for t in old_tokens],
-        b=[fold(t) or " " for t in new_tokens],
-        autojunk=False,
+        a=[fold(u) for u in old_units], b=[fold(u) for u in new_units], autojunk=False
     )
     runs: list[Run] = []
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
-        taken, put = "".join(old_tokens[a1:a2]), "".join(new_tokens[b1:b2])
+        taken, put = "".join(old_units[a1:a2]), "".join(new_units[b1:b2])
         if op == "equal" or fold(taken) == fold(put):
             runs.append(Run(Mark.EQUAL, put))
             continue
-        runs.append(Run(Mark.DELETE, taken))
-        runs.append(Run(Mark.INSERT, put))
+        # the spaces after the last word changed are not part of the change
+        space = put[len(put.rstrip()) :] if taken.rstrip() != taken or not taken else ""
+        runs.append(Run(Mark.DELETE, taken.rstrip() if space else taken))
+        runs.append(Run(Mark.INSERT, put[: len(put) - len(space)]))
+        runs.append(Run(Mark.EQUAL, space))
     return tuple(_joined(_absorb_spaces(r for r in runs if r.text)))
+
+
+def _units(text: str) -> list[str]:
+    """Tokens, each with the whitespace that follows it."""
+    units: list[str] = []
+    for token in tokens(text):
+        if token.isspace() and units:
+            units[-1] += token
+        else:
+            units.append(token)
+    return units
 
 
 def collapse(blocks: Sequence[Block], context: int = CONTEXT) -> list[Block]:

@@ -36,6 +36,8 @@ from watcher.models import ChangeEntry
 
 __all__ = [
     "CONTEXT",
+    "KEPT_WORDS",
+    "LONG_RUN_WORDS",
     "Block",
     "BlockKind",
     "EditDiff",
