@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
+from watcher.diff_unified import from_unified
 from watcher.diffing import (
     CONTEXT,
     Block,
@@ -27,7 +28,6 @@ from watcher.diffing import (
     Run,
     Summary,
     compare,
-    from_unified,
     paragraphs,
     tokens,
     word_runs,
