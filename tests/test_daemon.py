@@ -51,8 +51,9 @@ def run_the_story(site: SimWordPress, daemon_for: Callable[..., DaemonProcess]) 
         "New: ASEAN-Russia Senior Officials’ Meeting",
     ]
     edited = next(e for e in entries if e.title.startswith("Edited"))
-    assert "<del>12</del>" in edited.content[0].value
-    assert "<ins>14</ins>" in edited.content[0].value
+    content = edited.content[0].value
+    assert "<b>1 paragraph edited; 1 figure changed: 12 → 14</b>" in content
+    assert ">12</del><ins" in content and ">14</ins> points." in content
 
     time.sleep(2.5)  # more cycles: the sidebar and tagline changes never become entries
     assert len(daemon.entries()) == 3
