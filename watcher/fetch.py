@@ -239,9 +239,11 @@ class FetchSession:
         slot = None
         try:
             if self.fetcher.hosts is None:
-                self._space(gate, self._min_delay(url))
+                booked = self._space(gate, self._min_delay(url))
             else:
-                slot = self._admitted(self.fetcher.hosts, host, self._min_delay(url))
+                slot, booked = self._admitted(self.fetcher.hosts, host, self._min_delay(url))
+            # the start the politeness limits gave it (`-v`), whatever the machine's load adds
+            log.debug("GET %s, start %s", url, booked.isoformat(timespec="milliseconds"))
             self.requests += 1
             started = self.fetcher.clock()
             request = httpx.Request(
@@ -269,7 +271,7 @@ class FetchSession:
                 self.fetcher.hosts.leave(slot)
             gate.leave()
 
-    def _admitted(self, hosts: SharedHosts, host: str, min_delay: float) -> int:
+    def _admitted(self, hosts: SharedHosts, host: str, min_delay: float) -> tuple[int, datetime]:
         """Waits until every process sharing `hosts` has fewer than `per_host_concurrency`
         requests to `host` in flight and `min_delay` has passed since the last one started;
         the slot it then holds (a process that dies holding one frees it after `hold`)."""
@@ -285,21 +287,23 @@ class FetchSession:
             if admitted is not None:
                 break
             self.fetcher.sleep(ADMISSION_POLL)
-        slot, wait = admitted
+        slot, wait, start = admitted
         try:
             self.fetcher.sleep(wait)
         except Interrupted:
             hosts.leave(slot)
             raise
-        return slot
+        return slot, start
 
-    def _space(self, gate: HostGate, min_delay: float) -> None:
-        """Keep `min_delay` between the starts of two requests to the same host."""
+    def _space(self, gate: HostGate, min_delay: float) -> datetime:
+        """Keep `min_delay` between the starts of two requests to the same host; the start."""
         with gate.lock:
             now = self.fetcher.clock()
             start = max(now, gate.next_start)
             gate.next_start = start + min_delay
+        booked = datetime.now(UTC) + timedelta(seconds=start - now)
         self.fetcher.sleep(start - now)
+        return booked
 
     def _read(self, url: str, response: httpx.Response, started: float) -> FetchResult | _Redirect:
         status = response.status_code

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from watcher.errors import Interrupted
@@ -50,8 +50,9 @@ class SharedHosts(Protocol):
 
     def admit(
         self, host: str, *, limit: int, min_delay: timedelta, hold: timedelta
-    ) -> tuple[int, float] | None:
-        """A slot and the seconds to wait before starting; None while `limit` are in flight."""
+    ) -> tuple[int, float, datetime] | None:
+        """A slot, the seconds to wait before starting and that start; None while `limit` are
+        in flight."""
         ...
 
     def leave(self, slot: int) -> None: ...

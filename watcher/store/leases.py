@@ -164,11 +164,11 @@ class Leases:
 
     def admit(
         self, host: str, *, limit: int, min_delay: timedelta, hold: timedelta
-    ) -> tuple[int, float] | None:
+    ) -> tuple[int, float, datetime] | None:
         """A request to `host`, if fewer than `limit` are in flight from every daemon: its
-        slot, to give back, and the seconds to wait before it starts (`min_delay` after the
-        previous start); None: try again shortly. The slot lapses after `hold`, should this
-        process die before giving it back."""
+        slot, to give back, the seconds to wait before it starts (`min_delay` after the
+        previous start) and that start, in the database's time; None: try again shortly.
+        The slot lapses after `hold`, should this process die before giving it back."""
         with self.engine.begin() as connection:
             connection.execute(
                 postgresql.insert(HOST)
@@ -197,7 +197,7 @@ class Leases:
                 .values(host=host, holder=self.holder, expires_at=start + hold)
                 .returning(HOST_SLOT.c.id)
             ).scalar_one()
-            return int(slot), (start - row.now).total_seconds()
+            return int(slot), (start - row.now).total_seconds(), start
 
     def leave(self, slot: int) -> None:
         with self.engine.begin() as connection:
