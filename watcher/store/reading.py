@@ -10,7 +10,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from watcher.models import (
-    Attachment,
     ChangeEntry,
     ChangeKind,
     ChangeView,
@@ -23,6 +22,7 @@ from watcher.models import (
     SourceStatus,
     VersionView,
 )
+from watcher.store.attachments import stored_attachments
 from watcher.store.tables import (
     CHANGE,
     HEALTH_EVENT,
@@ -184,7 +184,7 @@ def _version_view(row: VersionRow) -> VersionView:
         title=row.title,
         published=row.published,
         text=row.text,
-        attachments=tuple(Attachment(a["url"], a["label"]) for a in row.attachments),
+        attachments=stored_attachments(row.attachments),
         origin=Origin(row.origin),
     )
 
@@ -226,6 +226,7 @@ def _run_result(row: CheckRunRow, source: str) -> CheckResult:
         notes=tuple(row.notes.splitlines()) if row.notes else (),
         failed_items=row.failed_items,
         runner=row.runner,
+        attachment_requests=row.attachment_requests,
     )
 
 
