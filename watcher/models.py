@@ -276,6 +276,8 @@ class ReleaseHistory:
     release: ReleaseSummary
     versions: tuple[VersionView, ...]
     changes: tuple[ChangeView, ...]
+    # attachments whose last reading failed: URL -> why (their text, if any, is an older one)
+    attachment_failures: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,16 +87,6 @@ class AttachmentRecords:
                 source_modified=release.source_modified,
             )
 
-    def attachment_failures(self, release_id: int) -> dict[str, str]:
-        """Why each attachment of a release that failed at its last reading did, by URL."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(ATTACHMENT.c.url, ATTACHMENT.c.error).where(
-                    ATTACHMENT.c.release_id == release_id, ATTACHMENT.c.error.is_not(None)
-                )
-            )
-            return {row.url: row.error for row in rows}
-
 
 def stored_attachments(values: Iterable[Mapping[str, Any]] | None) -> tuple[Attachment, ...]:
     """A version's attachments as stored (JSON): the text only once one was read."""

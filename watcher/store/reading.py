@@ -24,6 +24,7 @@ from watcher.models import (
 )
 from watcher.store.attachments import stored_attachments
 from watcher.store.tables import (
+    ATTACHMENT,
     CHANGE,
     HEALTH_EVENT,
     RELEASE,
@@ -119,6 +120,14 @@ class Reading:
                     )
                     for c in changes
                 ),
+                attachment_failures={
+                    row.url: row.error
+                    for row in session.execute(
+                        sa.select(ATTACHMENT.c.url, ATTACHMENT.c.error).where(
+                            ATTACHMENT.c.release_id == release.id, ATTACHMENT.c.error.is_not(None)
+                        )
+                    )
+                },
             )
 
     def check_runs(self, source: str) -> list[CheckResult]:
