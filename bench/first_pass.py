@@ -192,13 +192,13 @@ def main() -> None:
                     label,
                     str(pages),
                     f"{result.requests - result.not_modified}/{result.not_modified}",
-                    str(result.attachment_requests),
                     f"{sum(result.counts.values())}",
                     f"{cpu:.2f}",
                     f"{user:.2f}/{system:.2f}",
                     f"{cpu / pages * 1000:.2f}",
                     f"{wall:.1f}",
                     f"{peak_rss_mb():.0f}",
+                    str(result.attachment_requests),
                 )
             )
         app.close()
@@ -208,13 +208,13 @@ def main() -> None:
         "pass",
         "pages",
         "requests 200/304",
-        "attachment requests",
         "changes",
         "CPU s",
         "user/sys s",
         "CPU ms/page",
         "wall s",
         "peak RSS MB",
+        "attachment requests",
     )
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     print(f"{args.pages} releases of ~{page_size / 1000:.1f} KB served on 127.0.0.1")
