@@ -198,6 +198,7 @@ def main() -> None:
                     f"{cpu / pages * 1000:.2f}",
                     f"{wall:.1f}",
                     f"{peak_rss_mb():.0f}",
+                    str(result.attachment_requests),
                 )
             )
         app.close()
@@ -213,6 +214,7 @@ def main() -> None:
         "CPU ms/page",
         "wall s",
         "peak RSS MB",
+        "attachment requests",
     )
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     print(f"{args.pages} releases of ~{page_size / 1000:.1f} KB served on 127.0.0.1")

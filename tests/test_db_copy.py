@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 from tests.helpers import mail_settings, run_watcher, wordpress_source, write_config
 from tests.mailserver import MailServer
 from tests.pg import PostgresServer
-from tests.sim.wordpress import SimWordPress
+from tests.sim.wordpress import JOINT_STATEMENT, SimWordPress
 from watcher.app import App
 from watcher.config import load_config
 from watcher.lock import DaemonLock, lock_path
@@ -82,7 +82,8 @@ def populate(site: SimWordPress, make_app: Callable[..., App], smtp: MailServer)
     """A database with something in every table: releases new, edited and removed, their
     topics, instant mail sent, page validators, check runs, and a health report."""
     russia = site.add_post("ASEAN-Russia consultations", "The Russian Federation and ASEAN met.")
-    kept = site.add_post("Statement", "Version 1.")
+    # the statement the simulated site serves: a PDF, so that its attachment row is copied too
+    kept = site.add_post("Statement", f'Version 1. <a href="{JOINT_STATEMENT}">Statement</a>')
     app = make_app(sources(site), **mail_settings(smtp.port, mode="instant"), health=AT_ONCE)
     app.prepare()
     app.check()

@@ -241,6 +241,12 @@ def test_a_database_of_schema_0003_with_data_is_upgraded_in_place(
             assert read_back(store.engine, new.tables[name], list(rows[0])) == rows, name
         [run] = read_back(store.engine, new.tables["check_run"], ["notes", "failed_items"])
         assert run == {"notes": None, "failed_items": 0}
+        # the PDF of the latest version: never asked for, its first text a silent baseline
+        [attachment] = read_back(
+            store.engine, new.tables["attachment"], ["release_id", "url", "checked_at"]
+        )
+        assert attachment == {"release_id": 1, "url": "https://asean.org/a.pdf", "checked_at": None}
+        assert store.attachments_due_since(1) == {"wp:7": None}
         [release] = store.releases()
         assert (release.id, release.title, release.versions) == (1, "Statement — édité", 2)
         history = store.history("1")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.helpers import ShiftedClock, wordpress_source
-from tests.sim.wordpress import SimWordPress
+from tests.sim.wordpress import JOINT_STATEMENT, SimWordPress
 from watcher.app import App
 from watcher.models import ChangeKind, CheckStatus, ReleaseStatus
 
@@ -60,7 +60,12 @@ def test_a_check_that_finds_nothing_costs_one_request(
 
     assert result.status == CheckStatus.OK
     assert not result.changed
-    assert [hit.path for hit in site.hits] == ["/wp-json/wp/v2/posts"]
+    # the post is new (within revisit.fresh): its PDF is asked for again, counted apart
+    assert [(hit.path, hit.status) for hit in site.hits] == [
+        ("/wp-json/wp/v2/posts", 200),
+        (JOINT_STATEMENT, 304),
+    ]
+    assert (result.requests, result.attachment_requests) == (1, 1)
     assert site.hits[0].query["modified_after"][0].endswith("Z")
     assert site.hits[0].query["_fields"] == ["id,modified_gmt"]  # the post is in the look-back
 
@@ -222,7 +227,8 @@ def test_sweep_runs_only_every_sweep_every(
     app.check()
     site.clear_hits()
     app.check()
-    assert [h.query.get("orderby") for h in site.hits] == [["modified"]]  # no id list
+    api = site.requests_to("/wp-json/")
+    assert [h.query.get("orderby") for h in api] == [["modified"]]  # no id list
     assert "modified_after" in site.hits[0].query
 
 

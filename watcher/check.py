@@ -16,10 +16,12 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from watcher import detect
+from watcher import attachments, detect
+from watcher.check_attachments import AttachmentReader, has_readable
 from watcher.errors import Deferred, Interrupted, LimitReached, SourceError, WatcherError
 from watcher.fetch import Fetcher
 from watcher.models import (
+    AttachmentState,
     ChangeKind,
     CheckResult,
     CheckStatus,
@@ -96,6 +98,13 @@ def check_source(
         follow_hosts=source.follow_hosts,
         auth=source.auth.pair() if source.auth else None,
     )
+    # attachments apart: their own size cap, and their requests counted on their own
+    documents = fetcher.session(
+        replace(source.http, max_bytes=attachments.MAX_BYTES),
+        home=source.url,
+        follow_hosts=source.follow_hosts,
+        auth=source.auth.pair() if source.auth else None,
+    )
     budget = Budget(source.check_deadline, source.check_max_pages)
     # a source's first walk, or an operator's "verify everything now", reads every release
     policy = None if all_releases or not view.baseline_done else source.revisit
@@ -103,7 +112,8 @@ def check_source(
     ctx = CheckContext(
         fetch=session, view=view, now=started, log=log, budget=budget, revisit=revisit
     )
-    recorder = _Recorder(config, store, source_id, view, clock)
+    reader = AttachmentReader(documents, store, source_id, budget, clock)
+    recorder = _Recorder(config, store, source_id, view, clock, reader)
     ended: Exception | None = None
     store.check_started(source_id, started)
     try:
@@ -111,6 +121,10 @@ def check_source(
             if stop is not None and stop.is_set():
                 raise Interrupted("stopping")
             recorder.record(observation)
+        for key in reader.due(view, revisit, recorder.attached):
+            if (stop is not None and stop.is_set()) or not budget.has_time():
+                break
+            recorder.attachments_again(key)
     except WatcherError as exc:
         ended = exc
     except Exception as exc:  # a bug or a shape nobody foresaw must not take the daemon down
@@ -137,6 +151,7 @@ def check_source(
         error=outcome.error,
         notes=outcome.notes,
         failed_items=len(tally.failed_items),
+        attachment_requests=documents.requests,
     )
     store.finish_check(
         source_id,
@@ -265,9 +280,17 @@ class _Recorder:
     Detection runs inside the store's transaction, through `judge` below."""
 
     def __init__(
-        self, config: Config, store: Store, source_id: int, view: SourceView, clock: Clock
+        self,
+        config: Config,
+        store: Store,
+        source_id: int,
+        view: SourceView,
+        clock: Clock,
+        reader: AttachmentReader,
     ) -> None:
         self.config = config
+        self.reader = reader
+        self.attached: set[str] = set()  # releases whose attachments this check read
         self.store = store
         self.source_id = source_id
         self.view = view
@@ -292,9 +315,17 @@ class _Recorder:
             case _:
                 self.tally.fold(observation, self.view.name)
 
-    def _observed(self, observed: Observed) -> None:
-        """A reading, judged against what is stored (`judge`, in the store's transaction)."""
+    def _observed(self, observed: Observed, *, seen: bool = True) -> None:
+        """A reading, its attachments read, judged against what is stored (`judge`, in the
+        store's transaction). Not `seen`: only the attachments were read again."""
         snapshot, now = observed.snapshot, self.clock()
+        asked: list[AttachmentState] = []
+        if has_readable(snapshot):
+            states = self.store.attachment_states(self.source_id, snapshot)
+            snapshot, asked, failed = self.reader.complete(snapshot, states)
+            for failure in failed:
+                self.tally.fold(failure, self.view.name)
+        self.attached.add(snapshot.key)
         baseline = self.baseline or observed.baseline
         verdict = self.store.record_observed(
             self.source_id,
@@ -304,11 +335,21 @@ class _Recorder:
             page_url=observed.page_url,
             validators=observed.validators,
             topics=topic_matches(self.config.topics, snapshot),
+            attachment_states=asked,
+            seen=seen,
         )
-        self.tally.seen.add(snapshot.key)
+        if seen:
+            self.tally.seen.add(snapshot.key)
         if verdict.change is not None:
             self.tally.counts[verdict.change.kind] += 1
             log.debug("%s: %s %s", self.view.name, verdict.change.kind, snapshot.url)
+
+    def attachments_again(self, key: str) -> None:
+        """A known release's attachments asked for again, its page not read: the release as
+        stored, with what they say now."""
+        stored = self.store.latest_snapshot(self.source_id, key)
+        if stored is not None:
+            self._observed(Observed(stored), seen=False)
 
     def _unchanged(self, key: str) -> None:
         self.tally.seen.add(key)
@@ -414,6 +455,10 @@ def _log(result: CheckResult) -> None:
         f"check {result.source}: {result.status}, {counts}, "
         f"{result.requests} requests, {result.seconds:.1f} s"
     )
+    if result.attachment_requests:  # on the same line, apart: pages are what checks cost most
+        line = line.replace(
+            " requests, ", f" requests, {result.attachment_requests} attachment requests, ", 1
+        )
     if result.error:
         line += f": {result.error}"
     if result.notes:

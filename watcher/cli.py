@@ -285,6 +285,7 @@ def history(context: Context, release: str, as_json: bool) -> None:
             "release": release_json(found.release),
             "versions": [jsonable(asdict(v)) for v in found.versions],
             "changes": [jsonable(asdict(c)) for c in found.changes],
+            "attachment_failures": dict(found.attachment_failures),
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
@@ -300,6 +301,11 @@ def history(context: Context, release: str, as_json: bool) -> None:
     if found.versions:
         latest = found.versions[-1]
         click.echo(f"\n== text of version {latest.number}\n{latest.text}")
+        for attachment in latest.attachments:
+            if attachment.text is not None:
+                click.echo(f"\n== attachment {attachment.label}\n{attachment.text}")
+    for url, reason in found.attachment_failures.items():
+        click.echo(f"\n== attachment not read at its last reading: {url}\n{reason}")
 
 
 @cli.command()

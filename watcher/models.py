@@ -82,6 +82,19 @@ FetchResult = Page | NotModified | Gone
 class Attachment:
     url: str
     label: str
+    text: str | None = None  # a PDF's text once read (attachments.py); None: not (yet) read
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentState:
+    """How one attachment of a release was last asked for: the validators of the bytes whose
+    text is stored, when it was last asked (None: never, its first text is still to come), and
+    why its last reading failed, if it did."""
+
+    url: str
+    validators: Validators | None = None
+    checked_at: datetime | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +145,9 @@ class Verdict:
     change: Change | None
     new_version: bool  # store the snapshot as a new version
     published: datetime | None  # the date to keep (a re-reading within tolerance keeps the old)
+    # the attachments to store, their texts carried over from the previous version where this
+    # reading has none (None: the snapshot's)
+    attachments: tuple[Attachment, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +203,7 @@ class CheckResult:
     notes: tuple[str, ...] = ()  # what the user should know of a check that went well
     failed_items: int = 0  # posts or feed items that could not be read (the others were)
     runner: str | None = None  # the process that checked (host:pid:tag), when recorded
+    attachment_requests: int = 0  # requests for attachments (PDFs), apart from `requests`
 
     def count(self, kind: ChangeKind) -> int:
         return self.counts.get(kind, 0)
@@ -273,6 +290,8 @@ class ReleaseHistory:
     release: ReleaseSummary
     versions: tuple[VersionView, ...]
     changes: tuple[ChangeView, ...]
+    # attachments whose last reading failed: URL -> why (their text, if any, is an older one)
+    attachment_failures: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

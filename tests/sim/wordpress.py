@@ -33,11 +33,13 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from tests.helpers import serve_in_thread
+from tests.pdfs import text_pdf
 from tests.sim import feeds, pages, rest
 from tests.sim.model import CHALLENGE_PAGE, NO_CACHE, Post, Request, Response
 from tests.sim.wpfilters import esc_html, sanitize_title, the_content, the_title, wp_trim_words
 from tests.wpsite import CATEGORIES, SITE_NAME, SITE_TIMEZONE
 
+JOINT_STATEMENT = "/wp-content/uploads/2026/05/Joint-Statement.pdf"
 API_MODES = ("on", "forbidden", "not_found", "html", "challenge", "invalid_json")
 THEMES = ("asean", "classic")
 
@@ -91,6 +93,9 @@ class SimWordPress:
         self.footer = "ABOUT ASEAN: The Association of Southeast Asian Nations was established on 8 August 1967."
         self.menu = ["Home", "About ASEAN", "What We Do", "News & Events"]
         self.posts: dict[int, Post] = {}
+        # the media library, by path: what /wp-content/uploads/ serves (as the web server
+        # does, with ETag and Last-Modified, and 304). The statement the tests' posts link to:
+        self.media: dict[str, bytes] = {JOINT_STATEMENT: text_pdf(["Joint Statement", "Text."])}
         self.category_ids = {slug: index + 2 for index, slug in enumerate(CATEGORIES)}
         self.faults: dict[str, int] = {}  # path -> HTTP status to answer instead
         # rewrites every answer, as a proxy, a plugin or a broken site would
@@ -221,6 +226,15 @@ class SimWordPress:
     def set_menu(self, items: Sequence[str]) -> None:
         with self.lock:
             self.menu = list(items)
+
+    def upload(self, path: str, data: bytes) -> None:
+        """A media file put (or replaced) at `path`: WordPress's posts do not change with it."""
+        with self.lock:
+            self.media[path] = data
+
+    def delete_media(self, path: str) -> None:
+        with self.lock:
+            del self.media[path]
 
     def set_api(self, mode: str) -> None:
         assert mode in API_MODES, mode
@@ -390,6 +404,8 @@ def _route(site: SimWordPress, request: Request) -> Response:
     if path == "/wp-json" or path.startswith("/wp-json/") or rest_route:
         route = rest_route if rest_route else path.removeprefix("/wp-json")
         return rest.api(site, route.rstrip("/") or "/", request)
+    if path in site.media:
+        return _media(site.media[path], request)
     feed = re.fullmatch(r"(?:/category/([^/]+))?/feed(?:/rss2)?/?", path)
     if feed:
         return feeds.feed(site, feed.group(1), request)
@@ -434,6 +450,16 @@ def _page_route(site: SimWordPress, request: Request) -> Response:
             query = f"?{request.raw_query}" if request.raw_query else ""
             return _redirect(f"{site.url}{path}/{query}")
     return pages.not_found(site)
+
+
+def _media(data: bytes, request: Request) -> Response:
+    """A file as Apache serves it: its ETag from its bytes, a Last-Modified long past (a
+    replaced file's date would be new, but its ETag alone tells)."""
+    etag = f'"{hashlib.md5(data).hexdigest()}"'
+    headers = {"ETag": etag, "Last-Modified": "Mon, 04 May 2026 02:00:00 GMT"}
+    if request.headers.get("If-None-Match") == etag:
+        return 304, headers, b""
+    return 200, {**headers, "Content-Type": "application/pdf"}, data
 
 
 def _redirect(location: str, *, no_cache: bool = False) -> Response:

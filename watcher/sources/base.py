@@ -172,6 +172,10 @@ class Budget:
             )
         self.pages += 1
 
+    def has_time(self) -> bool:
+        """Whether there is time left for more (attachments, which never cut a check short)."""
+        return self.clock() < self.ends
+
     def in_time(self) -> None:
         """Before each article page, and each listing page."""
         if self.clock() >= self.ends:

@@ -7,7 +7,7 @@ This is the hot path of a check, so it speaks SQL through prebuilt statements.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from watcher.models import (
-    Attachment,
+    AttachmentState,
     Change,
     ChangeKind,
     CheckResult,
@@ -30,6 +30,12 @@ from watcher.models import (
     Validators,
     Verdict,
     VersionRecord,
+)
+from watcher.store.attachments import (
+    attachment_json,
+    save_states,
+    stored_attachments,
+    usable_states,
 )
 from watcher.store.tables import (
     CHANGE,
@@ -171,10 +177,13 @@ class CheckRecords:
         page_url: str | None = None,
         validators: Validators | None = None,
         topics: Matches | None = None,
+        attachment_states: Sequence[AttachmentState] = (),
+        seen: bool = True,
     ) -> Verdict:
         """Read what is stored of the release, let `judge` decide, and write the release, its
-        new version, its change, the topics its new version adds, and its page validators: all
-        in one transaction.
+        new version, its change, the topics its new version adds, its page validators and how
+        its attachments were asked for: all in one transaction. Not `seen`: only its
+        attachments were read, not its page (which keeps its place in the revisit schedule).
 
         This is the hot path of a check (once per release read), so it speaks SQL directly."""
         with self.engine.begin() as connection:
@@ -185,25 +194,7 @@ class CheckRecords:
                 record = _record_from_row(version) if version is not None else None
                 previous = Previous(record, ReleaseStatus(release.status))
             verdict = judge(previous)
-            # a reading without the post id does not demote a release known by its id
-            key = release.key if release is not None and snapshot.wp_id is None else snapshot.key
-            values: dict[str, Any] = {
-                "key": key,
-                "url": snapshot.url,
-                "canonical": canonical_url(snapshot.url),
-                "source_modified": snapshot.source_modified,
-                "published": verdict.published,
-                "status": ReleaseStatus.ACTIVE.value,
-                "missing_count": 0,
-                "last_seen": now,
-            }
-            if snapshot.wp_id is not None:
-                values["wp_id"] = snapshot.wp_id
-            if verdict.new_version:
-                values["title"] = snapshot.title
-                values["versions"] = (release.versions if release is not None else 0) + 1
-            if verdict.change is not None:
-                values["last_changed"] = now
+            values = _release_values(snapshot, verdict, release, now, seen=seen)
             if release is None:
                 values.update(source_id=source_id, first_seen=now, last_changed=now)
                 values.setdefault("title", snapshot.title)
@@ -212,8 +203,9 @@ class CheckRecords:
                 release_id = release.id
                 connection.execute(_UPDATE_RELEASE, {"rid": release_id, **values})
             version_id = None
+            current = snapshot.attachments if verdict.attachments is None else verdict.attachments
             if verdict.new_version:
-                attachments = [{"url": a.url, "label": a.label} for a in snapshot.attachments]
+                attachments = attachment_json(current)
                 version_id = _insert(
                     connection,
                     _INSERT_VERSION,
@@ -237,7 +229,22 @@ class CheckRecords:
                 add_matches(connection, release_id, topics, now)
             if page_url and validators is not None:
                 _upsert_validators(connection, source_id, page_url, validators, None, now)
+            if attachment_states or (verdict.new_version and release is not None):
+                kept = (a.url for a in current)
+                save_states(connection, release_id, attachment_states, kept)
             return verdict
+
+    def attachment_states(
+        self, source_id: int, snapshot: ReleaseSnapshot
+    ) -> dict[str, AttachmentState]:
+        """How the stored release a reading is of asked for its attachments (none if new)."""
+        with self.engine.connect() as connection:
+            release = _find_release(connection, source_id, snapshot)
+            if release is None:
+                return {}
+            version = connection.execute(_LATEST_VERSION, {"rid": release.id}).first()
+            attachments = stored_attachments(version.attachments) if version is not None else ()
+            return usable_states(connection, release.id, attachments)
 
     def check_started(self, source_id: int, at: datetime) -> None:
         """Noted so that `watcher status` can show a check under way (and one that runs past
@@ -348,10 +355,36 @@ class CheckRecords:
                     notes="\n".join(result.notes) or None,
                     failed_items=result.failed_items,
                     runner=runner,
+                    attachment_requests=result.attachment_requests,
                 )
             )
 
     # -- reading ---------------------------------------------------------------------------
+
+
+def _release_values(
+    snapshot: ReleaseSnapshot, verdict: Verdict, release: Any, now: datetime, *, seen: bool
+) -> dict[str, Any]:
+    """The release's columns after a reading (`release`: its row, None if new)."""
+    # a reading without the post id does not demote a release known by its id
+    key = release.key if release is not None and snapshot.wp_id is None else snapshot.key
+    values: dict[str, Any] = {
+        "key": key,
+        "url": snapshot.url,
+        "canonical": canonical_url(snapshot.url),
+        "source_modified": snapshot.source_modified,
+        "published": verdict.published,
+    }
+    if seen:  # else only its attachments were read: its page keeps its place in the schedule
+        values.update(status=ReleaseStatus.ACTIVE.value, missing_count=0, last_seen=now)
+    if snapshot.wp_id is not None:
+        values["wp_id"] = snapshot.wp_id
+    if verdict.new_version:
+        values["title"] = snapshot.title
+        values["versions"] = (release.versions if release is not None else 0) + 1
+    if verdict.change is not None:
+        values["last_changed"] = now
+    return values
 
 
 def _insert(connection: sa.Connection, insert: sa.Insert, values: Mapping[str, Any]) -> int:
@@ -376,7 +409,7 @@ def _record_from_row(row: Any) -> VersionRecord:
         title=row.title,
         published=row.published,
         text=row.text,
-        attachments=tuple(Attachment(a["url"], a["label"]) for a in row.attachments),
+        attachments=stored_attachments(row.attachments),
         content_hash=row.content_hash,
     )
 

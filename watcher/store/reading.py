@@ -10,7 +10,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from watcher.models import (
-    Attachment,
     ChangeEntry,
     ChangeKind,
     ChangeView,
@@ -24,7 +23,9 @@ from watcher.models import (
     SourceStatus,
     VersionView,
 )
+from watcher.store.attachments import stored_attachments
 from watcher.store.tables import (
+    ATTACHMENT,
     CHANGE,
     HEALTH_EVENT,
     RELEASE,
@@ -120,6 +121,14 @@ class Reading:
                     )
                     for c in changes
                 ),
+                attachment_failures={
+                    row.url: row.error
+                    for row in session.execute(
+                        sa.select(ATTACHMENT.c.url, ATTACHMENT.c.error).where(
+                            ATTACHMENT.c.release_id == release.id, ATTACHMENT.c.error.is_not(None)
+                        )
+                    )
+                },
             )
 
     def check_runs(self, source: str) -> list[CheckResult]:
@@ -185,7 +194,7 @@ def _version_view(row: VersionRow) -> VersionView:
         title=row.title,
         published=row.published,
         text=row.text,
-        attachments=tuple(Attachment(a["url"], a["label"]) for a in row.attachments),
+        attachments=stored_attachments(row.attachments),
         origin=Origin(row.origin),
     )
 
@@ -227,6 +236,7 @@ def _run_result(row: CheckRunRow, source: str) -> CheckResult:
         notes=tuple(row.notes.splitlines()) if row.notes else (),
         failed_items=row.failed_items,
         runner=row.runner,
+        attachment_requests=row.attachment_requests,
     )
 
 

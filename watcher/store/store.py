@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from watcher.errors import StoreError
+from watcher.store.attachments import AttachmentRecords
 from watcher.store.checks import CheckRecords
 from watcher.store.deliveries import Deliveries
 from watcher.store.health import Health
@@ -27,7 +28,7 @@ from watcher.store.reading import Reading
 from watcher.store.topics import TopicIndex
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-SCHEMA_REVISION = "0006"  # the newest migration in store/migrations/versions
+SCHEMA_REVISION = "0007"  # the newest migration in store/migrations/versions
 # Any fixed number will do, as long as every watcher process uses the same one; PostgreSQL
 # scopes advisory locks to the database, so other databases on the server are not affected.
 MIGRATION_LOCK_KEY = 0x7761746368657200  # "watcher\0"
@@ -35,7 +36,7 @@ MIGRATION_LOCK_KEY = 0x7761746368657200  # "watcher\0"
 log = logging.getLogger(__name__)
 
 
-class Store(CheckRecords, Reading, TopicIndex, Deliveries, Health):
+class Store(CheckRecords, AttachmentRecords, Reading, TopicIndex, Deliveries, Health):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

@@ -139,6 +139,24 @@ class ValidatorRow(SQLModel, table=True):
     updated_at: datetime = _when()
 
 
+class AttachmentRow(SQLModel, table=True):
+    """How one attachment (a PDF) of a release was last asked for: the validators of the bytes
+    whose text the release's latest version holds, when (None: never yet, its first text is
+    still to come) and the reason its last reading failed. State, like http_validator: the
+    texts themselves are in the versions."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (sa.UniqueConstraint("release_id", "url", name="uq_attachment_url"),)
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="release.id", index=True)
+    url: str = Field(max_length=URL_LENGTH)
+    etag: str | None = Field(default=None, max_length=ETAG_LENGTH)
+    last_modified: str | None = Field(default=None, max_length=LAST_MODIFIED_LENGTH)
+    body_hash: str | None = Field(default=None, max_length=64)
+    checked_at: datetime | None = _when(nullable=True)
+    error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+
+
 class CheckRunRow(SQLModel, table=True):
     __tablename__ = "check_run"
     id: int | None = Field(default=None, primary_key=True)
@@ -159,6 +177,9 @@ class CheckRunRow(SQLModel, table=True):
         default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
     )
     runner: str | None = Field(default=None, max_length=200)  # the process that checked
+    attachment_requests: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
 
 
 class HealthEventRow(SQLModel, table=True):
@@ -277,4 +298,5 @@ OUTBOX = cast(sa.Table, OutboxRow.__table__)  # type: ignore[attr-defined]
 HEALTH_EVENT = cast(sa.Table, HealthEventRow.__table__)  # type: ignore[attr-defined]
 LEASE = cast(sa.Table, LeaseRow.__table__)  # type: ignore[attr-defined]
 HOST = cast(sa.Table, HostRow.__table__)  # type: ignore[attr-defined]
+ATTACHMENT = cast(sa.Table, AttachmentRow.__table__)  # type: ignore[attr-defined]
 HOST_SLOT = cast(sa.Table, HostSlotRow.__table__)  # type: ignore[attr-defined]
