@@ -310,5 +310,5 @@ def _document(
         title=title,
         text=text,
         published=published,
-        attachments=tuple(Attachment(a["url"], a["label"]) for a in attachments or ()),
+        attachments=stored_attachments(attachments),
     )
