@@ -48,6 +48,7 @@ def serve(context: Context, listen: str | None) -> None:
         refresh=app.refresh_feeds,  # the feed files, written from the database when it moved
         reader=store,
         title=config.feeds.title,
+        sources=config.sources,
     )
     try:
         web = WebServer(address, site)

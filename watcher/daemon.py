@@ -69,7 +69,10 @@ class Daemon:
             topics=app.config.topics,
             base_url=app.config.base_url,
             refresh=app.refresh_feeds,
+            reader=app.store,
+            next_checks=self._next_checks,
             title=app.config.feeds.title,
+            sources=app.config.sources,
         )
         self.web = WebServer(settings.listen, site)
 
@@ -164,6 +167,7 @@ class Daemon:
         self.app.reconfigure(new)
         self._schedule(first_run=None)
         self.web.site.set_topics(new.topics)
+        self.web.site.sources = new.sources
         self.app.prepare()
         self.app.build_feeds()
         log.info(
@@ -247,6 +251,10 @@ class Daemon:
         finally:
             with self._running_lock:
                 self.running -= 1
+
+    def _next_checks(self) -> dict[str, datetime | None]:
+        """Each source's next check as the scheduler has it (None: paused or not scheduled)."""
+        return {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
 
     def _healthy(self) -> tuple[bool, str]:
         """Ready while the scheduler runs; the body names checks running past their deadline

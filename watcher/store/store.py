@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from watcher.errors import StoreError
+from watcher.store.browsing import Browsing
 from watcher.store.checks import CheckRecords
 from watcher.store.deliveries import Deliveries
 from watcher.store.health import Health
@@ -35,7 +36,7 @@ MIGRATION_LOCK_KEY = 0x7761746368657200  # "watcher\0"
 log = logging.getLogger(__name__)
 
 
-class Store(CheckRecords, Reading, TopicIndex, Deliveries, Health):
+class Store(CheckRecords, Reading, Browsing, TopicIndex, Deliveries, Health):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

@@ -15,8 +15,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from watcher.options import SourceSpec
 from watcher.topics import Topic
-from watcher.web import feeds
+from watcher.web import feeds, pages
 
 if TYPE_CHECKING:
     from watcher.store import Store
@@ -45,6 +46,7 @@ class Site:
     reader: Store | None = None
     next_checks: Callable[[], Mapping[str, datetime | None]] | None = None
     title: str = "watcher"
+    sources: tuple[SourceSpec, ...] = ()  # for their schedule, when no scheduler says it
 
     def __post_init__(self) -> None:
         self.feeds = feeds.FeedFiles(self.feeds_dir, self.topics, self.base_url)
@@ -56,7 +58,8 @@ class Site:
 
 
 def create_app(site: Site) -> ASGIApp:
-    routes = feeds.routes(site) + feeds.index_routes(site)
+    routes = feeds.routes(site)
+    routes += pages.routes(site) if site.reader is not None else feeds.index_routes(site)
     app = Starlette(routes=routes)
     # a path is served by its route or not at all: no redirects to guessed neighbours
     app.router.redirect_slashes = False
