@@ -287,7 +287,7 @@ def daemon_in_process(app: App, *, serve: bool = False) -> Iterator[Daemon]:
         if serve:
             daemon.web.stop()
         else:
-            daemon.web.httpd.server_close()
+            daemon.web.close()
 
 
 # -- the simulated WordPress -----------------------------------------------------------------

@@ -81,7 +81,7 @@ def test_the_schedule_has_every_and_jitter(tmp_path: Path) -> None:
     [job] = daemon.scheduler.get_jobs()
     assert job.trigger.interval == timedelta(minutes=10)
     assert job.trigger.jitter == 30
-    daemon.web.httpd.server_close()
+    daemon.web.close()
     app.close()
 
 
@@ -92,5 +92,5 @@ def test_a_reload_keeps_each_source_on_its_times(tmp_path: Path) -> None:
     planned = job.next_run_time
     daemon._schedule(first_run=None)  # the same config again, as after a SIGHUP
     assert daemon.scheduler.get_job("feed").next_run_time == planned
-    daemon.web.httpd.server_close()
+    daemon.web.close()
     app.close()

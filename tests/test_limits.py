@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +17,8 @@ import sqlalchemy as sa
 from tests.helpers import run_watcher
 from watcher.store import Store
 from watcher.store.store import SCHEMA_REVISION
-from watcher.web import REQUEST_THREAD, WebServer
+from watcher.web.app import Site
+from watcher.web.server import LISTEN_BACKLOG, WebServer
 
 # -- durations ------------------------------------------------------------------------------
 
@@ -91,7 +89,7 @@ def feeds(tmp_path: Path) -> Path:
 
 @contextmanager
 def _serving(feeds: Path, **limits: Any) -> Iterator[WebServer]:
-    web = WebServer("127.0.0.1:0", feeds, lambda: (True, ""), **limits)
+    web = WebServer("127.0.0.1:0", Site(feeds, lambda: (True, "")), **limits)
     web.start()
     try:
         yield web
@@ -127,35 +125,30 @@ def test_a_silent_connection_is_closed_by_the_server(feeds: Path, sent: bytes) -
         assert _until_closed(connection) == b""  # closed, and nothing was served
 
 
-def _handler_threads() -> int:
-    # only this server's: the simulated sites of other tests answer in threads of their own
-    return sum(1 for thread in threading.enumerate() if thread.name == REQUEST_THREAD)
-
-
 @pytest.mark.slow
-def test_idle_connections_take_a_bounded_number_of_threads_and_a_get_is_still_answered(
-    feeds: Path,
-) -> None:
-    bound = 3
-    with _serving(feeds, timeout=0.5, max_connections=bound) as web:
-        idle = [_connect(web) for _ in range(5 * bound)]
+def test_many_idle_connections_do_not_hold_up_a_get(feeds: Path) -> None:
+    # the old threaded server needed a bound on threads; uvicorn's connections cost no thread,
+    # and past `max_connections` a client is told 503 at once instead of waiting
+    with _serving(feeds, timeout=5, max_connections=64) as web:
+        idle = [_connect(web) for _ in range(40)]
         try:
-            with ThreadPoolExecutor(1) as pool:
-                answer = pool.submit(httpx.get, f"http://127.0.0.1:{web.port}/", timeout=60)
-                most = _handler_threads()
-                while not answer.done():
-                    most = max(most, _handler_threads())
-                    time.sleep(0.005)
-                most = max(most, _handler_threads())
-                response = answer.result()
+            response = httpx.get(f"http://127.0.0.1:{web.port}/feeds/", timeout=60)
         finally:
             for connection in idle:
                 connection.close()
         assert response.status_code == 200
         assert "watcher feeds" in response.text
-        # Without a bound every idle connection holds a thread (15 here). With it, a thread
-        # that has just given its slot back may not quite have ended when the next one starts.
-        assert 1 <= most <= 2 * bound
+
+
+def test_past_the_connection_limit_a_client_is_told_503(feeds: Path) -> None:
+    with _serving(feeds, timeout=30, max_connections=2) as web:
+        idle = [_connect(web) for _ in range(3)]
+        try:
+            response = httpx.get(f"http://127.0.0.1:{web.port}/feeds/all.atom", timeout=15)
+        finally:
+            for connection in idle:
+                connection.close()
+        assert response.status_code == 503
 
 
 def test_a_get_is_answered_while_idle_connections_stay_open(feeds: Path) -> None:
@@ -174,6 +167,6 @@ def test_a_get_is_answered_while_idle_connections_stay_open(feeds: Path) -> None
                 connection.close()
 
 
-def test_connections_beyond_the_threads_wait_in_a_128_deep_backlog(feeds: Path) -> None:
+def test_connections_not_yet_accepted_wait_in_a_128_deep_backlog(feeds: Path) -> None:
     with _serving(feeds) as web:
-        assert web.httpd.request_queue_size == 128
+        assert web.server.config.backlog == LISTEN_BACKLOG == 128

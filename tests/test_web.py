@@ -1,4 +1,4 @@
-"""The daemon's HTTP server: its own routes only, validators and 304s, safe headers."""
+"""The web server (inside `watcher run`, or alone under `watcher serve`): its own routes only, validators and 304s, safe headers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from watcher.config import ServerSettings
-from watcher.web import WebServer
+from watcher.web.app import Site
+from watcher.web.server import WebServer
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     (feeds / "all.atom").write_bytes(b"<feed/>")
     (feeds / "all.rss").write_bytes(b"<rss/>")
     (tmp_path / "watcher.db").write_bytes(b"secret")
-    web = WebServer("127.0.0.1:0", feeds, lambda: (True, ""))
+    web = WebServer("127.0.0.1:0", Site(feeds, lambda: (True, "")))
     web.start()
     yield f"http://127.0.0.1:{web.port}", feeds
     web.stop()
@@ -98,6 +99,11 @@ def test_index_and_health(server: tuple[str, Path]) -> None:
     assert index.status_code == 200
     assert "default-src 'none'" in index.headers["content-security-policy"]
     assert 'href="/feeds/all.atom"' in index.text
+    assert "frame-ancestors 'none'" in index.headers["content-security-policy"]
+    assert index.headers["referrer-policy"] == "no-referrer"
+    opml = httpx.get(f"{base}/feeds/opml")
+    assert opml.headers["content-type"] == "text/x-opml; charset=utf-8"
+    assert 'xmlUrl="/feeds/all.atom"' in opml.text
     assert httpx.get(f"{base}/healthz").text == "ok\n"
 
 
@@ -105,9 +111,53 @@ def test_index_and_health(server: tuple[str, Path]) -> None:
 def test_read_only(server: tuple[str, Path], method: str) -> None:
     base, feeds = server
     response = httpx.request(method, f"{base}/feeds/all.atom", content=b"<feed>replaced</feed>")
-    assert response.status_code in (405, 501)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
     assert (feeds / "all.atom").read_bytes() == b"<feed/>"
 
 
 def test_listens_on_loopback_unless_told_otherwise() -> None:
     assert ServerSettings().listen.startswith("127.0.0.1:")
+
+
+def test_a_feed_is_refreshed_before_it_is_served(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    calls: list[str] = []
+
+    def refresh() -> None:  # as the daemon does: rebuilt when the database moved
+        calls.append("refresh")
+        (feeds / "all.atom").write_bytes(b"<feed>rebuilt</feed>")
+
+    web = WebServer("127.0.0.1:0", Site(feeds, lambda: (True, ""), refresh=refresh))
+    web.start()
+    try:
+        response = httpx.get(f"http://127.0.0.1:{web.port}/feeds/all.atom")
+        health = httpx.get(f"http://127.0.0.1:{web.port}/healthz")
+    finally:
+        web.stop()
+    assert (response.status_code, response.content) == (200, b"<feed>rebuilt</feed>")
+    assert health.status_code == 200
+    assert calls == ["refresh"]  # before the feed, not before health
+
+
+def test_unhealthy_is_503_with_its_reason(tmp_path: Path) -> None:
+    web = WebServer("127.0.0.1:0", Site(tmp_path, lambda: (False, "the scheduler is not running")))
+    web.start()
+    try:
+        response = httpx.get(f"http://127.0.0.1:{web.port}/healthz")
+    finally:
+        web.stop()
+    assert (response.status_code, response.text) == (
+        503,
+        "unhealthy\nthe scheduler is not running\n",
+    )
+
+
+def test_a_port_in_use_is_an_error_at_once(tmp_path: Path) -> None:
+    first = WebServer("127.0.0.1:0", Site(tmp_path, lambda: (True, "")))
+    try:
+        with pytest.raises(OSError, match="in use"):
+            WebServer(f"127.0.0.1:{first.port}", Site(tmp_path, lambda: (True, "")))
+    finally:
+        first.close()

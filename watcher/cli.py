@@ -30,6 +30,7 @@ from watcher.cli_common import (
 )
 from watcher.cli_db import db_group
 from watcher.cli_notify import digest_group, outbox_group, topics_group
+from watcher.cli_serve import serve
 from watcher.errors import ConfigError
 from watcher.models import ChangeKind, CheckStatus, OutboxMessage, ReleaseSummary
 from watcher.units import format_duration
@@ -65,7 +66,7 @@ def _logging(context: Context) -> None:
         datefmt="%Y-%m-%dT%H:%M:%S%z",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "uvicorn"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
@@ -389,6 +390,7 @@ def _warn_of_topics_changed(app: Reader) -> None:
 
 
 cli.add_command(db_group)
+cli.add_command(serve)
 cli.add_command(topics_group)
 cli.add_command(digest_group)
 cli.add_command(outbox_group)

@@ -28,7 +28,8 @@ from watcher.app import App
 from watcher.config import load_config
 from watcher.errors import ConfigError
 from watcher.options import Config
-from watcher.web import WebServer
+from watcher.web.app import Site
+from watcher.web.server import WebServer
 
 log = logging.getLogger("watcher.daemon")
 
@@ -62,14 +63,18 @@ class Daemon:
         )
         self._schedule(first_run=app.clock())
         settings = app.config.server
-        self.web = WebServer(
-            settings.listen,
+        site = Site(
             app.config.feeds_dir,
             self._healthy,
-            topics={name: topic.title for name, topic in app.config.topics.items()},
+            topics=app.config.topics,
             base_url=app.config.base_url,
             refresh=app.refresh_feeds,
+            reader=app.store,
+            next_checks=self._next_checks,
+            title=app.config.feeds.title,
+            sources=app.config.sources,
         )
+        self.web = WebServer(settings.listen, site)
 
     def _schedule(self, *, first_run: datetime | None) -> None:
         """One job per enabled source, and the deliveries' job when there is anything to
@@ -161,7 +166,8 @@ class Daemon:
             new = replace(new, state_dir=old.state_dir, database_url=old.database_url)
         self.app.reconfigure(new)
         self._schedule(first_run=None)
-        self.web.set_topics({name: topic.title for name, topic in new.topics.items()})
+        self.web.site.set_topics(new.topics)
+        self.web.site.sources = new.sources
         self.app.prepare()
         self.app.build_feeds()
         log.info(
@@ -245,6 +251,10 @@ class Daemon:
         finally:
             with self._running_lock:
                 self.running -= 1
+
+    def _next_checks(self) -> dict[str, datetime | None]:
+        """Each source's next check as the scheduler has it (None: paused or not scheduled)."""
+        return {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
 
     def _healthy(self) -> tuple[bool, str]:
         """Ready while the scheduler runs; the body names checks running past their deadline

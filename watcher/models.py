@@ -372,3 +372,16 @@ class HealthEvent:
     at: datetime
     message: str
     id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseFilter:
+    """Which releases a reader asks for; None is any. `since` and `until` bound when a release
+    last changed."""
+
+    source: str | None = None
+    topic: str | None = None
+    kind: ChangeKind | None = None  # releases with at least one change of this kind
+    status: ReleaseStatus | None = None
+    since: datetime | None = None
+    until: datetime | None = None

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from watcher.errors import StoreError
 from watcher.store.attachments import AttachmentRecords
+from watcher.store.browsing import Browsing
 from watcher.store.checks import CheckRecords
 from watcher.store.deliveries import Deliveries
 from watcher.store.health import Health
@@ -36,7 +37,7 @@ MIGRATION_LOCK_KEY = 0x7761746368657200  # "watcher\0"
 log = logging.getLogger(__name__)
 
 
-class Store(CheckRecords, AttachmentRecords, Reading, TopicIndex, Deliveries, Health):
+class Store(CheckRecords, AttachmentRecords, Reading, Browsing, TopicIndex, Deliveries, Health):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
