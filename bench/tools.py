@@ -1,0 +1,285 @@
+"""The clients under measurement, each run the way its users run it, and what one run cost.
+
+- `WatcherCommand`: `watcher check` as a new process per phase (start-up included), with a
+  config of its own (state in a directory of its own).
+- `WatcherDaemon`: one long-running process (bench/daemon_child.py) that builds the watcher's
+  `App` once and runs `App.check()` when told: a phase without start-up cost.
+- `Urlwatch`: urlwatch 2.29 from its own virtual environment (created once, outside the
+  repository), one job per release page with a CSS filter that keeps what the watcher keeps.
+
+A process's CPU (user + system) and peak RSS come from its own rusage, `os.wait4()` for a
+command, `getrusage(RUSAGE_SELF)` around the check for the daemon: never the server's CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from bench.servers import Requests
+
+ROOT = Path(__file__).resolve().parents[1]
+URLWATCH_VERSION = "2.29"
+# urlwatch's worker pool (urlwatch/worker.py: MAX_WORKERS = 10, not configurable): the
+# watcher gets the same per_host_concurrency
+URLWATCH_WORKERS = 10
+# What the watcher's `asean` profile reads (title, date, body), as urlwatch's filters
+URLWATCH_FILTER = [
+    {
+        "css": (
+            ".elementor-widget-theme-post-title, .elementor-widget-post-info, "
+            ".elementor-widget-theme-post-content"
+        )
+    },
+    {"html2text": "re"},
+]
+SOURCE = "bench"
+
+
+@dataclass
+class Run:
+    """What one tool spent on one phase, and what it found."""
+
+    user: float = 0.0
+    system: float = 0.0
+    wall: float = 0.0
+    rss_mb: float = 0.0
+    db_bytes: int = 0
+    requests: Requests = field(default_factory=Requests)
+    found: Counter[str] = field(default_factory=Counter)  # change kind -> count
+    errors: int = 0
+    ok: bool = True
+    note: str = ""
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.system
+
+
+def files_size(*paths: Path) -> int:
+    return sum(p.stat().st_size for p in paths if p.exists())
+
+
+def run_process(command: list[str], *, env: dict[str, str] | None, out: IO[bytes]) -> Run:
+    """Runs `command` to its end; its own CPU and peak RSS, from wait4."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return Run(
+        user=usage.ru_utime,
+        system=usage.ru_stime,
+        wall=wall,
+        rss_mb=usage.ru_maxrss / 1024,
+        ok=process.returncode == 0,
+        note="" if process.returncode == 0 else f"exit {process.returncode}",
+    )
+
+
+def watcher_config(directory: Path, source: dict[str, Any]) -> Path:
+    """A config whose one source is `source`, state in `directory`, with the politeness the
+    benchmark gives both tools: no delay, urlwatch's number of workers."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "watcher.yaml"
+    settings = {
+        "state_dir": str(directory / "state"),
+        "http": {"min_delay": "0s", "per_host_concurrency": URLWATCH_WORKERS},
+        "sources": [{"name": SOURCE, **source}],
+    }
+    path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    return path
+
+
+def watcher_database(config: Path) -> Path:
+    return config.parent / "state" / "watcher.db"
+
+
+def watcher_command() -> list[str]:
+    script = Path(sys.executable).parent / "watcher"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "watcher"]
+
+
+class WatcherCommand:
+    """`watcher check`, one process per phase."""
+
+    def __init__(self, config: Path, profile_dir: Path | None = None) -> None:
+        self.config = config
+        self.profile_dir = profile_dir
+        self.log = config.parent / "check.log"
+
+    def run(self, phase: str) -> Run:
+        command = [*watcher_command(), "--config", str(self.config), "check"]
+        if self.profile_dir:
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+            out = self.profile_dir / f"{phase.replace(' ', '-')}.prof"
+            command = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "watcher"]
+            command += ["--config", str(self.config), "check"]
+        with self.log.open("wb") as log:
+            run = run_process(command, env=None, out=log)
+        output = self.log.read_text(errors="replace")
+        run.found = self.parse_counts(output)
+        database = watcher_database(self.config)
+        run.db_bytes = files_size(database, Path(f"{database}-wal"))
+        if not run.ok:
+            run.note += ": " + " | ".join(output.strip().splitlines()[-3:])
+        return run
+
+    @staticmethod
+    def parse_counts(output: str) -> Counter[str]:
+        """The summary table `watcher check` prints: its new, edited and removed columns."""
+        lines = output.splitlines()
+        for index, line in enumerate(lines):
+            headers = line.split()
+            if headers[:1] == ["source"] and "edited" in headers:
+                for row in lines[index + 1 :]:
+                    cells = row.split()
+                    if cells[:1] == [SOURCE]:
+                        return Counter(
+                            {k: int(cells[headers.index(k)]) for k in ("new", "edited", "removed")}
+                        )
+        return Counter()
+
+
+class WatcherDaemon:
+    """One watcher process for every phase: App built once, `App.check()` per phase."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        command = [sys.executable, str(ROOT / "bench" / "daemon_child.py"), str(config), SOURCE]
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
+        )
+        self._read()  # ready: imported, configured, database open
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the watcher daemon exited (code {self.process.wait()})")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def run(self, phase: str) -> Run:
+        assert self.process.stdin is not None
+        self.process.stdin.write(phase + "\n")
+        self.process.stdin.flush()
+        answer = self._read()
+        database = watcher_database(self.config)
+        return Run(
+            user=answer["user"],
+            system=answer["system"],
+            wall=answer["wall"],
+            rss_mb=answer["maxrss_kb"] / 1024,
+            db_bytes=files_size(database, Path(f"{database}-wal")),
+            found=Counter(answer["counts"]),
+            ok=answer["status"] == "ok",
+            note="" if answer["status"] == "ok" else f"{answer['status']}: {answer['error']}",
+        )
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()  # end of input: the child closes the app and exits
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def urlwatch_venv_default() -> Path:
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "watcher-bench" / f"urlwatch-{URLWATCH_VERSION}"
+
+
+def ensure_urlwatch(venv: Path) -> str:
+    """urlwatch 2.29 in its own virtual environment (made once, then reused): its version."""
+    binary = venv / "bin" / "urlwatch"
+    if not binary.exists():
+        print(f"installing urlwatch {URLWATCH_VERSION} into {venv} ...", file=sys.stderr)
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
+        installed = subprocess.run(
+            [*pip, "install", "--quiet", f"urlwatch=={URLWATCH_VERSION}"], check=False
+        )
+        if installed.returncode != 0:
+            raise SystemExit(
+                f"could not install urlwatch {URLWATCH_VERSION} from the package index "
+                f"into {venv} (see above)"
+            )
+    version = subprocess.run(
+        [str(binary), "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[-1]
+    if version != URLWATCH_VERSION:
+        raise SystemExit(f"{binary} is urlwatch {version}, not {URLWATCH_VERSION}: remove {venv}")
+    return version
+
+
+class Urlwatch:
+    """urlwatch with its own job list, config and cache in `directory`; stdout reports only."""
+
+    REPORTED = re.compile(r"^\d+\. (NEW|CHANGED|ERROR|UNCHANGED): ", re.MULTILINE)
+
+    def __init__(self, venv: Path, directory: Path, pages: list[tuple[str, str]]) -> None:
+        self.binary = venv / "bin" / "urlwatch"
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.urls = directory / "urls.yaml"
+        self.cache = directory / "cache.db"
+        self.settings = directory / "urlwatch.yaml"
+        self.log = directory / "report.txt"
+        jobs = [{"name": name, "url": url, "filter": URLWATCH_FILTER} for name, url in pages]
+        self.urls.write_text(yaml.safe_dump_all(jobs, sort_keys=False))
+        # Only the stdout reporter (its default), without colours; every other reporter is
+        # off by default (no e-mail). What it shows is its default: new, changed, errors.
+        self.settings.write_text(
+            yaml.safe_dump(
+                {
+                    "display": {"new": True, "error": True, "unchanged": False},
+                    "report": {
+                        "stdout": {"enabled": True, "color": False},
+                        "email": {"enabled": False},
+                    },
+                }
+            )
+        )
+        # its own home: nothing read from or written to the user's ~/.config or ~/.cache
+        home = directory / "home"
+        home.mkdir(exist_ok=True)
+        self.env = {
+            **os.environ,
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+        }
+
+    def run(self, phase: str) -> Run:
+        command = [
+            str(self.binary),
+            "--urls", str(self.urls),
+            "--config", str(self.settings),
+            "--cache", str(self.cache),
+            "--hooks", str(self.directory / "hooks.py"),
+        ]  # fmt: skip
+        with self.log.open("wb") as log:
+            run = run_process(command, env=self.env, out=log)
+        report = self.log.read_text(errors="replace")
+        verbs = Counter(self.REPORTED.findall(report))
+        run.found = Counter({"new": verbs["NEW"], "changed": verbs["CHANGED"]})
+        run.errors = verbs["ERROR"]
+        run.db_bytes = files_size(self.cache)
+        if not run.ok:
+            run.note += ": " + " | ".join(report.strip().splitlines()[-3:])
+        return run
