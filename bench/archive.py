@@ -3,11 +3,13 @@ would serve it: N release pages in asean.org's Elementor markup (title widget, d
 the day archive, body widget, a "latest news" sidebar and a site-wide footer around them), the
 category listing that leads to them (WordPress's ten items a page, newest first), robots.txt.
 
-Every file is dated in the past, as on a real archive. The benchmark's phases change it:
-`change_sidebar()` rewrites the sidebar and footer of every page (nothing a release is made
-of), `edit_bodies()` changes one sentence in 1% of the releases. A file rewritten is dated at
-the moment of its phase, one second past the previous phase at least, so that its ETag and
-Last-Modified always move.
+The releases' publication dates spread evenly over five years, the newest a couple of days
+old; every file is dated two days back, as on a settled archive. The benchmark's phases change
+it: `change_sidebar()` rewrites the sidebar and footer of every page (nothing a release is made
+of), `edit_bodies()` changes one sentence in 1% of the releases; the simulated day plants
+edits (`edit()`), a removal (`remove()`) and news (`publish()`). A file rewritten is dated a
+couple of minutes before its change, one second past the previous change at least, so that its
+ETag and Last-Modified always move.
 """
 
 from __future__ import annotations
@@ -91,19 +93,31 @@ class Release:
         return f"/{self.slug}/"
 
 
-FIRST_DATE = datetime(2021, 1, 4, 2, 30, tzinfo=UTC)
+SPAN = timedelta(days=5 * 365)  # from the oldest release to the newest
+NEWEST_AGE = timedelta(days=2)
+SETTLED = 120  # seconds between a change and the date its files are given
 
 
-def make_release(number: int) -> Release:
-    """Release `number` (from 0): a title, a date six hours after the previous one's, a
-    dateline and eight paragraphs of about 3.5 KB drawn from the sentences above."""
+def newest_date() -> datetime:
+    """When the newest release of an archive built now was published: a couple of days ago."""
+    return (datetime.now(UTC) - NEWEST_AGE).replace(second=0, microsecond=0)
+
+
+def publication_date(number: int, total: int, newest: datetime) -> datetime:
+    """Release `number` of `total` (0 the oldest): evenly spread over SPAN, up to `newest`."""
+    step = SPAN / max(total - 1, 1)
+    return newest - step * (total - 1 - number)
+
+
+def make_release(number: int, published: datetime) -> Release:
+    """Release `number` (from 0): a title, a dateline and eight paragraphs of about 3.5 KB
+    drawn from the sentences above."""
     rng = random.Random(number)
     partner, city, meeting = rng.choice(PARTNERS), rng.choice(CITIES), rng.choice(MEETINGS)
     short = partner.removeprefix("the ")
     title = f"ASEAN-{short} {meeting} convenes in {city} ({number + 1})"
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = "-".join(re.findall(r"[a-z0-9]+", ascii_title.lower()))
-    published = FIRST_DATE + timedelta(hours=6 * number)
     values = {
         "partner": partner,
         "short": short,
@@ -134,8 +148,10 @@ class Archive:
     dated: float = field(default_factory=lambda: float(int(time.time()) - 2 * 86_400))
 
     @classmethod
-    def build(cls, root: Path, pages: int, base: str) -> Archive:
-        archive = cls(root=root, base=base, releases=[make_release(n) for n in range(pages)])
+    def build(cls, root: Path, pages: int, base: str, newest: datetime | None = None) -> Archive:
+        newest = newest or newest_date()
+        releases = [make_release(n, publication_date(n, pages, newest)) for n in range(pages)]
+        archive = cls(root=root, base=base, releases=releases)
         archive.write_all()
         return archive
 
@@ -155,13 +171,33 @@ class Archive:
         step = len(self.releases) / count
         when = self._next_date()
         for index in range(count):
-            release = self.releases[int(index * step + step / 2)]
-            release.edits += 1
-            rng = random.Random(release.number * 7 + release.edits)
-            extra = EDIT.format(city=rng.choice(CITIES), year5=2026 + release.edits)
-            release.paragraphs[2] += extra
-            self._write(release.path, self.article(release), when)
+            self.edit(self.releases[int(index * step + step / 2)], when)
         return count
+
+    def edit(self, release: Release, when: float | None = None) -> None:
+        """One sentence added to the body of `release`."""
+        release.edits += 1
+        rng = random.Random(release.number * 7 + release.edits)
+        release.paragraphs[2] += EDIT.format(city=rng.choice(CITIES), year5=2026 + release.edits)
+        self._write(release.path, self.article(release), when or self._next_date())
+
+    def remove(self, release: Release) -> None:
+        """The release's page deleted (404) and the release gone from the listing."""
+        self.releases.remove(release)
+        page = self._file(release.path)
+        page.unlink()
+        page.parent.rmdir()  # else nginx answers 403 (a directory without an index)
+        self._write_listings(self._next_date())
+
+    def publish(self, published: datetime) -> Release:
+        """A new release at the top of the listing. The other pages' sidebars are not
+        rewritten: a site's page cache keeps them as they were."""
+        release = make_release(max(r.number for r in self.releases) + 1, published)
+        self.releases.append(release)
+        when = self._next_date()
+        self._write(release.path, self.article(release), when)
+        self._write_listings(when)
+        return release
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -182,14 +218,30 @@ class Archive:
         for release in self.releases:
             self._write(release.path, self.article(release), when)
 
+    def _write_listings(self, when: float) -> None:
+        """The listing pages whose items moved (a page left as it was keeps its date); a page
+        past the new end is deleted."""
+        for page in range(1, self.listing_pages() + 1):
+            body = self.listing(page)
+            target = self._file(self.listing_path(page))
+            if not target.exists() or target.read_bytes() != body:
+                self._write(self.listing_path(page), body, when)
+        self._file(self.listing_path(self.listing_pages() + 1)).unlink(missing_ok=True)
+
     def _next_date(self) -> float:
-        self.dated = max(float(int(time.time())), self.dated + 1)
+        """A change's date: a second past the previous one at least, and a couple of minutes
+        back. A page served within a minute of its change has a weak Last-Modified (RFC 9110,
+        8.8.2.2), whose validators the watcher does not keep; on a real site the next check
+        comes minutes after a change, not within the same second."""
+        self.dated = max(self.dated + 1, float(int(time.time())) - SETTLED)
         return self.dated
 
-    def _write(self, path: str, body: bytes, when: float) -> None:
+    def _file(self, path: str) -> Path:
         target = self.root / path.lstrip("/")
-        if path.endswith("/"):
-            target = target / "index.html"
+        return target / "index.html" if path.endswith("/") else target
+
+    def _write(self, path: str, body: bytes, when: float) -> None:
+        target = self._file(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(body)
         os.utime(target, (when, when))

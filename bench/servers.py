@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -39,6 +40,7 @@ NGINX_CONF = """\
 # if_modified_since exact, gzip for text/html), on 127.0.0.1 only.
 daemon off;
 master_process on;
+{user}
 worker_processes 1;
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
@@ -141,9 +143,17 @@ class Server:
                 "types { text/html html; text/plain txt; application/json json; }\n"
             )
         conf = self.tmp / "nginx.conf"
+        # Started as root, nginx's workers would drop to `nobody`, who cannot read a private
+        # temporary directory: they stay the user who started it (ignored otherwise).
+        user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
         conf.write_text(
             NGINX_CONF.format(
-                tmp=self.tmp, log=self.log, port=self.port, root=self.root, mime_types=mime_types
+                tmp=self.tmp,
+                log=self.log,
+                port=self.port,
+                root=self.root,
+                mime_types=mime_types,
+                user=user,
             )
         )
         return subprocess.Popen(
@@ -195,6 +205,11 @@ class AccessLog:
         found = Requests()
         if not self.path.exists():
             return found
+        # A server logs a request once its answer is sent: the client may have read it and
+        # exited a moment before the last line is written. Wait until the log stops growing.
+        size = -1
+        while size != (size := self.path.stat().st_size):
+            time.sleep(0.05)
         with self.path.open("rb") as log:
             log.seek(self.offset)
             data = log.read()

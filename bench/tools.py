@@ -44,6 +44,11 @@ URLWATCH_FILTER = [
     {"html2text": "re"},
 ]
 SOURCE = "bench"
+# The default config's topics: each has its feed, rebuilt with the others after a check
+TOPICS = {
+    "russia": {"title": "ASEAN–Russia", "preset": "partner/russia"},
+    "japan": {"title": "ASEAN–Japan", "preset": "partner/japan"},
+}
 
 
 @dataclass
@@ -95,9 +100,10 @@ def watcher_config(directory: Path, source: dict[str, Any]) -> Path:
     settings = {
         "state_dir": str(directory / "state"),
         "http": {"min_delay": "0s", "per_host_concurrency": URLWATCH_WORKERS},
+        "topics": TOPICS,
         "sources": [{"name": SOURCE, **source}],
     }
-    path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    path.write_text(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True))
     return path
 
 
@@ -111,26 +117,21 @@ def watcher_command() -> list[str]:
 
 
 class WatcherCommand:
-    """`watcher check`, one process per phase."""
+    """`watcher check --all-releases`, one process per phase: every known release read again,
+    whatever the revisit policy says (it would read only the due ones, moments after the
+    previous check)."""
 
-    def __init__(self, config: Path, profile_dir: Path | None = None) -> None:
+    def __init__(self, config: Path) -> None:
         self.config = config
-        self.profile_dir = profile_dir
         self.log = config.parent / "check.log"
 
     def run(self, phase: str) -> Run:
-        command = [*watcher_command(), "--config", str(self.config), "check"]
-        if self.profile_dir:
-            self.profile_dir.mkdir(parents=True, exist_ok=True)
-            out = self.profile_dir / f"{phase.replace(' ', '-')}.prof"
-            command = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "watcher"]
-            command += ["--config", str(self.config), "check"]
+        command = [*watcher_command(), "--config", str(self.config), "check", "--all-releases"]
         with self.log.open("wb") as log:
             run = run_process(command, env=None, out=log)
         output = self.log.read_text(errors="replace")
         run.found = self.parse_counts(output)
-        database = watcher_database(self.config)
-        run.db_bytes = files_size(database, Path(f"{database}-wal"))
+        run.db_bytes = database_bytes(self.config)
         if not run.ok:
             run.note += ": " + " | ".join(output.strip().splitlines()[-3:])
         return run
@@ -151,19 +152,30 @@ class WatcherCommand:
         return Counter()
 
 
-class WatcherDaemon:
-    """One watcher process for every phase: App built once, `App.check()` per phase."""
+def database_bytes(config: Path) -> int:
+    database = watcher_database(config)
+    return files_size(database, Path(f"{database}-wal"))
 
-    def __init__(self, config: Path) -> None:
+
+class WatcherDaemon:
+    """One watcher process for every phase (bench/daemon_child.py): the App built once, then
+    `App.check()` per phase, as the daemon runs it, with no start-up cost."""
+
+    def __init__(self, config: Path, *, all_releases: bool = True) -> None:
         self.config = config
-        command = [sys.executable, str(ROOT / "bench" / "daemon_child.py"), str(config), SOURCE]
+        self.all_releases = all_releases
+        command = [sys.executable, str(ROOT / "bench" / "daemon_child.py"), str(config)]
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
         )
-        self._read()  # ready: imported, configured, database open
+        self.ask(None)  # ready: imported, configured, database open
 
-    def _read(self) -> dict[str, Any]:
+    def ask(self, order: dict[str, Any] | None) -> dict[str, Any]:
+        assert self.process.stdin is not None
         assert self.process.stdout is not None
+        if order is not None:
+            self.process.stdin.write(json.dumps(order) + "\n")
+            self.process.stdin.flush()
         line = self.process.stdout.readline()
         if not line:
             raise RuntimeError(f"the watcher daemon exited (code {self.process.wait()})")
@@ -171,21 +183,23 @@ class WatcherDaemon:
         return answer
 
     def run(self, phase: str) -> Run:
-        assert self.process.stdin is not None
-        self.process.stdin.write(phase + "\n")
-        self.process.stdin.flush()
-        answer = self._read()
-        database = watcher_database(self.config)
+        answer = self.ask({"check": SOURCE, "all_releases": self.all_releases})
         return Run(
             user=answer["user"],
             system=answer["system"],
             wall=answer["wall"],
             rss_mb=answer["maxrss_kb"] / 1024,
-            db_bytes=files_size(database, Path(f"{database}-wal")),
+            db_bytes=database_bytes(self.config),
             found=Counter(answer["counts"]),
             ok=answer["status"] == "ok",
             note="" if answer["status"] == "ok" else f"{answer['status']}: {answer['error']}",
         )
+
+    def advance(self, seconds: float) -> None:
+        self.ask({"advance": seconds})
+
+    def feeds(self, repeat: int) -> dict[str, Any]:
+        return self.ask({"feeds": repeat})
 
     def close(self) -> None:
         if self.process.poll() is None:
