@@ -35,8 +35,11 @@ test: lint
 	$(BIN)/pytest -m "not serial" -n $(WORKERS) --dist loadgroup
 	$(BIN)/pytest -m serial
 
+# The benchmark against urlwatch (not a test; needs nginx): about BENCH_MINUTES minutes on
+# two cores. BENCH="--pages 1000" for a shorter run; `bench/run.py --help` for the rest.
+BENCH ?= --pages 1000 10000 --write-results bench/RESULTS.md
 bench: $(STAMP)
-	$(BIN)/python bench/first_pass.py
+	$(BIN)/python bench/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -657,8 +657,8 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 def markdown(report: str, command: str) -> str:
     return (
         "# Benchmark results\n\n"
-        f"Produced by `make bench`, that is:\n\n```sh\n{command}\n```\n\n"
-        "(see bench/run.py for what each phase does).\n\n"
+        f"Produced by `make bench`:\n\n```sh\n{command}\n```\n\n"
+        "bench/run.py says what each phase does.\n\n"
         f"```\n{report}\n```\n"
     )
 
