@@ -32,7 +32,7 @@ def test_a_small_run_measures_every_phase_and_finds_exactly_what_changed(tmp_pat
     # is left out: installing it would need the package index
     numbers = tmp_path / "bench.json"
     results = tmp_path / "RESULTS.md"
-    args = ["--pages", str(PAGES), "--wp-posts", str(PAGES), "--without-urlwatch"]
+    args = ["--pages", str(PAGES), "--wp-posts", str(PAGES), "--without-urlwatch", "--repeats", "1"]
     run = bench(*args, "--server", "auto", "--json", str(numbers), "--write-results", str(results))
     assert run.returncode == 0, run.stderr
     [size] = json.loads(numbers.read_text())["sizes"]
