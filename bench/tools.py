@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
-import time
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,20 +76,47 @@ def files_size(*paths: Path) -> int:
     return sum(p.stat().st_size for p in paths if p.exists())
 
 
+# Linux carries a process's peak RSS over exec: a client started by the benchmark itself
+# (which holds a whole archive in memory) would report the benchmark's peak as its own. Each
+# client is started by this small launcher instead, whose own few MB are less than any
+# client's; it reports the client's rusage from wait4, as JSON, to the file it is given.
+LAUNCHER = """\
+import json, os, sys, time
+report, command = sys.argv[1], sys.argv[2:]
+started = time.perf_counter()
+pid = os.posix_spawnp(command[0], command, os.environ)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+code = os.waitstatus_to_exitcode(status)
+with open(report, "w") as out:
+    json.dump({"user": usage.ru_utime, "system": usage.ru_stime, "wall": wall,
+               "maxrss_kb": usage.ru_maxrss, "code": code}, out)
+sys.exit(code)
+"""
+
+
+def launched(command: list[str], report: str = os.devnull) -> list[str]:
+    return [sys.executable, "-S", "-c", LAUNCHER, report, *command]
+
+
 def run_process(command: list[str], *, env: dict[str, str] | None, out: IO[bytes]) -> Run:
-    """Runs `command` to its end; its own CPU and peak RSS, from wait4."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
+    """Runs `command` to its end; its own CPU, wall time and peak RSS, from wait4."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        subprocess.run(
+            launched(command, report.name),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            check=False,
+        )
+        usage = json.loads(Path(report.name).read_text())
     return Run(
-        user=usage.ru_utime,
-        system=usage.ru_stime,
-        wall=wall,
-        rss_mb=usage.ru_maxrss / 1024,
-        ok=process.returncode == 0,
-        note="" if process.returncode == 0 else f"exit {process.returncode}",
+        user=usage["user"],
+        system=usage["system"],
+        wall=usage["wall"],
+        rss_mb=usage["maxrss_kb"] / 1024,
+        ok=usage["code"] == 0,
+        note="" if usage["code"] == 0 else f"exit {usage['code']}",
     )
 
 
@@ -165,8 +193,14 @@ class WatcherDaemon:
         self.config = config
         self.all_releases = all_releases
         command = [sys.executable, str(ROOT / "bench" / "daemon_child.py"), str(config)]
+        # through the launcher (see LAUNCHER), in a process group of its own, killed whole
         self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
+            launched(command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            start_new_session=True,
         )
         self.ask(None)  # ready: imported, configured, database open
 
@@ -208,7 +242,7 @@ class WatcherDaemon:
             try:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
 
