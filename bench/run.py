@@ -376,7 +376,9 @@ def render_size(size: Size, targets: list[tuple[str, str, bool]], with_urlwatch:
     out.append(
         "pages: requests for release pages; other: listing pages and robots.txt. DB: the "
         "database on disk (with its write-ahead log). found: urlwatch's NEW and CHANGED "
-        "reports, the watcher's new, edited and removed releases."
+        "reports, the watcher's new, edited and removed releases. urlwatch keeps its "
+        "snapshots in one table without an index on the job: after its first run, each job "
+        "reads the whole table, so its cost per page grows with the number of jobs."
     )
     rebuilds = size.feeds["rebuilds"]
     best = min(rebuilds, key=lambda r: r["wall"])

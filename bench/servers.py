@@ -1,7 +1,7 @@
 """The web server in front of the archive, on 127.0.0.1, in a process of its own (its CPU is
 never counted): Debian's nginx, started with a config of our own in a temporary directory and
-stopped at the end; or, for the benchmark's own test only (CI has no nginx), a small Python
-server that answers the way nginx does (ETag `"mtime-size"`, Last-Modified, 304 on a matching
+stopped at the end; or, for the benchmark's own test where nginx is not installed
+(`--server auto`), a small Python server that answers the way nginx does (ETag `"mtime-size"`, Last-Modified, 304 on a matching
 If-None-Match, `if_modified_since exact`).
 
 Both write one line per request to an access log: `status method uri "user agent"`. `AccessLog`
