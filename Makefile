@@ -35,8 +35,12 @@ test: lint
 	$(BIN)/pytest -m "not serial" -n $(WORKERS) --dist loadgroup
 	$(BIN)/pytest -m serial
 
+# The benchmark against urlwatch (not a test; needs nginx): about 30 minutes on two cores,
+# most of it urlwatch at 10,000 pages. BENCH="--pages 1000" takes about 6 minutes (the
+# WordPress path included); `bench/run.py --help` lists the options.
+BENCH ?= --pages 1000 10000 --write-results bench/RESULTS.md
 bench: $(STAMP)
-	$(BIN)/python bench/first_pass.py
+	$(BIN)/python bench/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
