@@ -253,6 +253,10 @@ class DaemonProcess:
             return None
 
     def serving(self) -> bool:
+        code = self.process.poll()
+        if code is not None:  # it will never serve: say why instead of waiting for it
+            tail = "\n".join(self.log_text().splitlines()[-15:])
+            raise AssertionError(f"the daemon exited with code {code}:\n{tail}")
         return self.get("/healthz") is not None
 
     def entries(self) -> list[feedparser.FeedParserDict]:
