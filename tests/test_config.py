@@ -420,3 +420,17 @@ def test_a_config_that_is_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert str(caught.value) == f"{path}:2: the config is not UTF-8 text"
+
+
+def test_only_an_explicit_base_url_is_a_public_address_of_the_pages(tmp_path: Path) -> None:
+    path = tmp_path / "watcher.yaml"
+    path.write_text("server: {listen: 127.0.0.1:8081}\n", encoding="utf-8")
+    default = load_config(path)
+    assert default.base_url == "http://127.0.0.1:8081"
+    assert default.pages_url is None  # nothing links to 127.0.0.1
+    path.write_text(
+        "server: {listen: 127.0.0.1:8081, base_url: 'https://watch.example.org/news/'}\n",
+        encoding="utf-8",
+    )
+    explicit = load_config(path)
+    assert explicit.base_url == explicit.pages_url == "https://watch.example.org/news"

@@ -87,13 +87,14 @@ def entries() -> list[ChangeEntry]:
     ]
 
 
-def render(items: list[ChangeEntry]) -> feeds.FeedDocuments:
+def render(items: list[ChangeEntry], pages_url: str | None = None) -> feeds.FeedDocuments:
     return feeds.render(
         items,
         title="ASEAN Secretariat news watcher",
         base_url="http://127.0.0.1:8080",
         name="all",
         now=NOW,
+        pages_url=pages_url,
     )
 
 
@@ -101,6 +102,39 @@ def test_golden_atom_and_rss(golden: Callable[[str, str], None]) -> None:
     documents = render(entries())
     golden("feeds/all.atom", documents.atom.decode())
     golden("feeds/all.rss", documents.rss.decode())
+
+
+def test_golden_entries_link_to_the_release_pages_at_a_public_address(
+    golden: Callable[[str, str], None],
+) -> None:
+    documents = render(entries(), pages_url="https://watch.example.org")
+    golden("feeds/all-pages.atom", documents.atom.decode())
+    golden("feeds/all-pages.rss", documents.rss.decode())
+
+
+def test_each_entry_links_its_history_and_keeps_its_link_and_id() -> None:
+    plain = render(entries())
+    linked = render(entries(), pages_url="https://watch.example.org")
+    for before, after in ((plain.atom, linked.atom), (plain.rss, linked.rss)):
+        without, with_pages = feedparser.parse(before), feedparser.parse(after)
+        assert [(e.id, e.link) for e in with_pages.entries] == [
+            (e.id, e.link) for e in without.entries
+        ]
+        assert {e.link for e in with_pages.entries} == {
+            "https://asean.org/asean-russia-commit-to-deepen-cooperation/"
+        }
+        history = '<a href="https://watch.example.org/releases/1">'
+        for entry in with_pages.entries:
+            assert f"<p>History and diff: {history}" in _body(entry)
+        # without a public address the pages are not linked: the listen address reaches
+        # nobody but this machine
+        assert not any("/releases/" in _body(e) for e in without.entries)
+        assert b"127.0.0.1:8080/releases" not in before
+
+
+def _body(entry: Any) -> str:
+    """An entry's HTML as feedparser reads it: Atom's content, RSS's description."""
+    return str(entry.content[0].value if "content" in entry else entry.summary)
 
 
 def test_feeds_parse_cleanly_and_carry_what_the_specs_require() -> None:

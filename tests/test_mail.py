@@ -496,3 +496,85 @@ def test_a_backlog_longer_than_a_batch_goes_out_in_one_delivery(
         patch.setenv("CHAT", "json://127.0.0.1:9/unused")  # the notifier above answers instead
         assert app.deliverer.deliver() == (250, 0)
     assert sent == [f"n{n}" for n in range(250)]
+
+
+def test_with_a_public_base_url_mail_links_each_release_history(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer
+) -> None:
+    app = make_app(
+        [wordpress_source(site)],
+        **settings(smtp, mode="instant"),
+        server={"base_url": "https://watch.example.org/"},
+    )
+    app.prepare()
+    app.check()
+    post = site.add_post("ASEAN-Russia Dialogue Partnership reviewed", "It reviewed 10 projects.")
+    app.check()
+    site.edit_post(post, content="It reviewed 12 projects.")
+    app.check()
+    [new, edited] = smtp.received
+    [release_id] = {entry.release_id for entry in app.store.recent_changes(10)}
+    history = f"https://watch.example.org/releases/{release_id}"
+    for received in (new, edited):
+        assert f"   History and diff: {history}" in part(received.message)
+        assert f'History and diff: <a href="{history}">' in part(received.message, "html")
+    assert "reviewed [-10-]{+12+} projects" in part(edited.message)
+
+
+def test_without_base_url_mail_links_nothing_on_this_machine(
+    site: SimWordPress, make_app: Callable[..., App], smtp: MailServer, tmp_path: Path
+) -> None:
+    app = make_app(
+        [wordpress_source(site)], **settings(smtp, mode="instant"), server={"base_url": None}
+    )
+    app.prepare()
+    app.check()
+    site.add_post("ASEAN-Russia Dialogue Partnership reviewed", "It reviewed 10 projects.")
+    app.check()
+    [received] = smtp.received
+    for text in (part(received.message), part(received.message, "html")):
+        assert "ASEAN-Russia Dialogue Partnership reviewed" in text
+        assert "History and diff" not in text and "/releases/" not in text
+    feed = (tmp_path / "state" / "feeds" / "all.atom").read_text()
+    assert "Dialogue Partnership" in feed and "/releases/" not in feed
+
+
+@pytest.mark.parametrize("pages_url", ["https://watch.example.org", None])
+def test_a_digest_links_each_change_to_its_history_only_at_a_public_address(
+    pages_url: str | None,
+) -> None:
+    entries = [
+        ChangeEntry(
+            uid=f"u{number}",
+            kind=ChangeKind.NEW,
+            source="asean",
+            release_id=number,
+            url=f"https://asean.org/{number}/",
+            title=f"Russia release {number}",
+            detected_at=datetime(2026, 11, 30, tzinfo=UTC),
+            feed_date=datetime(2026, 11, 30, tzinfo=UTC),
+            published=None,
+            diff="",
+            html="",
+            baseline=False,
+            topics=("russia",),
+        )
+        for number in (3, 4)
+    ]
+    message = mail.compose_digest(
+        mail.Envelope(SENDER, ("analyst@example.org",), "UTC"),
+        topic_titles={"russia": "ASEAN–Russia"},
+        entries=entries,
+        since=None,
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+        message_id="<m@x>",
+        pages_url=pages_url,
+    )
+    plain, html = part(message), part(message, "html")
+    if pages_url is None:
+        assert "History and diff" not in plain + html
+        return
+    for number in (3, 4):
+        history = f"https://watch.example.org/releases/{number}"
+        assert f"   History and diff: {history}\n" in plain.replace("\r\n", "\n")
+        assert f'<p>History and diff: <a href="{history}">{history}</a></p>' in html

@@ -233,6 +233,7 @@ class App:
             base_url=self.config.base_url,
             name="all",
             now=now,
+            pages_url=self.config.pages_url,
         )
         feeds.write(self.config.feeds_dir, "all", documents)
         for name, topic in self.config.topics.items():
@@ -243,6 +244,7 @@ class App:
                 name=f"topics/{name}",
                 now=now,
                 subtitle=f"New, edited and removed releases about {topic.title}",
+                pages_url=self.config.pages_url,
             )
             feeds.write(self.config.feeds_dir / "topics", name, documents)
         health = feeds.render_health(

@@ -134,6 +134,7 @@ def _resolve(settings: Settings, path: Path, lines: dict[tuple[Any, ...], int]) 
     _check_subscriptions(settings, fail)
     _check_secrets(settings, fail)
     server = settings.server
+    pages_url = str(server.base_url).rstrip("/") if server.base_url else None
     return Config(
         path=path,
         state_dir=state_dir,
@@ -147,7 +148,8 @@ def _resolve(settings: Settings, path: Path, lines: dict[tuple[Any, ...], int]) 
         ),
         server=ServerOptions(
             listen=server.listen,
-            base_url=(server.base_url or f"http://{server.listen}").rstrip("/"),
+            base_url=pages_url or f"http://{server.listen}",
+            pages_url=pages_url,
         ),
         feeds=FeedOptions(title=settings.feeds.title, limit=settings.feeds.limit),
         log_level=settings.log_level,

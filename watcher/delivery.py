@@ -265,6 +265,7 @@ class Deliverer:
             entry=entry,
             now=self.clock(),
             message_id=message_id,
+            pages_url=self.config.pages_url,
         )
         return self._outgoing(subscription, MessageKind.INSTANT, message, message_id, (entry.id,))
 
@@ -288,6 +289,7 @@ class Deliverer:
             since=since,
             now=now,
             message_id=message_id,
+            pages_url=self.config.pages_url,
         )
         return self._outgoing(
             subscription, MessageKind.DIGEST, message, message_id, tuple(e.id for e in entries)

@@ -20,7 +20,7 @@ from feedgen.feed import FeedGenerator
 from watcher import __version__
 from watcher.models import ChangeEntry, ChangeKind, HealthEvent, HealthKind
 from watcher.render import change_diff, edit_html
-from watcher.urls import web_url
+from watcher.urls import history_url, web_url
 
 FEED_NAMES = ("all.atom", "all.rss")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -46,13 +46,16 @@ def render(
     name: str,
     now: datetime,
     subtitle: str = "New, edited and removed releases",
+    pages_url: str | None = None,
 ) -> FeedDocuments:
-    """Both formats of one feed; `now` only dates an empty feed, so output is reproducible."""
+    """Both formats of one feed; `now` only dates an empty feed, so output is reproducible.
+    With `pages_url` (a public address of the web pages) each entry links to its release's
+    history; its own link stays the release on the site."""
     updated = max((entry.feed_date for entry in entries), default=now)
 
     def add(feed: FeedGenerator) -> None:
         for entry in entries:
-            _add_entry(feed, entry)
+            _add_entry(feed, entry, pages_url)
 
     return _documents(title, subtitle, base_url, name, updated, add)
 
@@ -146,8 +149,20 @@ def entry_title(entry: ChangeEntry) -> str:
     return f"{_KIND_LABEL[entry.kind]}: {entry.title or entry.url}"
 
 
-def entry_html(entry: ChangeEntry) -> str:
+def entry_html(entry: ChangeEntry, pages_url: str | None = None) -> str:
     """What a reader shows for one change; only our own markup around sanitised content."""
+    return _change_html(entry) + _history_html(entry, pages_url)
+
+
+def _history_html(entry: ChangeEntry, pages_url: str | None) -> str:
+    url = history_url(pages_url, entry.release_id)
+    if url is None:
+        return ""
+    href = html.escape(url)
+    return f'<p>History and diff: <a href="{href}">{href}</a></p>'
+
+
+def _change_html(entry: ChangeEntry) -> str:
     published = f", published {entry.published:%d %B %Y}" if entry.published else ""
     link = f'<a href="{html.escape(web_url(entry.url))}">{html.escape(entry.url)}</a>'
     if entry.kind == ChangeKind.NEW:
@@ -169,7 +184,7 @@ def _edit_html(entry: ChangeEntry) -> str:
     return edit_html(edit) if edit is not None else ""
 
 
-def _add_entry(feed: FeedGenerator, entry: ChangeEntry) -> None:
+def _add_entry(feed: FeedGenerator, entry: ChangeEntry, pages_url: str | None) -> None:
     item = feed.add_entry(order="append")
     uid = f"urn:uuid:{entry.uid}"
     item.id(uid)
@@ -179,7 +194,7 @@ def _add_entry(feed: FeedGenerator, entry: ChangeEntry) -> None:
     item.author({"name": entry.source})
     item.published(entry.feed_date)
     item.updated(entry.feed_date)
-    item.content(_xml(entry_html(entry)), type="html")
+    item.content(_xml(entry_html(entry, pages_url)), type="html")
     item.category(term=entry.kind.value, label=_KIND_LABEL[entry.kind])
 
 

@@ -23,7 +23,7 @@ from watcher.errors import WatcherError
 from watcher.models import ChangeEntry, ChangeKind, HealthEvent, HealthKind
 from watcher.options import SmtpOptions, SmtpSecurity
 from watcher.render import change_diff, edit_html, edit_text, opening
-from watcher.urls import web_url
+from watcher.urls import history_url, web_url
 
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
 _LABEL = {
@@ -70,9 +70,11 @@ def compose_digest(
     since: datetime | None,
     now: datetime,
     message_id: str,
+    pages_url: str | None = None,
 ) -> EmailMessage:
     """One message for a period: changes grouped by topic (a change in two topics is under
-    both), each with its title, date, link, opening lines, and for edits the changed words."""
+    both), each with its title, date, link, opening lines, and for edits the changed words;
+    with `pages_url` (the web pages' public address) also a link to the release's history."""
     zone = ZoneInfo(envelope.timezone)
     local_now = now.astimezone(zone)
     subject = digest_subject(list(topic_titles.values()), entries, local_now)
@@ -86,8 +88,8 @@ def compose_digest(
         text += [f"== {title} ==", ""]
         parts.append(f"<h2>{html.escape(title)}</h2>")
         for entry in in_topic:
-            text += [*_entry_text(entry, zone), ""]
-            parts.append(_entry_html(entry, zone))
+            text += [*_entry_text(entry, zone, pages_url), ""]
+            parts.append(_entry_html(entry, zone, pages_url))
     if not entries:
         text.append("No new, edited or removed releases in this period.")
         parts.append("<p>No new, edited or removed releases in this period.</p>")
@@ -101,13 +103,15 @@ def compose_instant(
     entry: ChangeEntry,
     now: datetime,
     message_id: str,
+    pages_url: str | None = None,
 ) -> EmailMessage:
     zone = ZoneInfo(envelope.timezone)
     titles = [topic_titles[t] for t in entry.topics if t in topic_titles]
     prefix = f"[{', '.join(titles)}] " if titles else ""
     subject = header_text(f"{prefix}{_LABEL[entry.kind]}: {entry.title or entry.url}")
-    text = "\n".join(_entry_text(entry, zone))
-    message = _message(envelope, subject, text, _entry_html(entry, zone), now, message_id)
+    text = "\n".join(_entry_text(entry, zone, pages_url))
+    body = _entry_html(entry, zone, pages_url)
+    message = _message(envelope, subject, text, body, now, message_id)
     message["X-Watcher-Change"] = entry.uid  # one change, whatever its subject says
     return message
 
@@ -179,7 +183,7 @@ def _counts(entries: Sequence[ChangeEntry]) -> dict[ChangeKind, int]:
     return counts
 
 
-def _entry_text(entry: ChangeEntry, zone: ZoneInfo) -> list[str]:
+def _entry_text(entry: ChangeEntry, zone: ZoneInfo, pages_url: str | None) -> list[str]:
     lines = [f"{_LABEL[entry.kind].upper()}: {header_text(entry.title) or entry.url}"]
     when = f"published {entry.published.astimezone(zone):%d %b %Y}" if entry.published else ""
     lines.append("   " + " · ".join(part for part in (when, entry.url) if part))
@@ -191,10 +195,22 @@ def _entry_text(entry: ChangeEntry, zone: ZoneInfo) -> list[str]:
         lines.append("   " + opening(entry.text))
     elif entry.kind == ChangeKind.REMOVED:
         lines.append("   no longer on the site; every version is kept")
+    history = history_url(pages_url, entry.release_id)
+    if history:
+        lines.append(f"   History and diff: {history}")
     return lines
 
 
-def _entry_html(entry: ChangeEntry, zone: ZoneInfo) -> str:
+def _entry_html(entry: ChangeEntry, zone: ZoneInfo, pages_url: str | None) -> str:
+    history = history_url(pages_url, entry.release_id)
+    link = ""
+    if history:
+        href = html.escape(history)
+        link = f'<p>History and diff: <a href="{href}">{href}</a></p>'
+    return _change_html(entry, zone) + link
+
+
+def _change_html(entry: ChangeEntry, zone: ZoneInfo) -> str:
     when = f"published {entry.published.astimezone(zone):%d %b %Y} · " if entry.published else ""
     href = html.escape(web_url(entry.url))
     link = f'<a href="{href}">{html.escape(entry.title or entry.url)}</a>'

@@ -151,6 +151,9 @@ class HealthOptions:
 class ServerOptions:
     listen: str
     base_url: str  # how readers reach the server, without a trailing slash
+    # base_url only when the config sets it: the default (the listen address, often 127.0.0.1)
+    # reaches nobody but this machine, so feed entries and mail link to the pages only then
+    pages_url: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,6 +188,10 @@ class Config:
     @property
     def base_url(self) -> str:
         return self.server.base_url
+
+    @property
+    def pages_url(self) -> str | None:
+        return self.server.pages_url
 
     def watched(self) -> tuple[SourceSpec, ...]:
         """The sources a daemon or `watcher check` checks; none is a config error for them

@@ -62,6 +62,11 @@ def _tracking(name: str) -> bool:
     return name.lower().startswith(_TRACKING_PREFIXES)
 
 
+def history_url(pages_url: str | None, release_id: int) -> str | None:
+    """A release's page (every version, the diffs), when the pages have a public address."""
+    return f"{pages_url}/releases/{release_id}" if pages_url else None
+
+
 def is_web_url(url: str) -> bool:
     """http(s) only: a release's link is followed by readers, so never javascript: or data:."""
     return urlsplit(url.strip()).scheme.lower() in ("http", "https")
