@@ -385,3 +385,4 @@ class ReleaseFilter:
     status: ReleaseStatus | None = None
     since: datetime | None = None
     until: datetime | None = None
+    search: str | None = None  # releases one of whose versions this query finds (watcher.search)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from watcher.models import ChangeEntry, ReleaseFilter, ReleaseSummary
 from watcher.store.reading import change_entry, changes_query, summary_from_row
+from watcher.store.search import matching_releases
 from watcher.store.tables import CHANGE, LEASE, RELEASE, RELEASE_TOPIC, SOURCE
 
 SOURCE_LEASE_PREFIX = "source:"  # store/leases.py names a source's lease so
@@ -43,7 +44,7 @@ class Browsing:
         query = (
             sa.select(RELEASE, SOURCE.c.name.label("source_name"))
             .join(SOURCE, SOURCE.c.id == RELEASE.c.source_id)
-            .where(*_conditions(wanted))
+            .where(*_conditions(wanted, self.engine.dialect.name))
             .order_by(RELEASE.c.last_changed.desc(), RELEASE.c.id.desc())
             .offset(offset)
             .limit(limit)
@@ -76,8 +77,12 @@ def _in_topic(release_id: Any, topic: str) -> sa.ColumnElement[bool]:
     )
 
 
-def _conditions(wanted: ReleaseFilter) -> list[sa.ColumnElement[bool]]:
+def _conditions(wanted: ReleaseFilter, dialect: str) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
+    if wanted.search is not None:
+        found = matching_releases(dialect, wanted.search, RELEASE.c.id)
+        if found is not None:
+            conditions.append(found)
     if wanted.source is not None:
         conditions.append(SOURCE.c.name == wanted.source)
     if wanted.topic is not None:

@@ -37,6 +37,7 @@ from watcher.store.attachments import (
     stored_attachments,
     usable_states,
 )
+from watcher.store.search import index_versions
 from watcher.store.tables import (
     CHANGE,
     ETAG_LENGTH,
@@ -221,6 +222,18 @@ class CheckRecords:
                         "attachments": attachments,
                         "origin": snapshot.origin.value,
                     },
+                )
+                index_versions(
+                    connection,
+                    [
+                        {
+                            "id": version_id,
+                            "release_id": release_id,
+                            "title": snapshot.title,
+                            "text": snapshot.text,
+                            "attachments": attachments,
+                        }
+                    ],
                 )
             if verdict.change is not None:
                 change = _change_values(verdict.change, source_id, release_id, version_id)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from watcher.errors import CopyRefused, StoreError
-from watcher.store import tables  # noqa: F401  (the tables on SQLModel.metadata)
+from watcher.store import search, tables  # noqa: F401  (the tables on SQLModel.metadata)
 from watcher.store.store import (
     SCHEMA_REVISION,
     Store,
@@ -67,7 +67,11 @@ def _open_target(url: str) -> Engine:
 def _refuse_unless_empty(target: Engine, url: str) -> None:
     """An empty database, or one the migrations made with not a row in it yet."""
     with target.connect() as connection:
-        names = set(sa.inspect(connection).get_table_names())
+        # the search index is rebuilt from the versions, never copied: the target's is checked
+        # for rows as the versions are
+        names = {
+            n for n in sa.inspect(connection).get_table_names() if not search.is_index_table(n)
+        }
         if not names:
             return
         ours = {table.name for table in _tables()} | {"alembic_version"}
@@ -95,6 +99,8 @@ def _copy_rows(source: Engine, target: Engine) -> dict[str, int]:
                 writing.execute(sa.insert(table), [row._asdict() for row in batch])
         if writing.dialect.name == "postgresql":
             _advance_sequences(writing)
+        # each engine indexes in its own way: the target's index is made from the copied versions
+        search.rebuild(writing)
         copied = {table.name: _count(writing, table) for table in _tables()}
     if copied != expected:
         differ = [

@@ -110,6 +110,7 @@ def release_filter(params: Mapping[str, str]) -> ReleaseFilter:
         status=status_,
         since=_day(value("since")),
         until=until + timedelta(days=1) if until else None,  # the whole of the last day
+        search=value("q"),
     )
 
 
