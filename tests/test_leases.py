@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,6 +16,7 @@ from watcher.store import Store
 from watcher.store.leases import MAIL, Leases, source_lease
 
 HOUR = timedelta(hours=1)
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -188,3 +189,40 @@ def test_requests_to_a_host_start_min_delay_apart_across_daemons(
     assert waits[0] < 1
     assert 29 < waits[1] <= 30
     assert 59 < waits[2] <= 60
+
+
+def test_daemons_starting_together_record_topics_and_subscriptions_once(
+    postgres_url: str,
+) -> None:
+    """Each daemon records its topics and subscriptions at start; several starting at once on
+    one database must neither fail nor apply a topic twice over."""
+    stores = [Store.open(postgres_url) for _ in range(4)]
+    errors: list[BaseException] = []
+    counts: list[int] = []
+    try:
+        for round_number in range(5):
+            start = threading.Barrier(len(stores))
+
+            def begin(
+                store: Store,
+                fingerprint: str = f"definition-{round_number}",
+                start: threading.Barrier = start,
+            ) -> None:
+                start.wait()
+                try:
+                    counts.append(store.apply_topic("russia", fingerprint, lambda t, b: None, NOW))
+                    store.subscription_state(f"digest-{fingerprint}", NOW)
+                except BaseException as exc:  # reported below, with the round it failed in
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=begin, args=(s,)) for s in stores]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert not errors, (round_number, errors)
+        assert stores[0].topic_fingerprints() == {"russia": "definition-4"}
+        assert counts == [0] * 20
+    finally:
+        for store in stores:
+            store.close()

@@ -190,7 +190,9 @@ class App:
                 found = match(topic, title=title, body=body)
                 return found.terms if found else None
 
-            counts[name] = self.store.apply_topic(name, fingerprint, judge, self.clock())
+            counts[name] = self.store.apply_topic(
+                name, fingerprint, judge, self.clock(), force=force
+            )
             log.info("topic %s: %d release(s) after applying its definition", name, counts[name])
         return counts
 

@@ -22,6 +22,7 @@ from watcher.models import (
     OutboxStatus,
     SubscriptionState,
 )
+from watcher.store.conflicts import insert_unless_present
 from watcher.store.reading import change_entry, changes_query
 from watcher.store.tables import (
     CHANGE,
@@ -45,10 +46,15 @@ class Deliveries:
             ).first()
             if row is None:
                 newest = connection.execute(sa.select(sa.func.max(CHANGE.c.id))).scalar() or 0
-                if create:
-                    values = {"name": name, "created_at": now, "last_change_id": newest}
-                    connection.execute(sa.insert(SUBSCRIPTION), values)
-                return SubscriptionState(name, now, newest, None)
+                if not create:
+                    return SubscriptionState(name, now, newest, None)
+                values = {"name": name, "created_at": now, "last_change_id": newest}
+                if insert_unless_present(connection, SUBSCRIPTION, values):
+                    return SubscriptionState(name, now, newest, None)
+                # another process recorded it first (daemons sharing a database start together)
+                row = connection.execute(
+                    sa.select(SUBSCRIPTION).where(SUBSCRIPTION.c.name == name)
+                ).one()
             return SubscriptionState(
                 row.name, row.created_at, row.last_change_id, row.last_digest_at
             )

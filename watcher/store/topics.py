@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from watcher.models import TopicMembership
+from watcher.store.conflicts import insert_unless_present
 from watcher.store.reading import summary_from_row
 from watcher.store.tables import RELEASE, RELEASE_TOPIC, SOURCE, TOPIC_STATE, VERSION
 
@@ -63,12 +64,31 @@ class TopicIndex:
         fingerprint: str,
         judge: Callable[[str, str], tuple[str, ...] | None],
         now: datetime,
+        *,
+        force: bool = False,
     ) -> int:
         """Compute a topic again over every stored version; returns how many releases are in
         it. A release that was already in the topic keeps the time it joined (what it was owed
-        stays owed); one that joins now is in it from `now` (its past is not news)."""
+        stays owed); one that joins now is in it from `now` (its past is not news).
+
+        One process at a time: the topic's row is locked first, and a process that waited for
+        it finds the definition applied (daemons sharing a database start together)."""
         members: dict[int, tuple[str, ...]] = {}
         with self.engine.begin() as connection:
+            insert_unless_present(
+                connection, TOPIC_STATE, {"name": name, "fingerprint": "", "effective_from": now}
+            )
+            applied = connection.execute(
+                sa.select(TOPIC_STATE.c.fingerprint)
+                .where(TOPIC_STATE.c.name == name)
+                .with_for_update()
+            ).scalar_one()
+            if applied == fingerprint and not force:
+                return int(
+                    connection.execute(
+                        sa.select(sa.func.count()).where(RELEASE_TOPIC.c.topic == name)
+                    ).scalar_one()
+                )
             joined = dict(
                 connection.execute(
                     sa.select(RELEASE_TOPIC.c.release_id, RELEASE_TOPIC.c.matched_at).where(
@@ -101,10 +121,10 @@ class TopicIndex:
                         for rid, terms in members.items()
                     ],
                 )
-            connection.execute(sa.delete(TOPIC_STATE).where(TOPIC_STATE.c.name == name))
             connection.execute(
-                sa.insert(TOPIC_STATE),
-                {"name": name, "fingerprint": fingerprint, "effective_from": now},
+                sa.update(TOPIC_STATE)
+                .where(TOPIC_STATE.c.name == name)
+                .values(fingerprint=fingerprint, effective_from=now)
             )
         return len(members)
 
