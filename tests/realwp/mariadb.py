@@ -61,8 +61,12 @@ class MariaDB:
                 f"mariadb-install-db took over {START_TIMEOUT:.0f} s"
             ) from None
         if code != 0:
+            # its closing lines are advice; what went wrong is in the lines marked [ERROR]
+            install_log = self.directory / "install-db.log"
+            text = install_log.read_text(errors="replace")
+            errors = "\n".join(line for line in text.splitlines() if "ERROR" in line)
             raise RealWordPressError(
-                f"mariadb-install-db failed ({code}):\n{tail(self.directory / 'install-db.log')}"
+                f"mariadb-install-db failed ({code}):\n{errors}\n{tail(install_log)}"
             )
         with open(self.directory / "mariadb.log", "wb") as log:
             self._server = subprocess.Popen(
