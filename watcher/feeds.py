@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from feedgen.feed import FeedGenerator
@@ -179,6 +180,10 @@ def _change_html(entry: ChangeEntry) -> str:
     return f"<p>This release is back after being removed: {link}</p>" + changed
 
 
+# An edit's word diff is the costly part of a feed (its two versions compared word by word),
+# and the same entry is rendered for Atom and RSS, in the topics' feeds, and at every rebuild
+# until newer changes push it out: each entry (a frozen value) is compared once.
+@lru_cache(maxsize=1024)
 def _edit_html(entry: ChangeEntry) -> str:
     edit = change_diff(entry)
     return edit_html(edit) if edit is not None else ""
