@@ -20,6 +20,7 @@ Usage: python bench/run.py [--pages 1000 10000] [--wp-posts 10000] [--write-resu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -109,7 +110,12 @@ def main() -> None:
         urlwatch = args.urlwatch_venv
     started = datetime.now(UTC)
     sizes = []
-    with tempfile.TemporaryDirectory(prefix="watcher-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
+        if args.workdir:
+            args.workdir.mkdir(parents=True, exist_ok=False)
+            tmp = str(args.workdir)
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="watcher-bench-"))
         for pages in args.pages:
             sizes.append(measure_size(pages, Path(tmp) / str(pages), nginx, urlwatch, args))
         wordpress = []
@@ -154,6 +160,12 @@ def parse_args() -> argparse.Namespace:
         type=Path,
         default=urlwatch_venv_default(),
         help="urlwatch's own virtual environment, made once (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="a new directory for the archives, configs and databases, kept afterwards "
+        "(default: a temporary one, removed at the end)",
     )
     parser.add_argument(
         "--write-results", type=Path, metavar="FILE", help="the report, as Markdown"

@@ -174,6 +174,45 @@ def test_a_date_and_attachments_are_counted_too() -> None:
     assert "Attachment: {+Report <https://asean.org/report.pdf>+}" in diff_text(edit)
 
 
+def test_an_attachment_s_changed_words_are_marked_under_its_label() -> None:
+    url = "https://asean.org/wp-content/uploads/2026/06/Annex.pdf"
+    pages = ["Annex to the Joint Statement", "Page two."]
+    hanoi = Attachment(url, "Annex", "\n\n".join([*pages, "The Ministers will meet in Hanoi."]))
+    manila = Attachment(url, "Annex", hanoi.text.replace("Hanoi", "Manila"))  # type: ignore[union-attr]
+    added = Attachment("https://asean.org/plan.pdf", "Plan", "A text read for the first time.")
+    edit = compare(doc("Same.", attachments=(hanoi,)), doc("Same.", attachments=(manila, added)))
+
+    assert edit.summary.line == "1 attachment edited; 1 attachment added"
+    [text] = edit.texts  # the added one's first text is no edit of words
+    assert text.label == "Annex"
+    assert [b.kind for b in text.blocks] == [BlockKind.HIDDEN, BlockKind.CONTEXT, BlockKind.EDITED]
+    assert marks(inline_html(edit)) == [
+        "+Plan &lt;https://asean.org/plan.pdf&gt;",
+        "-Hanoi",
+        "+Manila",
+    ]
+    assert marks(side_by_side_html(edit)) == [
+        "+Plan &lt;https://asean.org/plan.pdf&gt;", "-Hanoi", "+Manila",
+    ]  # fmt: skip
+    assert "<b>Attachment: Annex</b>" in inline_html(edit)
+    assert diff_text(edit)[-4:] == [
+        "== Attachment: Annex",
+        "[… 1 unchanged paragraph …]",
+        "Page two.",
+        "The Ministers will meet in [-Hanoi-]{+Manila+}.",
+    ]
+    # what the versions said, and what their stored diff says when it shows the heading
+    unified = "\n".join(
+        difflib.unified_diff(
+            document("T", None, "Same.", (hanoi,)), document("T", None, "Same.", (manila,)),
+            lineterm="", n=8,
+        )
+    )  # fmt: skip
+    [from_diff] = from_unified(unified).texts
+    assert from_diff.label == "Annex"
+    assert [b.kind for b in from_diff.blocks if b.kind == BlockKind.EDITED] == [BlockKind.EDITED]
+
+
 def test_unchanged_paragraphs_collapse_to_a_count_with_one_around_each_change() -> None:
     new = list(PARAGRAPHS)
     new[4] = new[4].replace("something", "nothing")

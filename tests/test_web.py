@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -161,3 +162,21 @@ def test_a_port_in_use_is_an_error_at_once(tmp_path: Path) -> None:
             WebServer(f"127.0.0.1:{first.port}", Site(tmp_path, lambda: (True, "")))
     finally:
         first.close()
+
+
+def test_answers_on_a_kept_alive_connection_are_sent_at_once(tmp_path: Path) -> None:
+    # Without TCP_NODELAY on the accepted socket, every answer after the first on a kept-alive
+    # connection (a browser's) waits for the client's delayed ACK: 40 ms a page.
+    web = WebServer("127.0.0.1:0", Site(tmp_path, lambda: (True, "")))
+    web.start()
+    connection = http.client.HTTPConnection("127.0.0.1", web.port, timeout=10)
+    try:
+        for _ in range(2):
+            connection.request("GET", "/healthz")
+            assert connection.getresponse().read() == b"ok\n"
+        [protocol] = web.server.server_state.connections
+        accepted = protocol.transport.get_extra_info("socket")
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        connection.close()
+        web.stop()

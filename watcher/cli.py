@@ -313,7 +313,15 @@ def history(context: Context, release: str, as_json: bool) -> None:
 @pass_context
 def status(context: Context) -> None:
     """Each source's last check, from the database (works with or without a daemon)."""
-    statuses, now = look(context, lambda app: (app.store.statuses(), app.clock()))
+    statuses, now, counts, failures = look(
+        context,
+        lambda app: (
+            app.store.statuses(),
+            app.clock(),
+            app.store.delivery_counts(),
+            app.store.outbox(),
+        ),
+    )
     deadlines = {source.name: source.check_deadline for source in context.config.sources}
     rows = []
     for s in statuses:
@@ -351,7 +359,6 @@ def status(context: Context) -> None:
         from watcher.delivery import ADMIN
 
         modes[ADMIN] = "health"  # the admin's mail about sources' health
-    counts, failures = look(context, lambda app: (app.store.delivery_counts(), app.store.outbox()))
     names = [*modes, *(name for name in counts if name not in modes)]
     if names:
         rows = [

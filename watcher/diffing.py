@@ -91,6 +91,7 @@ class Summary:
     added: int = 0
     removed: int = 0
     moved: int = 0
+    attachments_edited: int = 0  # attachments whose text changed
     attachments_added: int = 0
     attachments_removed: int = 0
     figures: tuple[tuple[str, str], ...] = ()
@@ -109,6 +110,7 @@ class Summary:
             if count:
                 items.append(f"{_count(count, 'paragraph')} {what}")
         for count, what in (
+            (self.attachments_edited, "edited"),
             (self.attachments_added, "added"),
             (self.attachments_removed, "removed"),
         ):
@@ -123,21 +125,32 @@ class Summary:
 
     @property
     def line(self) -> str:
-        """'title changed; 2 paragraphs edited; 1 figure changed: 5 → 3'; empty when nothing
+        """'title changed; 2 paragraphs edited; 1 attachment edited; 1 figure changed: 5 → 3';
+        empty when nothing
         but typography changed."""
         return "; ".join(self.items)
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentEdit:
+    """The text of one attachment (a PDF) that changed, as paragraph blocks like a body's."""
+
+    label: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class EditDiff:
     """An edit, ready to render: the title's words (empty when the title is unchanged), the
-    date and attachment lines taken out and put in, the paragraphs, and the summary."""
+    date and attachment lines taken out and put in, the paragraphs, the attachments whose
+    text changed, and the summary."""
 
     title: tuple[Run, ...]
     date: tuple[Run, ...]
     attachments: tuple[Block, ...]
     blocks: tuple[Block, ...]
     summary: Summary
+    texts: tuple[AttachmentEdit, ...] = ()
 
 
 class Readable(Protocol):
@@ -166,7 +179,25 @@ def compare(old: Readable, new: Readable, *, context: int = CONTEXT) -> EditDiff
     )
     attachments = tuple(b for b in attachments if b.kind != BlockKind.CONTEXT)
     full = paragraph_blocks(paragraphs(old.text), paragraphs(new.text))
-    return finish(title, date, attachments, collapse(full, context))
+    texts = _attachment_texts(old.attachments, new.attachments, context)
+    return finish(title, date, attachments, collapse(full, context), texts)
+
+
+def _attachment_texts(
+    old: Iterable[Attachment], new: Iterable[Attachment], context: int
+) -> tuple[AttachmentEdit, ...]:
+    """The attachments kept from one version to the next whose words changed. An attachment
+    added brings its first text, no news (the list of attachments says it was added)."""
+    before = {a.url: a.text for a in old if a.text is not None}
+    edits = []
+    for attachment in new:
+        previous = before.get(attachment.url)
+        if previous is None or attachment.text is None:
+            continue
+        blocks = paragraph_blocks(paragraphs(previous), paragraphs(attachment.text))
+        if any(b.kind != BlockKind.CONTEXT for b in blocks):
+            edits.append(AttachmentEdit(attachment.label, tuple(collapse(blocks, context))))
+    return tuple(edits)
 
 
 def paragraphs(text: str) -> list[str]:
@@ -259,12 +290,14 @@ def finish(
     date: tuple[Run, ...],
     attachments: tuple[Block, ...],
     blocks: Sequence[Block],
+    texts: tuple[AttachmentEdit, ...] = (),
 ) -> EditDiff:
     """The parts of an edit, with their summary counted from them."""
     kinds = [b.kind for b in blocks]
     moved = sum(1 for b in blocks if b.moved and b.kind == BlockKind.ADDED)
+    every_block = [*blocks, *(b for text in texts for b in text.blocks)]
     found = figures(title) + [
-        f for b in blocks if b.kind == BlockKind.EDITED for f in figures(b.runs)
+        f for b in every_block if b.kind == BlockKind.EDITED for f in figures(b.runs)
     ]
     summary = Summary(
         title_changed=bool(title),
@@ -273,11 +306,12 @@ def finish(
         added=kinds.count(BlockKind.ADDED) - moved,
         removed=kinds.count(BlockKind.REMOVED) - moved,
         moved=moved,
+        attachments_edited=len(texts),
         attachments_added=sum(1 for b in attachments if b.kind == BlockKind.ADDED),
         attachments_removed=sum(1 for b in attachments if b.kind == BlockKind.REMOVED),
         figures=tuple(found),
     )
-    return EditDiff(title, date, attachments, tuple(blocks), summary)
+    return EditDiff(title, date, attachments, tuple(blocks), summary, texts)
 
 
 def paragraph_blocks(old: Sequence[str], new: Sequence[str]) -> list[Block]:

@@ -93,17 +93,23 @@ def inline_html(edit: EditDiff) -> str:
         parts.append(f"<p><b>Title:</b> {_marked(edit.title, trim=False)}</p>")
     if edit.date:
         parts.append(f"<p><b>Date:</b> {_marked(edit.date, trim=False)}</p>")
-    for block in edit.blocks:
-        if block.kind == BlockKind.HIDDEN:
-            parts.append(f"<p><i>{html.escape(_hidden(block))}</i></p>")
-        else:
-            parts.append(
-                f"<p>{_marked(block.runs, trim=block.kind == BlockKind.EDITED)}{_moved(block)}</p>"
-            )
+    parts.extend(_inline_blocks(edit.blocks))
     if edit.attachments:
         listed = "<br/>".join(_marked(b.runs, trim=False) for b in edit.attachments)
         parts.append(f"<p><b>Attachments:</b><br/>{listed}</p>")
+    for text in edit.texts:
+        parts.append(f"<p><b>Attachment: {html.escape(text.label)}</b></p>")
+        parts.extend(_inline_blocks(text.blocks))
     return "".join(parts)
+
+
+def _inline_blocks(blocks: Iterable[Block]) -> Iterable[str]:
+    for block in blocks:
+        if block.kind == BlockKind.HIDDEN:
+            yield f"<p><i>{html.escape(_hidden(block))}</i></p>"
+        else:
+            marked = _marked(block.runs, trim=block.kind == BlockKind.EDITED)
+            yield f"<p>{marked}{_moved(block)}</p>"
 
 
 def edit_html(edit: EditDiff) -> str:
@@ -126,13 +132,22 @@ def side_by_side_html(edit: EditDiff) -> str:
         rows.append(_row(edit.title, trim=False, label="Title: "))
     if edit.date:
         rows.append(_row(edit.date, trim=False, label="Date: "))
-    for block in edit.blocks:
-        if block.kind == BlockKind.HIDDEN:
-            rows.append(f'<tr><td colspan="2"><i>{html.escape(_hidden(block))}</i></td></tr>')
-        else:
-            rows.append(_row(block.runs, trim=block.kind == BlockKind.EDITED, note=_moved(block)))
+    rows.extend(_side_rows(edit.blocks))
     rows.extend(_row(b.runs, trim=False, label="Attachment: ") for b in edit.attachments)
+    for text in edit.texts:
+        rows.append(
+            f'<tr><th colspan="2" scope="colgroup">Attachment: {html.escape(text.label)}</th></tr>'
+        )
+        rows.extend(_side_rows(text.blocks))
     return f'<table class="diff">{"".join(rows)}</table>'
+
+
+def _side_rows(blocks: Iterable[Block]) -> Iterable[str]:
+    for block in blocks:
+        if block.kind == BlockKind.HIDDEN:
+            yield f'<tr><td colspan="2"><i>{html.escape(_hidden(block))}</i></td></tr>'
+        else:
+            yield _row(block.runs, trim=block.kind == BlockKind.EDITED, note=_moved(block))
 
 
 def diff_text(edit: EditDiff) -> list[str]:
@@ -142,14 +157,21 @@ def diff_text(edit: EditDiff) -> list[str]:
         lines.append(f"Title: {_plain(edit.title, trim=False)}")
     if edit.date:
         lines.append(f"Date: {_plain(edit.date, trim=False)}")
-    for block in edit.blocks:
+    lines.extend(_text_blocks(edit.blocks))
+    lines.extend(f"Attachment: {_plain(b.runs, trim=False)}" for b in edit.attachments)
+    for text in edit.texts:
+        lines.append(f"== Attachment: {text.label}")
+        lines.extend(_text_blocks(text.blocks))
+    return lines
+
+
+def _text_blocks(blocks: Iterable[Block]) -> Iterable[str]:
+    for block in blocks:
         if block.kind == BlockKind.HIDDEN:
-            lines.append(_hidden(block))
+            yield _hidden(block)
         else:
             moved = " (moved)" if block.moved else ""
-            lines.append(_plain(block.runs, trim=block.kind == BlockKind.EDITED) + moved)
-    lines.extend(f"Attachment: {_plain(b.runs, trim=False)}" for b in edit.attachments)
-    return lines
+            yield _plain(block.runs, trim=block.kind == BlockKind.EDITED) + moved
 
 
 def opening(text: str, limit: int = 300) -> str:

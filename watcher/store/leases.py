@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from watcher.store.tables import HOST, HOST_SLOT, LEASE, SOURCE
@@ -169,6 +168,8 @@ class Leases:
         slot, to give back, the seconds to wait before it starts (`min_delay` after the
         previous start) and that start, in the database's time; None: try again shortly.
         The slot lapses after `hold`, should this process die before giving it back."""
+        from sqlalchemy.dialects import postgresql  # noqa: PLC0415  (only PostgreSQL has leases)
+
         with self.engine.begin() as connection:
             connection.execute(
                 postgresql.insert(HOST)
@@ -220,6 +221,8 @@ class Leases:
 def _locked(connection: Connection, name: str) -> Any:
     """The lease's row, locked for this transaction; None if another process has it locked now
     (it is taking or giving it back: its turn, not ours)."""
+    from sqlalchemy.dialects import postgresql  # noqa: PLC0415
+
     connection.execute(
         postgresql.insert(LEASE).values(name=name).on_conflict_do_nothing(index_elements=["name"])
     )
