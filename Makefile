@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c 'import hashlib,sys; print(hash
 # pytest-xdist workers for the tests: one per core
 WORKERS ?= auto
 
-.PHONY: run check test lint bench clean
+.PHONY: run check test lint bench bench-pages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ test: lint
 BENCH ?= --pages 1000 10000 --write-results bench/RESULTS.md
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH)
+
+# How fast the web pages answer at 10,000 releases of three versions each: about 5 minutes.
+BENCH_PAGES ?= --write-results bench/PAGES.md
+bench-pages: $(STAMP)
+	$(BIN)/python bench/pages.py $(BENCH_PAGES)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -86,3 +86,25 @@ def test_without_nginx_it_says_how_to_install_it(tmp_path: Path) -> None:
     run = bench("--pages", "5", "--nginx", str(tmp_path / "nginx"))
     assert run.returncode != 0
     assert "apt-get install nginx-light" in run.stderr
+
+
+@pytest.mark.slow
+def test_the_pages_benchmark_asks_every_page_of_a_history_of_several_versions(
+    tmp_path: Path,
+) -> None:
+    numbers = tmp_path / "pages.json"
+    run = subprocess.run(
+        [sys.executable, "bench/pages.py", "--pages", str(PAGES), "--versions", "3",
+         "--repeats", "1", "--server", "auto", "--json", str(numbers)],
+        check=False, capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    measured = json.loads(numbers.read_text())
+    assert measured["counts"] == {"releases": PAGES, "versions": 3 * PAGES, "changes": 3 * PAGES}
+    pages = {page["page"]: page for page in measured["pages"]}
+    assert all(page["status"] == 200 for page in pages.values()), pages
+    assert {"latest changes", "releases", "search, a word", "a release, diff 1 to last"} <= set(
+        pages
+    )
+    assert pages["search, nothing found"]["kb"] < pages["search, a word"]["kb"]
+    assert "Every page under 100 ms:" in run.stdout
