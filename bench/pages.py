@@ -86,9 +86,12 @@ def main() -> None:
         database = command.config.parent / "state" / "watcher.db"
         counts = _counts(database)
         progress(f"{counts['releases']} releases, {counts['versions']} versions: watcher serve")
+        counts["database_bytes"] = sum(
+            p.stat().st_size for p in database.parent.glob("watcher.db*")
+        )
         with serving(command.config) as base:
             times = [_time(base, name, path, args.repeats) for name, path in pages(database)]
-    report = render(times, counts, database, args, started)
+    report = render(times, counts, args, started)
     print(report)
     if args.write_results:
         args.write_results.write_text(
@@ -221,13 +224,12 @@ def _counts(database: Path) -> dict[str, int]:
 def render(
     times: list[PageTime],
     counts: dict[str, int],
-    database: Path,
     args: argparse.Namespace,
     started: datetime,
 ) -> str:
     from bench.run import describe_machine, table
 
-    size = sum(p.stat().st_size for p in database.parent.glob("watcher.db*")) / 1e6
+    size = counts["database_bytes"] / 1e6
     rows = [
         [
             t.page,
