@@ -76,6 +76,8 @@ SENTENCES = (
     "ASEAN and {partner} agreed to deepen cooperation on cybersecurity, the digital economy and "
     "the protection of personal data.",
 )
+ANNEX_EVERY = 20  # one release in this many links a PDF (the revisit policy's days)
+ANNEX_EDIT = "Addendum {n}: the Parties agreed to review this annex at their next meeting."
 EDIT = " The Meeting also agreed to convene its next session in {city} in {year5}."
 
 
@@ -87,6 +89,8 @@ class Release:
     published: datetime
     paragraphs: list[str]
     edits: int = 0  # how many times edit_bodies changed it
+    annex: str = ""  # the path of the PDF its body links to, if any
+    annex_edits: int = 0
 
     @property
     def path(self) -> str:
@@ -181,6 +185,30 @@ class Archive:
         release.paragraphs[2] += EDIT.format(city=rng.choice(CITIES), year5=2026 + release.edits)
         self._write(release.path, self.article(release), when or self._next_date())
 
+    def attach_documents(self, every: int = ANNEX_EVERY) -> int:
+        """A PDF annex linked from the body of one release in `every` (asean.org links its
+        joint statements' and declarations' PDFs so); returns how many."""
+        when = self._next_date()
+        attached = [r for r in self.releases if r.number % every == 0]
+        for release in attached:
+            release.annex = f"/wp-content/uploads/{release.published:%Y/%m}/{release.slug}.pdf"
+            self._write(release.annex, self.annex_pdf(release), when)
+            self._write(release.path, self.article(release), when)
+        return len(attached)
+
+    def edit_document(self, release: Release) -> None:
+        """A sentence added to the release's PDF, behind an unchanged page (a media file
+        replaced in WordPress leaves its post as it was)."""
+        release.annex_edits += 1
+        self._write(release.annex, self.annex_pdf(release), self._next_date())
+
+    def annex_pdf(self, release: Release) -> bytes:
+        from tests.pdfs import text_pdf
+
+        lines = [f"Annex to: {release.title}", *release.paragraphs[1:4]]
+        lines += [ANNEX_EDIT.format(n=n + 1) for n in range(release.annex_edits)]
+        return text_pdf(lines)
+
     def remove(self, release: Release) -> None:
         """The release's page deleted (404) and the release gone from the listing."""
         self.releases.remove(release)
@@ -252,6 +280,8 @@ class Archive:
         day = release.published
         title = html.escape(release.title, quote=False)
         body = "\n".join(f"<p>{html.escape(p, quote=False)}</p>" for p in release.paragraphs)
+        if release.annex:
+            body += f'\n<p>Documents: <a href="{self.base}{release.annex}">Annex</a></p>'
         main = f"""<div class="breadcrumb"><a href="{self.base}/">Home</a> <a href="{self.base}/category/news-events/">News &amp; Events</a> <a href="{self.base}{LISTING}">News</a></div>
 <div class="elementor-element elementor-element-b369dd8 elementor-widget elementor-widget-theme-post-title elementor-page-title elementor-widget-heading">
 <div class="elementor-widget-container"><h2 class="elementor-heading-title elementor-size-default">{title}</h2></div></div>

@@ -2,8 +2,9 @@
 that moves 15 minutes per check (the web server keeps real time; only the watcher's sense of
 "now" moves), plain checks as the daemon runs them, against the archive served on 127.0.0.1.
 
-Edits are planted at every age (a release a few days old, a month, a year, five years), a
-release is published, two are removed; each is timed from when it was made to the check that
+One release in twenty links a PDF annex (read, and asked for again on its release's schedule).
+Edits are planted at every age (a release a few days old, a month, a year, five years), two
+PDFs are replaced behind unchanged pages, a release is published, two are removed; each is timed from when it was made to the check that
 found it, against the policy's bounds: a release under 7 days old (and a new one) within one
 cycle, an edit of any release within 24 hours, a removal within 48 hours. The requests of each
 day (listing pages and robots.txt included) are counted at the server and compared with what
@@ -90,6 +91,8 @@ EDITS = (
     ("edit", timedelta(days=5 * 365), 0.0),
 )
 REMOVALS = (("removal", timedelta(days=4), 0.0), ("removal", timedelta(days=900), 0.0))
+# a PDF replaced behind an unchanged page: found when its release is read again
+DOCUMENT_EDITS = (("PDF edit", timedelta(days=3), 6.0), ("PDF edit", timedelta(days=2 * 365), 0.0))
 PUBLISHED_AT = 3.0  # hours into the day: a new release at the top of the listing
 
 
@@ -158,17 +161,21 @@ def plan(archive: Archive, start: datetime) -> list[Plant]:
     """The changes to plant, each on its own release (the nearest in age to the one wanted)."""
     taken: set[str] = set()
 
-    def nearest(age: timedelta) -> Release:
-        free = [r for r in archive.releases if r.path not in taken]
+    def nearest(age: timedelta, *, annexed: bool) -> Release | None:
+        free = [r for r in archive.releases if r.path not in taken and bool(r.annex) == annexed]
+        if not free:  # a small archive (the benchmark's own test) has few PDFs
+            return None
         release = min(free, key=lambda r: abs((start - r.published) - age))
         taken.add(release.path)
         return release
 
     plants = []
-    for what, age, hours in (*EDITS, *REMOVALS):
-        release = nearest(age)
+    for what, age, hours in (*EDITS, *REMOVALS, *DOCUMENT_EDITS):
+        release = nearest(age, annexed=what == "PDF edit")
+        if release is None:
+            continue
         real_age = start + timedelta(hours=hours) - release.published
-        kind = "edited" if what == "edit" else "removed"
+        kind = "removed" if what == "removal" else "edited"
         bound = EDIT_BOUND if real_age >= FRESH else CYCLE
         bound = REMOVAL_BOUND if what == "removal" else bound
         plants.append(Plant(what, kind, timedelta(hours=hours), bound, release, age=real_age))
@@ -179,6 +186,8 @@ def plan(archive: Archive, start: datetime) -> list[Plant]:
 def make(archive: Archive, plant: Plant, start: datetime) -> None:
     if plant.kind == "new":
         plant.release = archive.publish(start + plant.at)
+    elif plant.release is not None and plant.what == "PDF edit":
+        archive.edit_document(plant.release)
     elif plant.release is not None and plant.kind == "edited":
         archive.edit(plant.release)
     elif plant.release is not None:

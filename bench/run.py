@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import revisit_day, wordpress_path  # noqa: E402
-from bench.archive import Archive  # noqa: E402
+from bench.archive import ANNEX_EVERY, Archive  # noqa: E402
 from bench.servers import AccessLog, Requests, Server, ServerMissing, find_nginx  # noqa: E402
 from bench.tools import (  # noqa: E402
     URLWATCH_VERSION,
@@ -226,6 +226,7 @@ def measure_size(
         day = None
         if args.days:
             progress(f"{pages} pages: {args.days} simulated days of the revisit policy")
+            archive.attach_documents()
             day = revisit_day.simulate(archive, log, tmp / "day", days=args.days)
     return Size(
         pages=pages,
@@ -429,8 +430,9 @@ def render_day(
     nothing = size.phases[1].runs.get(URLWATCH)
     out = [
         f"Revisit policy (default: fresh 7d, every 24h, first_pages 2), plain checks every "
-        f"15 min over {len(day.days)} simulated days; the first check "
-        f"({day.baseline_requests:,} requests) before the first day:",
+        f"15 min over {len(day.days)} simulated days, one release in "
+        f"{ANNEX_EVERY} linking a PDF; the first check ({day.baseline_requests:,} requests, "
+        "PDFs included) before the first day:",
     ]
     rows = []
     for number, one in enumerate(day.days, 1):
@@ -441,6 +443,7 @@ def render_day(
                 f"{one.checks}",
                 f"{total:,}",
                 Requests.split(one.requests.releases),
+                Requests.split(one.requests.attachments),
                 Requests.split(one.requests.others),
                 f"{one.most_requests:,}",
                 f"{theirs:,}",
@@ -456,6 +459,7 @@ def render_day(
                 "checks",
                 "requests",
                 "pages 200/304",
+                "PDFs 200/304",
                 "other 200/304",
                 "most in a check",
                 "urlwatch's",
@@ -467,8 +471,9 @@ def render_day(
         )
     )
     out.append(
-        f"urlwatch's: every page at every cycle ({cycles} x {n:,}); its CPU: {cycles} x its "
-        "nothing-changed run above."
+        f"urlwatch's: every page at every cycle ({cycles} x {n:,}), never a PDF; its CPU: "
+        f"{cycles} x its nothing-changed run above. PDFs: asked for again, conditionally, when "
+        "their release is read again."
     )
     out.append(
         table(
@@ -529,8 +534,8 @@ def render_wordpress(
     )
     out.append(
         "A `watcher check` command also reads robots.txt and resolves the category at each "
-        "start; the daemon keeps both. Attachments: the watcher keeps their links and does not "
-        "fetch them, so none are requested."
+        "start; the daemon keeps both. These posts link no PDF: attachments are measured in the "
+        "revisit policy's days above."
     )
     cycles = [r for r in runs if r.how == DAEMON and r.phase == "nothing changed"]
     if cycles:
@@ -729,6 +734,7 @@ def as_json(sizes: list[Size], wordpress: list[wordpress_path.WordPressRun]) -> 
                         {
                             "checks": d.checks,
                             "requests": sum(d.requests.total.values()),
+                            "pdfs": {str(k): v for k, v in d.requests.attachments.items()},
                             "cpu": d.cpu,
                         }
                         for d in size.day.days

@@ -69,6 +69,9 @@ http {{
 """
 
 
+TYPES = {".txt": "text/plain", ".json": "application/json", ".pdf": "application/pdf"}
+
+
 class ServerMissing(Exception):
     pass
 
@@ -140,7 +143,8 @@ class Server:
         if not Path(mime_types).exists():  # a build of nginx elsewhere: the types we serve
             mime_types = str(self.tmp / "mime.types")
             Path(mime_types).write_text(
-                "types { text/html html; text/plain txt; application/json json; }\n"
+                "types { text/html html; text/plain txt; application/json json; "
+                "application/pdf pdf; }\n"
             )
         conf = self.tmp / "nginx.conf"
         # Started as root, nginx's workers would drop to `nobody`, who cannot read a private
@@ -173,10 +177,11 @@ class Server:
 
 @dataclass
 class Requests:
-    """Requests a phase made, by status: release pages, and everything else."""
+    """Requests a phase made, by status: release pages, PDFs, and everything else."""
 
     releases: Counter[int] = field(default_factory=Counter)
     others: Counter[int] = field(default_factory=Counter)
+    attachments: Counter[int] = field(default_factory=Counter)  # PDFs
 
     @staticmethod
     def split(counts: Counter[int]) -> str:
@@ -187,7 +192,7 @@ class Requests:
 
     @property
     def total(self) -> Counter[int]:
-        return self.releases + self.others
+        return self.releases + self.others + self.attachments
 
 
 class AccessLog:
@@ -216,7 +221,13 @@ class AccessLog:
         self.offset += len(data)
         for line in data.decode("utf-8", "replace").splitlines():
             status, _method, uri = line.split(" ", 3)[:3]
-            counts = found.releases if uri.split("?")[0] in self.release_paths else found.others
+            path = uri.split("?")[0]
+            if path in self.release_paths:
+                counts = found.releases
+            elif path.endswith(".pdf"):
+                counts = found.attachments
+            else:
+                counts = found.others
             counts[int(status)] += 1
         return found
 
@@ -245,7 +256,7 @@ def _handler(root: Path, log: IO[str]) -> type[BaseHTTPRequestHandler]:
             etag = f'"{int(stat.st_mtime):x}-{stat.st_size:x}"'
             modified = email.utils.formatdate(int(stat.st_mtime), usegmt=True)
             headers = {"ETag": etag, "Last-Modified": modified}
-            headers["Content-Type"] = "text/plain" if path.endswith(".txt") else "text/html"
+            headers["Content-Type"] = TYPES.get(Path(path).suffix, "text/html")
             since = self.headers.get("If-Modified-Since")
             match = self.headers.get("If-None-Match")
             # nginx: if_modified_since exact, then If-None-Match; either present must match

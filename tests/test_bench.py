@@ -65,6 +65,8 @@ def test_a_small_run_measures_every_phase_and_finds_exactly_what_changed(tmp_pat
     assert len(day["days"]) == 2
     assert all(one["checks"] == 96 for one in day["days"])
     assert {p["kind"] for p in day["plants"]} == {"new", "edited", "removed"}
+    assert [p["what"] for p in day["plants"]].count("PDF edit") == 1  # one PDF in 20 pages
+    assert all(one["pdfs"].get("304", 0) > 0 for one in day["days"])  # asked for again
     assert [p for p in day["plants"] if not p["ok"]] == []
     assert day["false_alarms"] == [] and day["failed_checks"] == []
 
