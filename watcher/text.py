@@ -11,6 +11,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from watcher.models import Attachment
 from watcher.urls import canonical_url
@@ -97,6 +98,9 @@ def join_marked(marked: str) -> str:
     return "\n\n".join(paragraphs)
 
 
+# A release's title and text are folded for its hash, then again for its topics and its search
+# words: the last few results are kept (a handful, since a PDF's text may be a megabyte).
+@lru_cache(maxsize=8)
 def fold(text: str) -> str:
     """The comparison form: typography folded, all whitespace runs one space."""
     # str.translate walks a dict per character; the few characters to fold are rare, so a

@@ -72,6 +72,9 @@ _LETTER = re.compile("[" + "".join(_LETTERS) + "]")
 _APOSTROPHES = re.compile("[\u02bc\u02bb]")  # modifier-letter apostrophes, which fold() keeps
 
 
+# One release is matched against every topic in turn, then its words indexed for search: its
+# title and body are folded once.
+@lru_cache(maxsize=8)
 def fold_for_match(text: str) -> str:
     """The folded form described in the module docstring."""
     folded = fold(_APOSTROPHES.sub("'", text)).casefold()
@@ -194,10 +197,6 @@ def _compile(topic: Topic) -> _Compiled:
     )
 
 
-# Callers match one release against every topic in turn: its title and body are folded once.
-_fold_cached = lru_cache(maxsize=16)(fold_for_match)
-
-
 class _Text:
     """One field's folded text and where its not_counted phrases are."""
 
@@ -227,7 +226,7 @@ def match(topic: Topic, *, title: str, body: str) -> Match | None:
     if not compiled.any and not compiled.all:
         return None  # a topic without terms matches nothing rather than everything
     texts = [
-        _Text(_fold_cached(text), compiled.not_counted)
+        _Text(fold_for_match(text), compiled.not_counted)
         for field, text in (("title", title), ("body", body))
         if field in topic.fields
     ]
