@@ -18,7 +18,7 @@ from watcher.config_notify import (
     SubscriptionConfig,
     TopicConfig,
 )
-from watcher.config_types import Css, Duration, Host, HttpUrl, Name, Size, Strict
+from watcher.config_types import Css, Duration, Host, HttpUrl, Name, Size, Strict, Words
 from watcher.options import SourceKind
 from watcher.profiles import PROFILES, WORDPRESS, Selectors
 
@@ -29,47 +29,101 @@ DEFAULT_USER_AGENT = (
 
 
 class HttpSettings(Strict):
-    user_agent: str = DEFAULT_USER_AGENT
-    timeout: Duration = timedelta(seconds=30)  # connect and each read
-    deadline: Duration = timedelta(minutes=2)  # a whole request, however slowly it drips
-    max_bytes: Size = 20_000_000
-    per_host_concurrency: int = Field(2, ge=1, le=16)
-    min_delay: Duration = timedelta(seconds=1)  # between two requests to one host
-    robots: bool = True
-    retries: int = Field(3, ge=0, le=10)
-    max_retry_after: Duration = timedelta(minutes=10)
+    user_agent: str = Field(
+        DEFAULT_USER_AGENT,
+        description="the User-Agent of every request: say who you are, with a contact address",
+    )
+    timeout: Duration = Field(
+        timedelta(seconds=30), description="connect timeout, and the longest wait for each read"
+    )
+    deadline: Duration = Field(
+        timedelta(minutes=2),
+        description="the longest a whole request may take, however slowly it drips",
+    )
+    max_bytes: Size = Field(
+        20_000_000, description="the largest response read (after decompression)"
+    )
+    per_host_concurrency: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="requests in flight to one host, across all sources (a source's request "
+        "waits while that many are; first come, first served)",
+    )
+    min_delay: Duration = Field(
+        timedelta(seconds=1),
+        description="between the starts of two requests to one host (a robots.txt "
+        "`Crawl-delay` can raise it)",
+    )
+    robots: bool = Field(True, description="honour robots.txt")
+    retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="retries after a 5xx, a 429 or a dropped connection, with backoff",
+    )
+    max_retry_after: Duration = Field(
+        timedelta(minutes=10),
+        description="a longer `Retry-After` defers the source to a later check instead of waiting",
+    )
 
 
 class HttpAuth(Strict):
     """HTTP basic authentication for one source, sent to that source's own host only."""
 
-    username: str
-    password_env: EnvName  # the password itself never sits in the file
+    username: str = Field(description="the user name")
+    password_env: EnvName = Field(
+        description="the environment variable holding the password (never in the file, never shown)"
+    )
 
 
 class HttpOverrides(Strict):
     """A source's own `http:` block: any field set here wins over the global one; `auth` is
     a source's own."""
 
-    user_agent: str | None = None
-    timeout: Duration | None = None
-    deadline: Duration | None = None
-    max_bytes: Size | None = None
-    per_host_concurrency: int | None = Field(None, ge=1, le=16)
-    min_delay: Duration | None = None
-    robots: bool | None = None
-    retries: int | None = Field(None, ge=0, le=10)
-    max_retry_after: Duration | None = None
-    auth: HttpAuth | None = None
+    user_agent: str | None = Field(None, description="`http.user_agent` for this source")
+    timeout: Duration | None = Field(None, description="`http.timeout` for this source")
+    deadline: Duration | None = Field(None, description="`http.deadline` for this source")
+    max_bytes: Size | None = Field(None, description="`http.max_bytes` for this source")
+    per_host_concurrency: int | None = Field(
+        None, ge=1, le=16, description="`http.per_host_concurrency` for this source's requests"
+    )
+    min_delay: Duration | None = Field(
+        None, description="`http.min_delay` for this source's requests"
+    )
+    robots: bool | None = Field(None, description="`http.robots` for this source")
+    retries: int | None = Field(None, ge=0, le=10, description="`http.retries` for this source")
+    max_retry_after: Duration | None = Field(
+        None, description="`http.max_retry_after` for this source"
+    )
+    auth: HttpAuth | None = Field(
+        None,
+        description="HTTP basic authentication, sent to the source's own host only, and never "
+        "over plain http when the source is on https",
+    )
 
 
 class SelectorsConfig(Strict):
-    item: Css | None = None
-    next: Css | None = None
-    title: Css | None = None
-    date: Css | None = None
-    content: Css | None = None
-    exclude: list[Css] = []
+    item: Css | None = Field(
+        None, description="listing: one element per release, a link or an element holding one"
+    )
+    next: Css | None = Field(
+        None, description="listing: the link to the next page (the first that leads to a page)"
+    )
+    title: Css | None = Field(
+        None, description="article page: the title (else `og:title`, else `<title>`)"
+    )
+    date: Css | None = Field(
+        None,
+        description="article page: the publication date, from a day-archive link "
+        "(`/2026/05/07/`), a `datetime` or `content` attribute, or the text (else "
+        "`article:published_time` or `time[datetime]`)",
+    )
+    content: Css | None = Field(None, description="article page: the article region")
+    exclude: list[Css] = Field(
+        [],
+        description="what to leave out of the article region, besides the profile's exclusions",
+    )
 
     def to_selectors(self) -> Selectors:
         return Selectors(
@@ -83,30 +137,67 @@ class SelectorsConfig(Strict):
 
 
 class RevisitSettings(Strict):
-    fresh: Duration = timedelta(days=7)  # published (else first seen) or edited this recently
-    every: Duration = timedelta(hours=24)  # every other release read again at least this often
-    first_pages: int = Field(2, ge=1)  # listing pages walked at every check; the rest: `every`
+    fresh: Duration = Field(
+        timedelta(days=7),
+        description="a release published (else first seen) or edited this recently is read "
+        "again at every check",
+    )
+    every: Duration = Field(
+        timedelta(hours=24),
+        description="every other release is read again at least this often, and the rest of a "
+        "listing walked",
+    )
+    first_pages: int = Field(2, ge=1, description="listing pages walked at every check")
 
 
 class _SourceBase(Strict):
-    name: Name
-    every: Duration = timedelta(minutes=15)
-    jitter: Duration = timedelta()
-    enabled: bool = True
-    http: HttpOverrides | None = None
-    profile: str | None = None
-    selectors: SelectorsConfig | None = None
-    # How often removals are looked for in full: the WordPress post ids are listed, listing and
-    # feed pages are fetched without validators (a feed can answer 304 after a post is trashed).
-    sweep_every: Duration = timedelta(hours=1)
-    # One check never runs longer or walks more listing (or API) pages than this: it keeps what
-    # it read and the next check resumes where it stopped.
-    check_deadline: Duration = timedelta(minutes=30)
-    check_max_pages: int = Field(1000, ge=1)
-    # Hosts besides the source's own whose pages may be read (items, redirects): a feed must not
-    # make the watcher read, and publish, what sits on an internal address.
-    follow_hosts: list[Host] = []
-    revisit: RevisitSettings = RevisitSettings()
+    name: Name = Field(description="the source's name, in logs, feeds, pages and `--source`")
+    every: Duration = Field(
+        timedelta(minutes=15), description="how often the source is checked (at least `1s`)"
+    )
+    jitter: Duration = Field(
+        timedelta(), description="up to this much is added at random to each interval"
+    )
+    enabled: bool = Field(True, description="`false`: the source is not checked")
+    http: HttpOverrides | None = Field(
+        None, description="any of the `http` keys, for this source only, and its `auth`"
+    )
+    profile: str | None = Field(
+        None,
+        description=f"where the article is on a page: {' or '.join(f'`{p}`' for p in PROFILES)}"
+        " (unset: `wordpress`, WordPress's usual markup)",
+    )
+    selectors: SelectorsConfig | None = Field(
+        None,
+        description="CSS selectors that override the profile's, each a list tried in the order "
+        "written",
+    )
+    # A feed can answer 304 after a post is trashed: the sweep fetches without validators.
+    sweep_every: Duration = Field(
+        timedelta(hours=1),
+        description="how often removals are looked for in full (WordPress post ids listed, "
+        "listing and feed pages fetched without validators); `0s` = every check",
+    )
+    check_deadline: Duration = Field(
+        timedelta(minutes=30),
+        description="the longest one check may run; one that reaches it keeps what it read, "
+        "and the next check goes on from there",
+    )
+    check_max_pages: int = Field(
+        1000,
+        ge=1,
+        description="listing, feed or REST API pages walked in one check (article pages are "
+        "bounded by `check_deadline`); past it, likewise",
+    )
+    # A feed must not make the watcher read, and publish, what sits on an internal address.
+    follow_hosts: list[Host] = Field(
+        [],
+        description="hosts besides the source's own (`example.org`, `127.0.0.1:8080`) whose "
+        "pages may be read: items and redirects leading anywhere else are not followed",
+    )
+    revisit: RevisitSettings = Field(
+        RevisitSettings(), description="which known release pages a check reads again"
+    )
 
     @field_validator("profile")
     @classmethod
@@ -144,16 +235,20 @@ class _SourceBase(Strict):
 
 
 class WordPressSourceConfig(_SourceBase):
-    type: Literal["wordpress"]
-    url: HttpUrl
-    categories: list[Annotated[str, Field(min_length=1)]] = []  # slugs; empty = every post
-    max_pages: int = Field(0, ge=0)  # baseline pages of 100 posts (0 = the whole history)
+    type: Literal["wordpress"] = Field(description="the kind of source: how its releases are found")
+    url: HttpUrl = Field(description="the site's address")
+    categories: list[Annotated[str, Field(min_length=1)]] = Field(
+        [], description="category slugs; none = every post"
+    )
+    max_pages: int = Field(
+        0, ge=0, description="pages of 100 posts a first check reads; `0` = the whole history"
+    )
 
 
 class HtmlSourceConfig(_SourceBase):
-    type: Literal["html"]
-    url: HttpUrl
-    max_pages: int = Field(10, ge=0)  # listing pages walked per check (0 = all)
+    type: Literal["html"] = Field(description="the kind of source: how its releases are found")
+    url: HttpUrl = Field(description="the listing's first page")
+    max_pages: int = Field(10, ge=0, description="listing pages walked per check; `0` = all")
 
     @model_validator(mode="after")
     def _needs_selectors(self) -> HtmlSourceConfig:
@@ -165,10 +260,17 @@ class HtmlSourceConfig(_SourceBase):
 
 
 class FeedSourceConfig(_SourceBase):
-    type: Literal["feed"]
-    url: HttpUrl
-    follow: bool = True  # fetch each item's article page (else use the feed's own content)
-    max_pages: int = Field(1, ge=0)  # feed pages (WordPress `?paged=N`) walked by a baseline
+    type: Literal["feed"] = Field(description="the kind of source: how its releases are found")
+    url: HttpUrl = Field(description="the feed (RSS or Atom)")
+    follow: bool = Field(
+        True, description="read each item's article page; `false` = use the feed's own content"
+    )
+    max_pages: int = Field(
+        1,
+        ge=0,
+        description="feed pages a first check reads (WordPress feeds page with `?paged=N`; "
+        "later checks read the first); `0` = all",
+    )
 
 
 SourceConfig = Annotated[
@@ -188,8 +290,15 @@ MIN_LEASE_EXPIRY = timedelta(seconds=3)
 
 
 class ServerSettings(Strict):
-    listen: str = "127.0.0.1:8080"
-    base_url: HttpUrl | None = None
+    listen: str = Field(
+        "127.0.0.1:8080", description="`HOST:PORT` where the feeds and the pages are served"
+    )
+    base_url: HttpUrl | None = Field(
+        None,
+        description="how readers reach the server, for the feeds' links (unset: "
+        "`http://<listen>`); set, each feed entry and mail also links to the release's page, "
+        "`<base_url>/releases/<id>`",
+    )
 
     @field_validator("listen")
     @classmethod
@@ -203,8 +312,8 @@ class ServerSettings(Strict):
 
 
 class FeedSettings(Strict):
-    title: str = "ASEAN Secretariat news watcher"
-    limit: int = Field(50, ge=1, le=1000)
+    title: str = Field("ASEAN Secretariat news watcher", description="the feeds' title")
+    limit: int = Field(50, ge=1, le=1000, description="the most recent changes in a feed")
 
 
 def _database_url(value: Any) -> str:
@@ -219,23 +328,58 @@ def _database_url(value: Any) -> str:
     return text
 
 
+DatabaseUrl = Annotated[str, BeforeValidator(_database_url), Words("database URL", "database URLs")]
+
+
 class Settings(Strict):
-    state_dir: str = "../state"
-    database: Annotated[str, BeforeValidator(_database_url)] | None = None
-    database_env: str | None = None
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    server: ServerSettings = ServerSettings()
-    http: HttpSettings = HttpSettings()
-    feeds: FeedSettings = FeedSettings()
-    sources: list[SourceConfig] = []
-    topics: dict[Name, TopicConfig] = {}
-    email: EmailSettings | None = None
-    subscriptions: list[SubscriptionConfig] = []
-    health: HealthSettings = HealthSettings()
-    # several daemons on one PostgreSQL database: how long a daemon's claim on a source's
-    # check, or on sending the mail, lasts unless it renews it (a dead daemon's work is taken
-    # over after that)
-    lease_expiry: Duration = timedelta(minutes=1)
+    state_dir: str = Field(
+        "../state",
+        description="the feed files, and the SQLite database by default; a relative path is "
+        "relative to the config file",
+    )
+    database: DatabaseUrl | None = Field(
+        None,
+        description="a SQLite URL (a relative path is relative to the config file) or a "
+        "PostgreSQL one; unset: `sqlite:///<state_dir>/watcher.db`",
+    )
+    database_env: str | None = Field(
+        None,
+        description="the environment variable holding the database URL (keeps a password out "
+        "of the file); not with `database`",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="the least important lines logged (`-v` on the command line: `DEBUG`)"
+    )
+    server: ServerSettings = Field(
+        ServerSettings(), description="where the feeds and the pages are served"
+    )
+    http: HttpSettings = Field(
+        HttpSettings(), description="how pages are requested, for every source"
+    )
+    feeds: FeedSettings = Field(FeedSettings(), description="the Atom and RSS feeds")
+    sources: list[SourceConfig] = Field(
+        [],
+        description="what to watch; with none (or none enabled) `check` and `run` stop, saying "
+        "so, and `config check` warns",
+    )
+    topics: dict[Name, TopicConfig] = Field(
+        {}, description="the releases about one subject, each topic with its own feed"
+    )
+    email: EmailSettings | None = Field(
+        None, description="how mail is sent; without it, nothing is mailed"
+    )
+    subscriptions: list[SubscriptionConfig] = Field(
+        [], description="who is sent the changes of which topics, by mail or chat"
+    )
+    health: HealthSettings = Field(
+        HealthSettings(), description="when a failing source is reported"
+    )
+    # a dead daemon's work is taken over after that
+    lease_expiry: Duration = Field(
+        timedelta(minutes=1),
+        description="several daemons on one PostgreSQL database: how long a daemon's claim on "
+        "a source's check, or on sending the mail, lasts unless renewed (at least `3s`)",
+    )
 
     @field_validator("lease_expiry")
     @classmethod

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from watcher.config_types import Duration, Name, Strict
+from watcher.config_types import Duration, Name, Strict, Words
 from watcher.topics import PRESETS, Topic, make_topic, validate_term
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -90,18 +90,39 @@ def _address(value: Any) -> str:
     return text
 
 
-Term = Annotated[str, BeforeValidator(_term)]
-Address = Annotated[str, BeforeValidator(_address)]
-EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Term = Annotated[str, BeforeValidator(_term), Words("term", "terms")]
+Address = Annotated[str, BeforeValidator(_address), Words("email address", "email addresses")]
+EnvName = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"),
+    Words("environment variable name", "environment variable names"),
+]
+Schedule = Annotated[str, BeforeValidator(_schedule), Words("schedule", "schedules")]
+TimeZone = Annotated[str, BeforeValidator(_timezone), Words("time zone", "time zones")]
 
 
 class TopicConfig(Strict):
-    title: str | None = None
-    preset: str | None = None
-    any: list[Term] = []
-    all: list[Term] = []
-    none: list[Term] = []
-    fields: list[Literal["title", "body"]] = Field(["title", "body"], alias="in", min_length=1)
+    title: str | None = Field(
+        None,
+        description="shown in feeds, mail and pages (unset: the preset's name, else the topic's)",
+    )
+    preset: str | None = Field(
+        None,
+        description="built-in terms, `partner/<slug>` or `member/<slug>` (`watcher topics "
+        "presets` lists them)",
+    )
+    any: list[Term] = Field(
+        [],
+        description="terms, one of which must match (besides the preset's): words, phrases "
+        "or `/regex/`; a topic needs a preset, `any` or `all`",
+    )
+    all: list[Term] = Field([], description="terms that must every one match")
+    none: list[Term] = Field(
+        [], description="terms of which one matching keeps a release out of the topic"
+    )
+    fields: list[Literal["title", "body"]] = Field(
+        ["title", "body"], alias="in", min_length=1, description="where to look"
+    )
 
     @field_validator("preset")
     @classmethod
@@ -127,17 +148,25 @@ class TopicConfig(Strict):
 
 
 class SmtpSettings(Strict):
-    host: str
-    port: int = Field(587, ge=1, le=65535)
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: str | None = None
-    password_env: EnvName | None = None  # the password itself never sits in the file
-    timeout: Duration = timedelta(seconds=30)
+    host: str = Field(description="the mail server")
+    port: int = Field(587, ge=1, le=65535, description="its port")
+    security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="how the connection is encrypted"
+    )
+    username: str | None = Field(None, description="the user name to log in with, if any")
+    password_env: EnvName | None = Field(
+        None,
+        description="the environment variable holding the password (never in the file): a "
+        "config error when it is not set and mail is sent",
+    )
+    timeout: Duration = Field(
+        timedelta(seconds=30), description="the longest wait for the mail server"
+    )
 
 
 class EmailSettings(Strict):
-    smtp: SmtpSettings
-    sender: str = Field(alias="from")
+    smtp: SmtpSettings = Field(description="the mail server that sends")
+    sender: str = Field(alias="from", description="the sender, an address with or without a name")
 
     @field_validator("sender")
     @classmethod
@@ -148,19 +177,35 @@ class EmailSettings(Strict):
 
 
 class HealthSettings(Strict):
-    unhealthy_after: Duration = timedelta(hours=6)  # failing this long: reported, once
-    admin: list[Address] = []  # who is mailed when a source is unhealthy and when it recovers
+    unhealthy_after: Duration = Field(
+        timedelta(hours=6),
+        description="a source failing this long is reported in `/feeds/health.atom`, once",
+    )
+    admin: list[Address] = Field(
+        [],
+        description="mailed (once) when a source is unhealthy and when it recovers; needs `email`",
+    )
 
 
 class SubscriptionConfig(Strict):
-    name: Name
-    to: list[Address] = []
-    topics: list[str] = Field(min_length=1)
-    mode: Literal["digest", "instant"] = "digest"
-    schedule: Annotated[str, BeforeValidator(_schedule)] = "daily 08:00"
-    timezone: Annotated[str, BeforeValidator(_timezone)] = "UTC"
-    send_empty: bool = False
-    notify_env: list[EnvName] = []  # variables holding apprise URLs (they carry tokens)
+    name: Name = Field(description="unique: the subscription's identity")
+    to: list[Address] = Field([], description="who is mailed (needs `email`)")
+    topics: list[str] = Field(min_length=1, description="the topics whose changes are sent")
+    mode: Literal["digest", "instant"] = Field(
+        "digest",
+        description="`digest`: one message per period; `instant`: one per change, when found",
+    )
+    schedule: Schedule = Field(
+        "daily 08:00",
+        description="when a digest goes out: `daily 08:00`, `weekly mon 08:00` or a cron line",
+    )
+    timezone: TimeZone = Field("UTC", description="the time zone of `schedule`")
+    send_empty: bool = Field(False, description="send a digest when the period had no change")
+    notify_env: list[EnvName] = Field(
+        [],
+        description="environment variables holding apprise URLs (chat services; they carry "
+        "tokens), sent the same summaries",
+    )
 
     @property
     def cron(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -106,12 +107,23 @@ def _css(value: Any) -> str:
     return text
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-Size = Annotated[int, BeforeValidator(_size)]
-HttpUrl = Annotated[str, BeforeValidator(_http_url)]
-Host = Annotated[str, BeforeValidator(_host)]
-Css = Annotated[str, BeforeValidator(_css)]
-Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
+@dataclass(frozen=True)
+class Words:
+    """What a value type is called in the configuration reference (config_reference.py), in
+    the singular and the plural; pydantic leaves this metadata alone."""
+
+    one: str
+    many: str
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration), Words("duration", "durations")]
+Size = Annotated[int, BeforeValidator(_size), Words("size", "sizes")]
+HttpUrl = Annotated[str, BeforeValidator(_http_url), Words("http(s) URL", "http(s) URLs")]
+Host = Annotated[str, BeforeValidator(_host), Words("host", "hosts")]
+Css = Annotated[str, BeforeValidator(_css), Words("CSS selector", "CSS selectors")]
+Name = Annotated[
+    str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64), Words("name", "names")
+]
 
 
 class Strict(BaseModel):
