@@ -37,13 +37,7 @@ from tests.helpers import (
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
 from watcher.cli import cli
-from watcher.config import (
-    FeedSourceConfig,
-    HtmlSourceConfig,
-    HttpOverrides,
-    WordPressSourceConfig,
-    parse_config,
-)
+from watcher.config import parse_config
 from watcher.sources import SOURCE_KINDS
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -507,13 +501,3 @@ def test_every_option_is_documented_beside_its_command() -> None:
 def test_the_global_options_are_documented() -> None:
     everywhere = [*flags(cli), "--help", "-h"]  # help is click's, named in its context settings
     assert [f for f in everywhere if not re.search(rf"`[^`]*(?<![\w-]){f}(?![\w-])", README)] == []
-
-
-def test_every_source_key_is_documented() -> None:
-    """A key a user cannot find in the README is a key nobody sets."""
-    models = (WordPressSourceConfig, HtmlSourceConfig, FeedSourceConfig)
-    keys = {name for model in models for name in model.model_fields}
-    keys |= {f"http.{name}" for name in HttpOverrides.model_fields}
-    shown = set(re.findall(r"`([a-z_.]+)`", README))  # in the text and the tables
-    shown |= set(re.findall(r"^\s*(?:- )?([a-z_]+):", README, re.MULTILINE))  # the examples
-    assert sorted(keys - shown) == []

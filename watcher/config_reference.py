@@ -182,6 +182,10 @@ def _words(annotation: Any, metadata: Sequence[Any] = (), *, many: bool = False)
     if origin is dict:
         key, value = get_args(annotation)
         return f"mapping of {_words(key, many=True)} to {_words(value, many=True)}"
+    return _plain_words(annotation, metadata, many=many)
+
+
+def _plain_words(annotation: Any, metadata: Sequence[Any], *, many: bool) -> str:
     if _is_model(annotation):
         return "sections" if many else "section"
     if annotation is bool:
