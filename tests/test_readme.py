@@ -14,6 +14,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,10 @@ import feedparser
 import httpx
 import pytest
 import yaml
+from lxml import etree
 
 from tests.helpers import (
+    GOLDEN,
     ROOT,
     free_port,
     listening,
@@ -36,8 +39,10 @@ from tests.helpers import (
 )
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
+from watcher import feeds
 from watcher.cli import cli
 from watcher.config import parse_config
+from watcher.models import ChangeEntry, ChangeKind, Document
 from watcher.sources import SOURCE_KINDS
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -501,3 +506,104 @@ def test_every_option_is_documented_beside_its_command() -> None:
 def test_the_global_options_are_documented() -> None:
     everywhere = [*flags(cli), "--help", "-h"]  # help is click's, named in its context settings
     assert [f for f in everywhere if not re.search(rf"`[^`]*(?<![\w-]){f}(?![\w-])", README)] == []
+
+
+# -- the picture of a feed entry -----------------------------------------------------------
+
+ENTRY_START, ENTRY_END = "<!-- feed-entry:start -->", "<!-- feed-entry:end -->"
+PUBLISHED = datetime(2026, 3, 12, 3, 0, tzinfo=UTC)
+FOUND = datetime(2026, 3, 14, 6, 15, tzinfo=UTC)
+PARAGRAPHS = [
+    "JAKARTA, 12 March 2026 – ASEAN and Japan today launched a fund for disaster resilience "
+    "in the region.",
+    "The fund was announced at the ASEAN-Japan Senior Officials' Meeting.",
+    "Japan will contribute USD 5 million over three years, managed by the AHA Centre.",
+    "The fund will support early warning systems in all ten ASEAN Member States.",
+    "It will also train emergency responders in the region.",
+    "The Secretary-General of ASEAN welcomed the initiative.",
+    "He thanked the Government of Japan for its support.",
+    "The first projects will be selected by June 2026.",
+    "For more information, contact the ASEAN Secretariat.",
+]
+
+
+def edited_entry() -> ChangeEntry:
+    """An edit like those the README describes: a title reworded, a figure and a date moved."""
+    before = Document(
+        "ASEAN and Japan launch a fund for disaster resilience",
+        "\n\n".join(PARAGRAPHS),
+        PUBLISHED,
+    )
+    after = Document(
+        "ASEAN and Japan launch a disaster resilience fund",
+        before.text.replace("USD 5 million", "USD 3 million").replace(
+            "by June", "by the end of September"
+        ),
+        PUBLISHED,
+    )
+    return ChangeEntry(
+        uid="00000000-0000-4000-8000-000000000007",
+        kind=ChangeKind.EDITED,
+        source="asean",
+        release_id=7,
+        url="https://asean.org/asean-and-japan-launch-a-fund-for-disaster-resilience/",
+        title=after.title,
+        detected_at=FOUND,
+        feed_date=FOUND,
+        published=PUBLISHED,
+        diff="",
+        html="",
+        baseline=False,
+        before=before,
+        after=after,
+    )
+
+
+def entry_picture(atom: bytes) -> str:
+    """The feed's first entry as the README shows it: its title, then its HTML as the feed
+    carries it, one paragraph a line."""
+    namespace = {"atom": "http://www.w3.org/2005/Atom"}
+    entry = etree.fromstring(atom).find("atom:entry", namespace)
+    assert entry is not None
+    title = entry.findtext("atom:title", namespaces=namespace)
+    content = entry.findtext("atom:content", namespaces=namespace)
+    assert title and content
+    body = content.replace("</p>", "</p>\n")
+    return f"<blockquote>\n<p><b>{title}</b></p>\n{body}</blockquote>\n"
+
+
+def readme_part(start: str, end: str) -> str:
+    _, found, rest = README.partition(start)
+    inside, closed, _ = rest.partition(end)
+    assert found and closed, f"the README lacks {start} ... {end}"
+    return inside.removeprefix("\n")
+
+
+def test_the_readme_shows_a_feed_entry_as_the_feed_carries_it(
+    golden: Callable[[str, str], None], update_golden: bool
+) -> None:
+    documents = feeds.render(
+        [edited_entry()],
+        title="ASEAN Secretariat news watcher",
+        base_url="http://127.0.0.1:8080",
+        name="all",
+        now=FOUND,
+        pages_url="https://watch.example.org",
+    )
+    golden("feeds/readme-edited.atom", documents.atom.decode())
+    picture = entry_picture((GOLDEN / "feeds" / "readme-edited.atom").read_bytes())
+    if update_golden:
+        before, start, rest = README.partition(ENTRY_START)
+        _, end, after = rest.partition(ENTRY_END)
+        text = f"{before}{start}\n{picture}{end}{after}"
+        (ROOT / "README.md").write_text(text, encoding="utf-8")
+    else:
+        assert readme_part(ENTRY_START, ENTRY_END) == picture, (
+            "the README's feed entry differs from tests/golden/feeds/readme-edited.atom: "
+            "run pytest --update-golden"
+        )
+    # what the README says of an edit's entry is what the picture shows
+    summary = "title changed; 2 paragraphs edited; 1 figure changed: USD 5 million → USD 3 million"
+    assert f"<p><b>{summary}</b></p>" in picture
+    assert "[… 2 unchanged paragraphs …]" in picture
+    assert "<del" in picture and "<ins" in picture
