@@ -39,10 +39,12 @@ from tests.helpers import (
 )
 from tests.mailserver import MailServer
 from tests.sim.wordpress import SimWordPress
+from tests.staticsite import StaticSite
 from watcher import feeds
+from watcher.app import App
 from watcher.cli import cli
 from watcher.config import parse_config
-from watcher.models import ChangeEntry, ChangeKind, Document
+from watcher.models import ChangeEntry, ChangeKind, CheckStatus, Document
 from watcher.sources import SOURCE_KINDS
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -607,3 +609,48 @@ def test_the_readme_shows_a_feed_entry_as_the_feed_carries_it(
     assert f"<p><b>{summary}</b></p>" in picture
     assert "[… 2 unchanged paragraphs …]" in picture
     assert "<del" in picture and "<ins" in picture
+
+
+# -- the worked example of selectors ---------------------------------------------------------
+
+
+def worked_example() -> tuple[str, str, dict[str, Any]]:
+    """The listing page, the release's page and the source of "Writing selectors for another
+    site", as written."""
+    section = README.split("### Writing selectors for another site\n", 1)[1].split("\n## ", 1)[0]
+    listing, article = re.findall(r"^```html\n(.*?)^```", section, re.DOTALL | re.MULTILINE)
+    [example] = re.findall(r"^```yaml\n(.*?)^```", section, re.DOTALL | re.MULTILINE)
+    [source] = yaml.safe_load(example)
+    return listing, article, source
+
+
+def test_the_worked_example_of_selectors_reads_the_pages_it_shows(
+    make_app: Callable[..., App],
+) -> None:
+    listing, article, source = worked_example()
+    path = source["url"].removeprefix("https://secretariat.example.org")
+    rows = re.findall(
+        r'<div class="views-row">.*?<a href="([^"]+)">([^<]+)</a>', listing, re.DOTALL
+    )
+    assert len(rows) == 2
+    with StaticSite() as site:
+        site.html(path, listing)
+        shown = "Ministers adopt the Blue Economy Framework"
+        for link, title in rows:  # each release's page is the one shown, with its own title
+            site.html(link, article.replace(shown, title))
+        # the menu, the pager's next page and the "Most read" box are not served: reading
+        # one of them would fail the check
+        app = make_app([{**source, "url": f"{site.url}{path}"}])
+        [result] = app.check()
+        assert (result.status, result.error) == (CheckStatus.OK, None)
+        assert result.count(ChangeKind.NEW) == 2
+        [release] = [r for r in app.store.releases() if r.title == shown]
+        history = app.store.history(str(release.id))
+    assert history is not None
+    assert release.published == datetime(2026, 6, 4, tzinfo=UTC)  # the `datetime` attribute
+    text = history.versions[0].text
+    assert text.startswith("SUVA, 4 June 2026")
+    assert "USD 12 million for coastal monitoring." in text
+    for left_out in ("Share:", "Related releases", "Director-General", "Published", "Home"):
+        assert left_out not in text
+    assert set(site.paths()) >= {path, *(link for link, _ in rows)}
