@@ -662,3 +662,34 @@ def test_the_worked_example_of_selectors_reads_the_pages_it_shows(
     assert text.endswith("USD 12 million for coastal monitoring.")
     for left_out in ("Share:", "Related releases", "Director-General", "Published", "Home"):
         assert left_out not in text
+
+
+def troubleshooting() -> str:
+    """The Troubleshooting section, each run of spaces and line breaks as one space."""
+    section = README.split("## Troubleshooting\n", 1)[1].split("\n## ", 1)[0]
+    return " ".join(section.split())
+
+
+CHALLENGE = b"<html><head><title>Just a moment...</title></head><body></body></html>"
+
+
+@pytest.mark.parametrize("trouble", ["challenge", "robots", "listing", "article"])
+def test_troubleshooting_quotes_the_errors_the_worked_example_meets(
+    trouble: str, make_app: Callable[..., App]
+) -> None:
+    listing, article, source = worked_example()
+    path = source["url"].removeprefix("https://secretariat.example.org")
+    redesigned = article.replace('class="field-body"', 'class="body-text"')
+    with StaticSite() as site:
+        site.html(path, listing.replace("views-row", "card") if trouble == "listing" else listing)
+        for link in re.findall(r'<h3><a href="([^"]+)"', listing):
+            site.html(link, redesigned if trouble == "article" else article)
+        if trouble == "challenge":
+            site.pages[path] = (403, {"Content-Type": "text/html"}, CHALLENGE)
+        if trouble == "robots":
+            site.pages["/robots.txt"] = (200, {}, b"User-agent: *\nDisallow: /media/\n")
+        app = make_app([{**source, "url": f"{site.url}{path}"}])
+        [result] = app.check()
+    assert result.status == CheckStatus.FAILED and result.error
+    error = result.error.replace(site.url, "https://secretariat.example.org")
+    assert f"`{error}`" in troubleshooting()
