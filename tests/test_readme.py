@@ -5,6 +5,7 @@ option of the command line is documented in it."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shlex
@@ -693,3 +694,26 @@ def test_troubleshooting_quotes_the_errors_the_worked_example_meets(
     assert result.status == CheckStatus.FAILED and result.error
     error = result.error.replace(site.url, "https://secretariat.example.org")
     assert f"`{error}`" in troubleshooting()
+
+
+def test_troubleshooting_quotes_the_log_line_of_a_refused_mail(
+    site: SimWordPress,
+    smtp: MailServer,
+    make_app: Callable[..., App],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = make_app([wordpress_source(site)], **mail_settings(smtp.port, mode="instant"))
+    app.prepare()
+    app.check()  # the baseline: nothing to send
+    smtp.refuse = True
+    site.add_post("Russia and ASEAN sign a memorandum", "Signed today.")
+    with caplog.at_level(logging.WARNING, logger="watcher.delivery"):
+        app.check()
+    [waiting] = app.store.outbox()
+    [line] = [r.getMessage() for r in caplog.records if r.name == "watcher.delivery"]
+    line = line.replace(waiting.message_id, "<Message-ID>")
+    line = line.replace(f"127.0.0.1:{smtp.port}", "smtp.example.org:587")
+    # the README's line ends with another answer of the server (a 535 where this one says 451)
+    shown = re.search(r"`(delivery <Message-ID> [^`]*: \()", troubleshooting())
+    assert shown is not None and line.startswith(shown.group(1)), line
+    assert line.startswith("delivery <Message-ID> to russia-morning failed (attempt 1): SMTP ")
