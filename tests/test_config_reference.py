@@ -23,6 +23,7 @@ from watcher.config_reference import (
     UndescribedKey,
     between_markers,
     keys,
+    main,
     reference,
     with_reference,
 )
@@ -127,18 +128,24 @@ def test_a_key_without_a_description_stops_the_reference() -> None:
         reference(_Outer)
 
 
-def test_the_reference_is_written_between_the_markers_only(tmp_path: Path) -> None:
+def test_the_reference_is_written_between_the_markers_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     readme = tmp_path / "README.md"
     readme.write_text(f"# title\n\nbefore\n\n{START}\n| stale |\n{END}\n\nafter\n")
-    command = [sys.executable, "-m", "watcher.config_reference", str(readme)]
-    out = subprocess.run(command, capture_output=True, text=True, check=True)
-    assert out.stdout == f"{readme}: configuration reference rewritten\n"
+    assert main([str(readme)]) == 0
+    assert capsys.readouterr().out == f"{readme}: configuration reference rewritten\n"
     text = readme.read_text()
     assert text == f"# title\n\nbefore\n\n{START}\n{reference()}{END}\n\nafter\n"
-    again = subprocess.run(command, capture_output=True, text=True, check=True)
-    assert again.stdout == f"{readme}: configuration reference up to date\n"
+    assert main([str(readme)]) == 0
+    assert capsys.readouterr().out == f"{readme}: configuration reference up to date\n"
     assert readme.read_text() == text
-    printed = subprocess.run(command[:-1], capture_output=True, text=True, check=True)
-    assert printed.stdout == reference()
     with pytest.raises(ValueError, match="markers"):
         with_reference("no markers here", reference())
+
+
+@pytest.mark.slow
+def test_python_m_prints_the_reference() -> None:
+    command = [sys.executable, "-m", "watcher.config_reference"]
+    printed = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    assert printed.stdout == reference()
