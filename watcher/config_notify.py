@@ -116,7 +116,7 @@ class TopicConfig(Strict):
         description="terms, one of which must match (besides the preset's): words, phrases "
         "or `/regex/`; a topic needs a preset, `any` or `all`",
     )
-    all: list[Term] = Field([], description="terms that must every one match")
+    all: list[Term] = Field([], description="terms that must all match")
     none: list[Term] = Field(
         [], description="terms of which one matching keeps a release out of the topic"
     )
