@@ -1,6 +1,8 @@
 """The README, executed: its commands run as written (and print what they should) against a
 site on 127.0.0.1, its YAML examples load through the config parser, and every command and
-option of the command line is documented in it."""
+option of the command line is documented in it. Its pictured feed entry is a golden feed's, its
+worked example of selectors reads the pages it shows, and its troubleshooting quotes the errors
+the watcher gives."""
 
 from __future__ import annotations
 
