@@ -81,8 +81,9 @@ class Metrics:
     def request(self, host: str, status: int | None, seconds: float) -> None:
         """A request sent (status None: it got no answer, a timeout or a refused connection)."""
         self.requests.labels(host).inc()
+        not_modified = self.not_modified.labels(host)  # at 0 from the host's first request
         if status == 304:
-            self.not_modified.labels(host).inc()
+            not_modified.inc()
         if status is not None:
             self.latency.labels(host).observe(seconds)
 
