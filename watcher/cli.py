@@ -49,7 +49,9 @@ if TYPE_CHECKING:
     metavar="PATH",
     help="Config file (default: $WATCHER_CONFIG, else config/watcher.yaml).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log every request and change.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log every request, and each release a first check finds."
+)
 @click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),

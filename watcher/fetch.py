@@ -50,7 +50,8 @@ ROBOTS_TTL = timedelta(hours=6)
 ROBOTS_AGENT = "watcher"
 FRESH_VALIDATOR = timedelta(seconds=60)
 ADMISSION_POLL = 0.05  # seconds between two asks for a host that other processes keep busy
-# Told of every request sent: its host, its status (None: no answer) and its seconds.
+# Told of every request sent: its host (as `follow_hosts` names it), its status (None: no
+# answer) and its seconds.
 RequestHook = Callable[[str, int | None, float], None]
 _CHALLENGE_MARKERS = (
     b"sucuri_cloudproxy_js",  # Sucuri CloudProxy (asean.org, Nov 2021)
@@ -275,7 +276,7 @@ class FetchSession:
             raise FetchNetworkError(url, f"HTTP error ({_short(exc)})") from exc
         finally:
             if started is not None and self.fetcher.on_request is not None:
-                self.fetcher.on_request(host, status, self.fetcher.clock() - started)
+                self.fetcher.on_request(host_key(url), status, self.fetcher.clock() - started)
             if slot is not None and self.fetcher.hosts is not None:
                 self.fetcher.hosts.leave(slot)
             gate.leave()
