@@ -36,15 +36,19 @@ _STANDARD = frozenset(
 def configure(
     level: str, log_format: str, secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> None:
-    """The root logger writes to `stream` (stderr) at `level`, as `log_format` says."""
+    """The root logger writes to `stream` (stderr) at `level`, as `log_format` says. Like
+    logging.basicConfig, without a `stream` it leaves alone a root logger that the program
+    running the watcher set up (a test runner capturing the log, say)."""
+    root = logging.getLogger()
+    if stream is None and any(not isinstance(h, _Handler) for h in root.handlers):
+        return
     redact = Redactor(secrets)
     formatter: logging.Formatter
     formatter = JsonFormatter(redact) if log_format == "json" else TextFormatter(redact)
     handler = _Handler(stream or sys.stderr)
     handler.setFormatter(formatter)
-    root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:
-        root.removeHandler(old)  # configured again (a test, in one process): not twice
+        root.removeHandler(old)  # configured again in one process: not twice
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in NOISY:
