@@ -224,6 +224,7 @@ class Settings(Strict):
     database: Annotated[str, BeforeValidator(_database_url)] | None = None
     database_env: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object a line
     server: ServerSettings = ServerSettings()
     http: HttpSettings = HttpSettings()
     feeds: FeedSettings = FeedSettings()
