@@ -264,9 +264,9 @@ def as_user(user: pwd.struct_passwd, command: list[str]) -> list[str]:
         f"--regid={user.pw_gid}",
         "--init-groups",
     ]
-    # The installed code and its venv in /opt/watcher are world-readable; a checkout, or the
-    # Python its venv links to, may sit where other users cannot read (/root, say): then the
-    # user may read (never write) what it cannot.
+    # Installed, the code and its venv in /opt/watcher are world-readable. A checkout, or the
+    # Python its venv links to, may sit where other users cannot read (under /root, say): then
+    # the user is let read past file permissions (never write), as it reads /opt/watcher.
     watcher = str(Path(sys.prefix, "bin", "watcher"))
     probe = [*switch, "--", "env", "-i", f"PATH={SYSTEMD_PATH}", watcher, "--version"]
     if subprocess.run(probe, capture_output=True, check=False, timeout=60).returncode != 0:
