@@ -530,6 +530,11 @@ def test_the_compose_file_is_valid_and_hands_the_watcher_its_database(
     )
     assert url.path == f"/{db['POSTGRES_DB']}"
     assert services["watcher"]["depends_on"]["db"]["condition"] == "service_healthy"
+    for name, service in services.items():  # logs rotated, as deploy/README.md says
+        assert service["logging"] == {
+            "driver": "local",
+            "options": {"max-size": "10m", "max-file": "5"},
+        }, name
 
 
 def test_the_containers_mail_example_names_the_compose_relay() -> None:
@@ -763,6 +768,23 @@ def test_every_command_of_deploy_readme_names_real_files_and_watcher_commands() 
     # the files it names in its text exist too
     for name in re.findall(r"`(deploy/[^`\s]+)`", DEPLOY_README):
         assert (ROOT / name).exists() or name in written, name
+
+
+def test_deploy_readme_installs_the_layout_the_unit_expects() -> None:
+    commands = readme_lines()
+    assert f"python3 -m venv {VENV}" in commands
+    assert shlex.split(unit_value(UNIT, "ExecStart"))[0].startswith(f"{VENV}/bin/")
+    useradd = next(line for line in commands if line.startswith("useradd "))
+    assert shlex.split(useradd)[-1] == unit_value(UNIT, "User")
+    assert f"--home-dir {STATE_DIR}" in useradd and "--system" in useradd
+    config = unit_environment(UNIT)["WATCHER_CONFIG"]
+    assert f"install -m 0644 {CODE}/deploy/watcher.yaml {config}" in commands
+    unit = "/etc/systemd/system/watcher.service"
+    assert f"install -m 0644 {CODE}/deploy/watcher.service {unit}" in commands
+    assert f"systemd-analyze verify {unit}" in commands
+    # the secrets file the unit reads, readable by its group only
+    environment_file = unit_value(UNIT, "EnvironmentFile").removeprefix("-")
+    assert f"install -m 0640 -g watcher /dev/null {environment_file}" in commands
 
 
 def test_the_readmes_point_to_each_other() -> None:
