@@ -83,6 +83,7 @@ def parse_cli(args: list[str]) -> tuple[str, ...]:
 
 
 def unit_values(unit: str, key: str, section: str = "Service") -> list[str]:
+    """Every value `key` has in `section` of a systemd unit, in order (a key may repeat)."""
     values, current = [], ""
     for raw in unit.splitlines():
         line = raw.strip()
