@@ -325,7 +325,8 @@ def describe_machine(started: datetime, with_urlwatch: bool) -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "watcher", "bench"],
+        # the results files themselves (this run's, or the previous one's) are not the code
+        ["git", "status", "--porcelain", "--", "watcher", "bench", ":!bench/*.md"],
         capture_output=True,
         text=True,
         cwd=ROOT,

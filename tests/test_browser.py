@@ -41,6 +41,7 @@ from tests.helpers import (
     wordpress_source,
     write_config,
 )
+from tests.pdfs import text_pdf
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.config import load_config
@@ -53,6 +54,7 @@ AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c" 
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PHONE_WIDTH = 375
 WAIT = 20  # seconds an explicit wait allows: a bound on a busy machine, never a pace
+ANNEX = "/wp-content/uploads/2026/11/Programme.pdf"
 TOPICS = {"vietnam": {"title": "Viet Nam", "any": ["Viet Nam"]}}
 
 
@@ -84,7 +86,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     whose address is a closed port on 127.0.0.1 (it fails)."""
     directory = tmp_path_factory.mktemp("served")
     with SimWordPress() as site:
-        kept = site.add_post("Leaders meet in Hanoi", "Viet Nam hosts 10 delegations today.")
+        site.upload(ANNEX, text_pdf(["Programme of the visit", "The leaders meet in Hue."]))
+        kept = site.add_post("Leaders meet in Hanoi", content(10))
         site.add_post("Trade ministers convene", "The meeting opened in Jakarta.")
         closed = wordpress_source(site, name="closed", url=f"http://127.0.0.1:{free_port()}/")
         port = free_port()
@@ -98,7 +101,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         try:
             app.prepare()
             app.check()
-            site.edit_post(kept, content="Viet Nam hosts 12 delegations today.")
+            with site.lock:  # the body and its PDF at once: one edit
+                site.edit_post(kept, content=content(12))
+                site.upload(
+                    ANNEX, text_pdf(["Programme of the visit", "The leaders meet in Hanoi."])
+                )
             app.check()
             [edited] = {
                 e.release_id for e in app.store.recent_changes(10) if e.kind.value == "edited"
@@ -111,6 +118,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with log, running(command, env=environment(), stdout=subprocess.DEVNULL, stderr=log):
         wait_for(lambda: _answers(f"{base}/healthz"), what=f"watcher serve on {base}")
         yield Served(base, edited, "Leaders meet in Hanoi", "Trade ministers convene")
+
+
+def content(delegations: int) -> str:
+    return (
+        f"Viet Nam hosts {delegations} delegations today.\n\n"
+        f'Programme: <a href="{ANNEX}">Programme of the visit</a>'
+    )
 
 
 def _answers(url: str) -> bool:
@@ -308,12 +322,12 @@ def test_the_diff_marks_exactly_the_changed_words(
     browser.save_screenshot(str(tmp_path / "diff.png"))
     diff = browser.find_element(By.ID, "diff")
     assert diff.find_element(By.CSS_SELECTOR, "p.summary").text == (
-        "1 paragraph edited; 1 figure changed: 10 → 12"
+        "1 paragraph edited; 1 attachment edited; 1 figure changed: 10 → 12"
     )
     for view in ("inline", "side"):
         shown = diff.find_element(By.CSS_SELECTOR, f".diff.{view}")
-        assert [d.text for d in shown.find_elements(By.TAG_NAME, "del")] == ["10"], view
-        assert [i.text for i in shown.find_elements(By.TAG_NAME, "ins")] == ["12"], view
+        assert [d.text for d in shown.find_elements(By.TAG_NAME, "del")] == ["10", "Hue"], view
+        assert [i.text for i in shown.find_elements(By.TAG_NAME, "ins")] == ["12", "Hanoi"], view
         assert "Viet Nam hosts" in shown.text and "delegations today." in shown.text
     assert _console_errors(browser) == []
 

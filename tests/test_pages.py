@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from tests.helpers import wordpress_source
+from tests.pdfs import text_pdf
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.web.app import Site
 from watcher.web.server import WebServer
 
+ANNEX = "/wp-content/uploads/2026/11/Annex.pdf"
 TOPICS = {"vietnam": {"title": "Viet Nam", "any": ["Viet Nam"]}}
 
 
@@ -116,3 +119,54 @@ def test_topics_and_sources(pages: tuple[str, App]) -> None:
     cells = re.findall(r"<td>(.*?)</td>", row, re.S)
     assert cells[2].endswith("UTC")  # next check: the last one plus `every`
     assert cells[3] == "0"
+
+
+class _Clock:
+    """A fixed time, moved by the test: the pages show when changes were found."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("latest.html", "/"),
+        ("release-diff.html", "/releases/1?from=1&to=2"),
+        ("search.html", "/releases?q=Manila"),
+    ],
+)
+def test_golden_pages(
+    name: str,
+    path: str,
+    site: SimWordPress,
+    make_app: Callable[..., App],
+    golden: Callable[[str, str], None],
+) -> None:
+    clock = _Clock(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    site.upload(ANNEX, text_pdf(["Annex to the Joint Statement", "They meet next in Hanoi."]))
+    post = site.add_post(
+        "ASEAN-Russia Joint Statement",
+        f'Viet Nam and Russia pledged USD 5 million.\n\nDocuments: <a href="{ANNEX}">Annex</a>',
+        date_gmt=datetime(2026, 11, 29, 9, 0, tzinfo=UTC),
+        slug="asean-russia-joint-statement",
+    )
+    app = make_app([wordpress_source(site)], topics=TOPICS, clock=clock)
+    app.prepare()
+    app.check()
+    clock.now += timedelta(minutes=15)
+    with site.lock:
+        site.edit_post(post, content=site.posts[post].content.replace("USD 5", "USD 3"))
+        site.upload(ANNEX, text_pdf(["Annex to the Joint Statement", "They meet next in Manila."]))
+    app.check()
+    web = Site(app.config.feeds_dir, lambda: (True, ""), topics=app.config.topics, reader=app.store)
+    server = WebServer("127.0.0.1:0", web)
+    server.start()
+    try:
+        response = _get(f"http://127.0.0.1:{server.port}{path}")
+    finally:
+        server.stop()
+    golden(f"pages/{name}", response.text.replace(site.url, "https://asean.test"))

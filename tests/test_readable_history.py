@@ -101,6 +101,7 @@ def test_an_edit_in_body_and_pdf_is_shown_mailed_fed_and_found_alike(
         shown_title = TITLE.replace("'", "’")  # as WordPress's texturize serves it
         assert str(mail["Subject"]) == f"[ASEAN–Russia] Edited: {shown_title}"
         assert SUMMARY in part(mail) and page_url in part(mail)
+        assert "   The Ministers agreed to meet next in [-Hanoi-]{+Manila+}." in part(mail)
         assert SUMMARY in part(mail, "html") and page_url in part(mail, "html")
 
         # the page: both versions, and exactly the changed words marked, inline and side by side

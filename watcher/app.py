@@ -17,6 +17,7 @@ from watcher.check import Clock, check_source, utc_now
 from watcher.delivery import Deliverer
 from watcher.fetch import Fetcher
 from watcher.leasing import Heartbeat, holder_id
+from watcher.metrics import Metrics
 from watcher.models import CheckResult, CheckStatus
 from watcher.options import Config, SourceSpec
 from watcher.store import Store
@@ -40,7 +41,11 @@ class App:
         self.runner = holder_id()
         # None with SQLite (one daemon per database); on PostgreSQL, what daemons share
         self.leases = self.store.leases(self.runner, config.lease_expiry)
+        self.metrics = Metrics(self.store)
+        self.metrics.watch(s.name for s in config.sources)
         self.fetcher = fetcher or Fetcher(hosts=self.leases)
+        if self.fetcher.on_request is None:  # a fetcher handed in (a test's) is counted too
+            self.fetcher.on_request = self.metrics.request
         self.clock = clock
         self.stop = threading.Event()
         self.deliverer = Deliverer(config, self.store, clock, stop=self.stop)
@@ -56,6 +61,7 @@ class App:
         """A reloaded config, for the next check (the one running finishes with the old)."""
         self.config = config
         self.deliverer.config = config
+        self.metrics.watch(s.name for s in config.sources)
 
     def close(self) -> None:
         self.fetcher.close()
@@ -143,7 +149,10 @@ class App:
         except Exception as exc:  # the database itself failing: report it, keep running
             log.exception("check %s: could not be recorded", name)
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            return CheckResult(name, CheckStatus.FAILED, started, 0.0, 0, error=reason)
+            result = CheckResult(name, CheckStatus.FAILED, started, 0.0, 0, error=reason)
+            self.metrics.checked(result)
+            return result
+        self.metrics.checked(result)
         if result.changed or result.health_changed or self.feeds_stale:
             self.build_feeds()
             # a delivery already under way (the minute's job) takes these changes too

@@ -22,6 +22,7 @@ from watcher.errors import Deferred, Interrupted, LimitReached, SourceError, Wat
 from watcher.fetch import Fetcher
 from watcher.models import (
     AttachmentState,
+    Change,
     ChangeKind,
     CheckResult,
     CheckStatus,
@@ -342,7 +343,7 @@ class _Recorder:
             self.tally.seen.add(snapshot.key)
         if verdict.change is not None:
             self.tally.counts[verdict.change.kind] += 1
-            log.debug("%s: %s %s", self.view.name, verdict.change.kind, snapshot.url)
+            _log_change(self.view.name, verdict.change)
 
     def attachments_again(self, key: str) -> None:
         """A known release's attachments asked for again, its page not read: the release as
@@ -369,9 +370,10 @@ class _Recorder:
             self.source_id, key, partial(detect.missing, now=now), now
         )
         self.tally.missing.add(key)
+        log.info("%s: %s missing (%s)", self.view.name, key, reason)
         if change is not None:
             self.tally.counts[change.kind] += 1
-        log.info("%s: %s missing (%s)", self.view.name, key, reason)
+            _log_change(self.view.name, change)
 
 
 def _still_listed(tally: Tally, view: SourceView, *, cut_short: bool) -> tuple[str, ...] | None:
@@ -441,6 +443,22 @@ def judge(
     previous: Previous, *, snapshot: ReleaseSnapshot, now: datetime, baseline: bool
 ) -> Verdict:
     return detect.detect(previous.version, previous.status, snapshot, now=now, baseline=baseline)
+
+
+def _log_change(source: str, change: Change) -> None:
+    """One line per change found, its fields apart in JSON logs. A first check's releases (its
+    baseline: the archive as it stands, not news) only with `-v`."""
+    level = logging.DEBUG if change.baseline else logging.INFO
+    fields = {"kind": str(change.kind), "source": source, "title": change.title, "url": change.url}
+    log.log(
+        level,
+        'change %s: %s "%s" <%s>',
+        source,
+        change.kind,
+        change.title,
+        change.url,
+        extra=fields,
+    )
 
 
 def _log(result: CheckResult) -> None:

@@ -49,25 +49,34 @@ if TYPE_CHECKING:
     metavar="PATH",
     help="Config file (default: $WATCHER_CONFIG, else config/watcher.yaml).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log every request and change.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log every request, and each release a first check finds."
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="Log lines as text or one JSON object each (default: `log_format` of the config, text).",
+)
 @click.version_option(__version__, prog_name="watcher")
 @click.pass_context
-def cli(ctx: click.Context, config_option: str | None, verbose: bool) -> None:
+def cli(
+    ctx: click.Context, config_option: str | None, verbose: bool, log_format: str | None
+) -> None:
     """Watch news sites for new, silently edited and removed releases."""
     ctx.obj = Context(config_option)
     ctx.obj.verbose = verbose
+    ctx.obj.log_format = log_format
 
 
 def _logging(context: Context) -> None:
-    level = "DEBUG" if context.verbose else context.config.log_level
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S%z",
-        stream=sys.stderr,
+    from watcher.logs import configure, secrets_of
+
+    config = context.config
+    configure(
+        "DEBUG" if context.verbose else config.log_level,
+        context.log_format or config.log_format,
+        secrets_of(config),
     )
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "uvicorn"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 @cli.command()

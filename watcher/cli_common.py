@@ -33,6 +33,7 @@ class Context:
 
         self.path = config_path(config_option)
         self.verbose = False
+        self.log_format: str | None = None  # --log-format, over the config's `log_format`
         self._config: Config | None = None
 
     @property

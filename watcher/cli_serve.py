@@ -1,4 +1,5 @@
-"""`watcher serve`: the web pages and feeds of a database, alone: no checks, no mail, no lock."""
+"""`watcher serve`: the web pages, feeds and metrics of a database, alone: no checks, no mail,
+no lock."""
 
 from __future__ import annotations
 
@@ -40,15 +41,22 @@ def serve(context: Context, listen: str | None) -> None:
     app = App(config, store=store)
     app.mails = False
     address = listen or config.server.listen
+
+    def healthy() -> tuple[bool, str]:
+        """Read-only, with no scheduler: ready while the database answers."""
+        why = store.ping()
+        return (True, "") if why is None else (False, f"database: {why}")
+
     site = Site(
         config.feeds_dir,
-        lambda: (True, ""),
+        healthy,
         topics=config.topics,
         base_url=config.base_url,
         refresh=app.refresh_feeds,  # the feed files, written from the database when it moved
         reader=store,
         title=config.feeds.title,
         sources=config.sources,
+        metrics=app.metrics.exposition,  # the database's numbers; it checks nothing itself
     )
     try:
         web = WebServer(address, site)

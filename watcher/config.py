@@ -153,6 +153,7 @@ def _resolve(settings: Settings, path: Path, lines: dict[tuple[Any, ...], int]) 
         ),
         feeds=FeedOptions(title=settings.feeds.title, limit=settings.feeds.limit),
         log_level=settings.log_level,
+        log_format=settings.log_format,
         lease_expiry=settings.lease_expiry,
     )
 

@@ -350,6 +350,11 @@ class Settings(Strict):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="the least important lines logged (`-v` on the command line: `DEBUG`)"
     )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="readable lines, or one JSON object a line (for a log collector); "
+        "`--log-format` on the command line wins",
+    )
     server: ServerSettings = Field(
         ServerSettings(), description="where the feeds and the pages are served"
     )

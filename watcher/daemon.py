@@ -73,6 +73,7 @@ class Daemon:
             next_checks=self._next_checks,
             title=app.config.feeds.title,
             sources=app.config.sources,
+            metrics=app.metrics.exposition,
         )
         self.web = WebServer(settings.listen, site)
 
@@ -257,10 +258,14 @@ class Daemon:
         return {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
 
     def _healthy(self) -> tuple[bool, str]:
-        """Ready while the scheduler runs; the body names checks running past their deadline
-        (a check should end by then: one that does not is worth a look, not a restart)."""
-        if not self.scheduler.running:
-            return False, "the scheduler is not running"
+        """Ready while the scheduler runs and the database answers; the body names checks
+        running past their deadline (a check should end by then: one that does not is worth a
+        look, not a restart)."""
+        problems = [] if self.scheduler.running else ["the scheduler is not running"]
+        if (why := self.app.store.ping()) is not None:
+            problems.append(f"database: {why}")
+        if problems:
+            return False, "; ".join(problems)
         now = self.app.clock()
         with self._running_lock:
             running = dict(self.checks)

@@ -50,6 +50,9 @@ ROBOTS_TTL = timedelta(hours=6)
 ROBOTS_AGENT = "watcher"
 FRESH_VALIDATOR = timedelta(seconds=60)
 ADMISSION_POLL = 0.05  # seconds between two asks for a host that other processes keep busy
+# Told of every request sent: its host (as `follow_hosts` names it), its status (None: no
+# answer) and its seconds.
+RequestHook = Callable[[str, int | None, float], None]
 _CHALLENGE_MARKERS = (
     b"sucuri_cloudproxy_js",  # Sucuri CloudProxy (asean.org, Nov 2021)
     b"<title>just a moment...</title>",  # Cloudflare managed challenge
@@ -90,10 +93,12 @@ class Fetcher:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         hosts: SharedHosts | None = None,
+        on_request: RequestHook | None = None,
     ) -> None:
         self.transport = transport or httpx.HTTPTransport()
         self.clock = clock
         self.hosts = hosts
+        self.on_request = on_request  # the metrics' count, by host
         self.stop = threading.Event()
         self._gates: dict[str, HostGate] = {}
         self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}
@@ -236,7 +241,9 @@ class FetchSession:
         host = urlsplit(url).netloc.lower()
         gate = self.fetcher.gate(host)
         gate.enter(settings.per_host_concurrency, self.fetcher.stop)
-        slot = None
+        slot: int | None = None
+        started: float | None = None  # once the request is sent
+        status: int | None = None
         try:
             if self.fetcher.hosts is None:
                 booked = self._space(gate, self._min_delay(url))
@@ -251,6 +258,7 @@ class FetchSession:
             )
             response = self.fetcher.transport.handle_request(request)
             response.request = request
+            status = response.status_code
             try:
                 return self._read(url, response, started)
             finally:
@@ -267,6 +275,8 @@ class FetchSession:
         except httpx.HTTPError as exc:
             raise FetchNetworkError(url, f"HTTP error ({_short(exc)})") from exc
         finally:
+            if started is not None and self.fetcher.on_request is not None:
+                self.fetcher.on_request(host_key(url), status, self.fetcher.clock() - started)
             if slot is not None and self.fetcher.hosts is not None:
                 self.fetcher.hosts.leave(slot)
             gate.leave()

@@ -190,7 +190,8 @@ def _entry_text(entry: ChangeEntry, zone: ZoneInfo, pages_url: str | None) -> li
     if entry.kind == ChangeKind.EDITED:
         edit = change_diff(entry)
         if edit is not None:
-            lines.extend("   " + line for line in edit_text(edit))
+            # a PDF's paragraph keeps its line breaks: each line indented like the others
+            lines.extend("   " + line for text in edit_text(edit) for line in text.split("\n"))
     elif entry.kind in (ChangeKind.NEW, ChangeKind.RESTORED) and entry.text:
         lines.append("   " + opening(entry.text))
     elif entry.kind == ChangeKind.REMOVED:

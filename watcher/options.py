@@ -178,6 +178,7 @@ class Config:
     server: ServerOptions
     feeds: FeedOptions
     log_level: str
+    log_format: str = "text"  # or "json"
     # several daemons on one PostgreSQL database: a lease not renewed for this long is free
     lease_expiry: timedelta = timedelta(minutes=1)
 

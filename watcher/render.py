@@ -135,9 +135,7 @@ def side_by_side_html(edit: EditDiff) -> str:
     rows.extend(_side_rows(edit.blocks))
     rows.extend(_row(b.runs, trim=False, label="Attachment: ") for b in edit.attachments)
     for text in edit.texts:
-        rows.append(
-            f'<tr><th colspan="2" scope="colgroup">Attachment: {html.escape(text.label)}</th></tr>'
-        )
+        rows.append(f'<tr><td colspan="2"><b>Attachment: {html.escape(text.label)}</b></td></tr>')
         rows.extend(_side_rows(text.blocks))
     return f'<table class="diff">{"".join(rows)}</table>'
 

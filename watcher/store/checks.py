@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -316,9 +316,10 @@ class CheckRecords:
             values: dict[str, Any] = {"missing_count": count}
             if change is not None:
                 values.update(status=ReleaseStatus.REMOVED.value, last_changed=now)
-                row = _change_values(change, source_id, release.id, None)
-                row["title"] = release.title
-                connection.execute(sa.insert(CHANGE), row)
+                change = replace(change, title=release.title)  # the title it was known by
+                connection.execute(
+                    sa.insert(CHANGE), _change_values(change, source_id, release.id, None)
+                )
             connection.execute(_UPDATE_RELEASE, {"rid": release.id, **values})
             return change
 

@@ -110,6 +110,15 @@ class Store(CheckRecords, AttachmentRecords, Reading, Browsing, TopicIndex, Deli
     def close(self) -> None:
         self.engine.dispose()
 
+    def ping(self) -> str | None:
+        """Why the database does not answer a trivial query (one line), or None if it does."""
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1").scalar()
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            return first_line(exc)
+        return None
+
     def leases(self, holder: str, ttl: timedelta) -> Leases | None:
         """What several daemons sharing this database coordinate through, if it can be shared:
         PostgreSQL can; a SQLite database belongs to one daemon (None)."""

@@ -36,7 +36,7 @@ class Site:
     """What the application serves. `refresh`, called before a feed is served, brings the files
     up to date; `reader`, the store, gives the pages (without it only the feeds are served);
     `next_checks`, each source's next scheduled check as the daemon's scheduler knows it (else
-    the pages ask the database)."""
+    the pages ask the database); `metrics`, the text of `/metrics` (else no such route)."""
 
     feeds_dir: Path
     health: Callable[[], tuple[bool, str]]
@@ -47,6 +47,7 @@ class Site:
     next_checks: Callable[[], Mapping[str, datetime | None]] | None = None
     title: str = "watcher"
     sources: tuple[SourceSpec, ...] = ()  # for their schedule, when no scheduler says it
+    metrics: Callable[[], bytes] | None = None  # `/metrics`, in Prometheus's text format
 
     def __post_init__(self) -> None:
         self.feeds = feeds.FeedFiles(self.feeds_dir, self.topics, self.base_url)

@@ -1,4 +1,4 @@
-"""The feeds as files (ETag, Last-Modified, 304), their list, OPML and health.
+"""The feeds as files (ETag, Last-Modified, 304), their list, OPML, health and metrics.
 
 A feed's path is looked up in a fixed table, never joined onto a directory, so nothing else
 under `state/` (or anywhere) can be reached."""
@@ -23,6 +23,8 @@ from watcher.web.rendering import render
 if TYPE_CHECKING:
     from watcher.web.app import Site
 
+# Prometheus's text exposition format, version 0.0.4
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 FEED_TYPES = {
     ".atom": "application/atom+xml; charset=utf-8",
     ".rss": "application/rss+xml; charset=utf-8",
@@ -67,10 +69,16 @@ def routes(site: Site) -> list[BaseRoute]:
         lines = ["ok" if ok else "unhealthy", *([detail] if detail else [])]
         return PlainTextResponse("".join(f"{line}\n" for line in lines), 200 if ok else 503)
 
+    def metrics(_request: Request) -> Response:
+        assert site.metrics is not None
+        # reads the database: a sync route, in a worker thread like the others
+        return Response(site.metrics(), media_type=METRICS_TYPE)
+
     def feed_list(_request: Request) -> Response:
         return HTMLResponse(render("feeds.html", site=site, feeds=site.feeds.listed))
 
     return [
+        *([Route("/metrics", metrics)] if site.metrics is not None else []),
         Route("/feeds/opml", opml),
         Route("/healthz", healthz),
         Route("/feeds", feed_list),
