@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -281,6 +282,57 @@ def test_an_html_source_is_walked_to_the_last_listing_page_and_resumed_by_page(
     assert len(releases_by_key(app.store)) == len(ids)
     assert kinds(app.store) == {"new": 10, "backfilled": 15}
     assert {e.kind for e in app.store.recent_changes(100)} == {ChangeKind.NEW}
+
+
+def test_a_feed_source_reads_every_page_the_feed_holds(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    add_posts(site, 25)  # three feed pages of ten
+    feed = {"name": "rss", "type": "feed", "url": f"{site.url}/category/news/feed/"}
+    app = make_app([{**feed, "follow": False}])
+    app.check()
+    assert len(releases_by_key(app.store)) == 10  # a first check reads max_pages: 1
+
+    result = run(app)
+    assert result.status == BackfillStatus.DONE
+    assert (result.progress.pages, result.progress.backfilled) == (3, 15)
+    assert result.progress.stored == 10
+    assert kinds(app.store) == {"new": 10, "backfilled": 15}
+
+
+def test_the_web_view_shows_a_backfilled_release_in_its_timeline_only(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    from watcher.web.app import Site
+    from watcher.web.server import WebServer
+
+    add_posts(site, 3)
+    app = make_app([wordpress_source(site)])
+    app.check()
+    # an old post the checks never list (imported, its dates long past), and one published now
+    when = datetime(2024, 6, 1, tzinfo=UTC)
+    old = site.add_post("From the archive", "An old statement.", date_gmt=when)
+    site.set_modified(old, when)
+    site.add_post("Fresh news", "Published after the first check.")  # news, not history
+    result = run(app)
+    assert (result.progress.backfilled, result.progress.stored) == (1, 3)
+    [backfilled] = [r for r in app.store.releases() if r.key == f"wp:{old}"]
+    web = WebServer(
+        "127.0.0.1:0",
+        Site(app.config.feeds_dir, lambda: (True, ""), reader=app.store, sources=app.config.sources),
+    )
+    web.start()
+    try:
+        base = f"http://127.0.0.1:{web.port}"
+        latest = httpx.get(f"{base}/", timeout=15).text
+        timeline = httpx.get(f"{base}/releases/{backfilled.id}", timeout=15).text
+    finally:
+        web.stop()
+    assert "Release 1" in latest and "From the archive" not in latest
+    assert '<span class="kind">backfilled</span>' in timeline
+    [fresh] = app.check()
+    assert fresh.count(ChangeKind.NEW) == 1  # left to the check, which tells it as news
+    assert [e.title for e in app.store.recent_changes(1)] == ["Fresh news"]
 
 
 # -- the command: refused beside a daemon, progress lines, Ctrl-C ------------------------------
