@@ -319,7 +319,9 @@ def test_the_web_view_shows_a_backfilled_release_in_its_timeline_only(
     [backfilled] = [r for r in app.store.releases() if r.key == f"wp:{old}"]
     web = WebServer(
         "127.0.0.1:0",
-        Site(app.config.feeds_dir, lambda: (True, ""), reader=app.store, sources=app.config.sources),
+        Site(
+            app.config.feeds_dir, lambda: (True, ""), reader=app.store, sources=app.config.sources
+        ),
     )
     web.start()
     try:
