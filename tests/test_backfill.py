@@ -3,6 +3,8 @@ filled with BACKFILLED changes that no feed and no mail ever shows."""
 
 from __future__ import annotations
 
+import os
+import pty
 import re
 import signal
 import subprocess
@@ -183,6 +185,7 @@ def stop_after(pages: int, stop: threading.Event) -> Callable[[Progress], None]:
     return report
 
 
+@pytest.mark.databases
 def test_an_interrupted_backfill_goes_on_where_it_stopped_and_then_has_nothing_left(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:
@@ -367,13 +370,37 @@ def test_without_a_terminal_it_logs_progress_lines(site: SimWordPress, archive: 
     out = run_watcher("backfill", "asean", config=archive)
     assert out.returncode == 0, out.stderr
     lines = [line for line in out.stderr.splitlines() if "watcher.backfill: backfill:" in line]
-    assert lines, out.stderr
-    assert re.search(
+    first_page = (
         r"INFO watcher\.backfill: backfill: 1 of 3 pages, 100 release\(s\): 100 new to the "
-        r"database, 0 already stored, 0 edited, ETA \d+:\d\d:\d\d$",
-        lines[0],
+        r"database, 0 already stored, 0 edited, ETA \d+:\d\d:\d\d$"
     )
+    assert any(re.search(first_page, line) for line in lines), out.stderr
     assert "\x1b[" not in out.stderr  # no bar's escapes in a log
+
+
+@pytest.mark.slow  # `watcher` as a subprocess, on a terminal
+def test_on_a_terminal_it_shows_a_progress_bar(site: SimWordPress, archive: Path) -> None:
+    controller, terminal = pty.openpty()
+    command = [*WATCHER, "--config", str(archive), "backfill", "asean"]
+    env = environment({"COLUMNS": "150", "TERM": "xterm"})
+    with running(command, env=env, stdout=subprocess.PIPE, stderr=terminal) as process:
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closed: the command has ended
+                break
+            if not chunk:
+                break
+            shown += chunk
+        stdout = process.communicate(timeout=60)[0]
+    os.close(controller)
+    assert process.returncode == 0, shown
+    assert stdout.startswith(b"backfill asean: done, 3 of 3 pages, 250 release(s)")
+    bar = shown.decode("utf-8", "replace")
+    assert "3/3" in bar and "250 release(s): 250 new to the database" in bar
+    assert "ETA" in bar and "watcher.backfill: backfill:" not in bar  # a bar, not log lines
 
 
 def test_bad_dates_and_unknown_sources_are_one_line_errors(tmp_path: Path) -> None:

@@ -200,6 +200,7 @@ def backfill(
                 raise Interrupted("stopping")
             if not isinstance(step, PageDone):
                 _record(step, run.recorder, run.progress, span_read)
+                report(run.progress)  # a slow page's releases show as they come
     except Interrupted:
         status = BackfillStatus.INTERRUPTED
     except ApiUnavailable as exc:

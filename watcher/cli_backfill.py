@@ -219,19 +219,21 @@ class _Lines:
         self.began = time.monotonic()
         self.last_line = self.began
         self.last_pages: int | None = None  # at the last line (None: none yet)
+        self.last_count = 0  # releases and failures at the last line
 
     def __call__(self, progress: Progress) -> None:
         now = time.monotonic()
-        if progress.pages == self.last_pages:
-            return
+        count = progress.releases + progress.failed
+        since = self.last_pages if self.last_pages is not None else progress.first_page - 1
+        walked = progress.pages - since
         due = (
-            self.last_pages is None
-            or now - self.last_line >= LINE_EVERY_SECONDS
-            or progress.pages - self.last_pages >= LINE_EVERY_PAGES
+            (self.last_pages is None and walked > 0)  # the first page: the pace shows
+            or walked >= LINE_EVERY_PAGES
+            or (now - self.last_line >= LINE_EVERY_SECONDS and (walked or count > self.last_count))
         )
         if not due:
             return
-        self.last_line, self.last_pages = now, progress.pages
+        self.last_line, self.last_pages, self.last_count = now, progress.pages, count
         line = f"backfill: {_pages(progress.pages, progress.total_pages)}, {_releases(progress)}"
         done = progress.pages - (progress.first_page - 1)  # by this run
         if progress.total_pages and done > 0:
