@@ -290,17 +290,25 @@ def test_an_html_source_is_walked_to_the_last_listing_page_and_resumed_by_page(
 def test_a_feed_source_reads_every_page_the_feed_holds(
     site: SimWordPress, make_app: Callable[..., App]
 ) -> None:
-    add_posts(site, 25)  # three feed pages of ten
+    ids = add_posts(site, 25)  # three feed pages of ten
     feed = {"name": "rss", "type": "feed", "url": f"{site.url}/category/news/feed/"}
     app = make_app([{**feed, "follow": False}])
     app.check()
     assert len(releases_by_key(app.store)) == 10  # a first check reads max_pages: 1
 
+    with app.store.engine.begin() as connection:  # as the listing showed them: all of them
+        connection.execute(sa.update(RELEASE).values(listed=True))
+    site.trash_post(ids[-1])  # gone from the feed: the checks' to confirm, not the backfill's
+
+    site.clear_hits()
     result = run(app)
     assert result.status == BackfillStatus.DONE
     assert (result.progress.pages, result.progress.backfilled) == (3, 15)
-    assert result.progress.stored == 10
+    assert result.progress.stored == 9
     assert kinds(app.store) == {"new": 10, "backfilled": 15}
+    # the feed's pages (to the one past its end) and its items' own content: no page asked for
+    pages = [hit.query.get("paged", ["1"])[0] for hit in site.hits if hit.path != "/robots.txt"]
+    assert pages == ["1", "2", "3", "4"]
 
 
 def test_the_web_view_shows_a_backfilled_release_in_its_timeline_only(

@@ -375,8 +375,18 @@ def _untrusted_dates(view: SourceView) -> SourceView:
 
 
 def _first_reading(view: SourceView) -> SourceView:
-    """The source as its first check sees it: every feed page walked, nothing cached."""
-    return replace(view, baseline_done=False, cursor={}, derived={})
+    """The source as its first check sees it: every feed page walked, nothing cached, and no
+    release that left the feed to look for (that is the checks' work, not the archive's)."""
+    releases = {key: replace(r, listed=False, missing_count=0) for key, r in view.releases.items()}
+    by_canonical = {r.canonical: r for r in releases.values()}
+    return replace(
+        view,
+        baseline_done=False,
+        cursor={},
+        derived={},
+        releases=releases,
+        by_canonical=by_canonical,
+    )
 
 
 def _wp_bound(moment: datetime) -> str:
