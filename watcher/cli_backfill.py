@@ -97,6 +97,10 @@ def backfill(
                 report=report,
             )
         feeds_written = _news_of_edits(app, result)
+    except KeyboardInterrupt:  # a second Ctrl-C: the release in hand was not recorded
+        fail(
+            f"stopped at once; `watcher backfill {source}` goes on from the last page", INTERRUPTED
+        )
     finally:
         app.close()
         lock.release()
