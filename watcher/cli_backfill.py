@@ -143,7 +143,11 @@ def _finish(result: BackfillResult, feeds_written: bool, context: Context) -> No
     if result.status == BackfillStatus.FAILED:
         fail(f"{result.error} (on {where}; `watcher backfill {name}` goes on from there)", 1)
     if progress.failed:
-        fail(f"{progress.failed} page(s) or item(s) could not be read (see above)", 1)
+        fail(
+            f"{progress.failed} page(s) or item(s) could not be read (see above); "
+            f"`watcher backfill {name} --restart` tries the whole archive again",
+            1,
+        )
 
 
 def _summary(result: BackfillResult) -> str:
@@ -162,7 +166,7 @@ def _pages(walked: int, total: int | None) -> str:
 @contextmanager
 def _stopped_by_ctrl_c(app: App) -> Iterator[None]:
     """The first Ctrl-C stops the backfill after the release in hand (waits end at once); a
-    second one stops the process as Python does."""
+    second one stops it at once (KeyboardInterrupt, as Python does)."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
         log.warning("stopping after the release in hand (Ctrl-C again to stop at once)")
