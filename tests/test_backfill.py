@@ -32,6 +32,7 @@ from tests.helpers import (
     write_config,
 )
 from tests.mailserver import MailServer
+from tests.sim.model import Request, Response
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.backfill import BackfillResult, BackfillStatus, Progress, Span, backfill
@@ -218,6 +219,36 @@ def test_an_interrupted_backfill_goes_on_where_it_stopped_and_then_has_nothing_l
     assert posts_pages(site) == [1, 2, 3]
     assert (again.progress.backfilled, again.progress.stored) == (0, 250)
     assert kinds(app.store) == {"backfilled": 250}
+
+
+def test_a_failure_midway_is_gone_on_from_its_page_and_an_api_refused_is_said(
+    site: SimWordPress, make_app: Callable[..., App]
+) -> None:
+    add_posts(site, 250)
+    app = make_app([wordpress_source(site)])
+
+    def broken_page_two(request: Request, response: Response) -> Response:
+        if request.path == POSTS and request.arg("page") == "2":
+            return 500, {"Content-Type": "text/html"}, b"<h1>Error</h1>"
+        return response
+
+    site.tamper = broken_page_two
+    failed = run(app)
+    assert failed.status == BackfillStatus.FAILED
+    assert failed.error is not None and "broke off at page 2" in failed.error
+    assert failed.progress.pages == 1 and len(releases_by_key(app.store)) == 100
+
+    site.tamper = None
+    site.clear_hits()
+    resumed = run(app)
+    assert resumed.status == BackfillStatus.DONE
+    assert posts_pages(site) == [2, 3]
+    assert len(releases_by_key(app.store)) == 250
+
+    site.set_api("forbidden")
+    refused = run(app, restart=True)
+    assert refused.status == BackfillStatus.FAILED
+    assert refused.error == "HTTP 401 at /wp/v2/categories; a backfill reads WordPress by its API"
 
 
 def test_since_and_until_narrow_it_by_publication_date(
