@@ -313,6 +313,16 @@ def _outbox_retry(story: Story, out: Output) -> None:
     assert out.stdout == "0 message(s) to try again\nsent 0, failed 0\n"
 
 
+def _backfill(story: Story, out: Output) -> None:
+    # both releases were stored by the checks, as the archive has them: nothing to add
+    assert re.fullmatch(
+        r"backfill asean: done, 1 of 1 pages, 2 release\(s\): 0 backfilled, 2 already stored, "
+        r"0 edited; \d+ requests, [\d.]+ s\n",
+        out.stdout,
+    )
+    assert story.smtp.received == []
+
+
 # What each command of the README prints in the story; a command added to the README needs its
 # line here.
 EXPECTED: dict[str, Callable[[Story, Output], None]] = {
@@ -337,6 +347,7 @@ EXPECTED: dict[str, Callable[[Story, Output], None]] = {
     "watcher digest send --dry-run": _digest_dry_run,
     "watcher outbox list": _outbox_list,
     "watcher outbox retry": _outbox_retry,
+    "watcher backfill asean": _backfill,
 }
 DAEMONS = ("make run", "watcher run", "watcher serve")
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from watcher import __version__
+from watcher.cli_backfill import backfill
 from watcher.cli_common import (
     MAIL_WAIT,
     Context,
@@ -405,6 +406,7 @@ def _warn_of_topics_changed(app: Reader) -> None:
         )
 
 
+cli.add_command(backfill)
 cli.add_command(db_group)
 cli.add_command(serve)
 cli.add_command(topics_group)

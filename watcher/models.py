@@ -14,6 +14,9 @@ class ChangeKind(StrEnum):
     EDITED = "edited"
     REMOVED = "removed"
     RESTORED = "restored"
+    # a release the archive had and the database did not, found by `watcher backfill`: history,
+    # never news (no feed, no mail), kept so that a release's timeline says where it came from
+    BACKFILLED = "backfilled"
 
 
 class CheckStatus(StrEnum):
