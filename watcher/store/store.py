@@ -23,6 +23,7 @@ from watcher.store.attachments import AttachmentRecords
 from watcher.store.browsing import Browsing
 from watcher.store.checks import CheckRecords
 from watcher.store.deliveries import Deliveries
+from watcher.store.exporting import Exporting
 from watcher.store.health import Health
 from watcher.store.leases import Leases
 from watcher.store.reading import Reading
@@ -37,7 +38,9 @@ MIGRATION_LOCK_KEY = 0x7761746368657200  # "watcher\0"
 log = logging.getLogger(__name__)
 
 
-class Store(CheckRecords, AttachmentRecords, Reading, Browsing, TopicIndex, Deliveries, Health):
+class Store(
+    CheckRecords, AttachmentRecords, Reading, Browsing, TopicIndex, Deliveries, Health, Exporting
+):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
