@@ -255,6 +255,7 @@ def fixed_store(store_url: str) -> Iterator[Store]:
         store.close()
 
 
+@pytest.mark.databases
 def test_golden_csv_and_jsonl_of_a_fixed_history(fixed_store: Store, update_golden: bool) -> None:
     for name, format_name in [("history.csv", "csv"), ("history.jsonl", "jsonl")]:
         # bytes as written: the CSV's rows end in CRLF, its cells' own lines in LF
@@ -309,6 +310,7 @@ def test_hostile_titles_and_texts_never_start_a_cell_with_a_formula(store_url: s
     assert {r["title"] for r in whole} == set(HOSTILE)  # JSON as written: no spreadsheet reads it
 
 
+@pytest.mark.databases
 def test_a_text_over_a_cells_limit_is_cut_in_csv_and_whole_in_json(store_url: str) -> None:
     long = "Paragraph. " * 5000  # 55,000 characters
     wide = "😀" * 20_000  # 20,000 characters, 40,000 UTF-16 units: over the limit as well

@@ -90,7 +90,8 @@ def export(
     except BrokenPipeError:
         sys.exit(1)  # the reader stopped reading (`| head`): nothing more to say
     except OSError as exc:
-        fail(f"export: cannot write {output}: {exc.strerror}", 1)
+        where = output if output is not None else "the standard output"
+        fail(f"export: cannot write {where}: {exc.strerror}", 1)
     except sa.exc.SQLAlchemyError as exc:
         fail(f"export: reading the database failed: {first_line(exc)}", 1)
     if output is not None:

@@ -49,9 +49,12 @@ class Exporting:
             yield from _merged(connection, _release_ids(wanted))
 
 
-def _release_ids(wanted: ExportFilter) -> sa.Select[Any]:
-    """The ids of the releases wanted, for `IN (...)` in each stream: on aliases of their own,
-    so that no stream's tables are taken for theirs."""
+def _release_ids(wanted: ExportFilter) -> sa.Select[Any] | None:
+    """The ids of the releases wanted, for `IN (...)` in each stream (None: every release, each
+    stream read straight down its index). On aliases of their own, so that no stream's tables
+    are taken for theirs."""
+    if wanted == ExportFilter():
+        return None
     chosen, source = RELEASE.alias("chosen"), SOURCE.alias("chosen_source")
     topic, change = RELEASE_TOPIC.alias("chosen_topic"), CHANGE.alias("chosen_change")
     query = sa.select(chosen.c.id)
@@ -72,7 +75,7 @@ def _release_ids(wanted: ExportFilter) -> sa.Select[Any]:
     return query
 
 
-def _merged(connection: Connection, chosen: sa.Select[Any]) -> Iterator[ExportedRelease]:
+def _merged(connection: Connection, chosen: sa.Select[Any] | None) -> Iterator[ExportedRelease]:
     releases = sa.select(RELEASE, SOURCE.c.name.label("source_name")).join(
         SOURCE, SOURCE.c.id == RELEASE.c.source_id
     )
@@ -81,28 +84,20 @@ def _merged(connection: Connection, chosen: sa.Select[Any]) -> Iterator[Exported
         VERSION, VERSION.c.id == CHANGE.c.version_id
     )
     topics = sa.select(RELEASE_TOPIC.c.release_id, RELEASE_TOPIC.c.topic, RELEASE_TOPIC.c.terms)
-    streams = [
-        _stream(connection, releases.where(RELEASE.c.id.in_(chosen)).order_by(RELEASE.c.id)),
-        _stream(
-            connection,
-            versions.where(VERSION.c.release_id.in_(chosen)).order_by(
-                VERSION.c.release_id, VERSION.c.number
-            ),
-        ),
-        _stream(
-            connection,
-            changes.where(CHANGE.c.release_id.in_(chosen)).order_by(
-                CHANGE.c.release_id, CHANGE.c.id
-            ),
-        ),
-        _stream(
-            connection,
-            topics.where(RELEASE_TOPIC.c.release_id.in_(chosen)).order_by(
-                RELEASE_TOPIC.c.release_id, RELEASE_TOPIC.c.topic
-            ),
-        ),
-    ]
-    release_rows, version_rows, change_rows, topic_rows = (_Cursor(s) for s in streams)
+
+    def stream(query: sa.Select[Any], release_id: Any, *order: Any) -> _Cursor:
+        if chosen is not None:
+            query = query.where(release_id.in_(chosen))
+        return _Cursor(
+            iter(connection.execute(query.order_by(*order), execution_options=_STREAMING))
+        )
+
+    release_rows = stream(releases, RELEASE.c.id, RELEASE.c.id)
+    version_rows = stream(versions, VERSION.c.release_id, VERSION.c.release_id, VERSION.c.number)
+    change_rows = stream(changes, CHANGE.c.release_id, CHANGE.c.release_id, CHANGE.c.id)
+    topic_rows = stream(
+        topics, RELEASE_TOPIC.c.release_id, RELEASE_TOPIC.c.release_id, RELEASE_TOPIC.c.topic
+    )
     for row in release_rows.rest():
         yield ExportedRelease(
             id=row.id,
@@ -120,10 +115,6 @@ def _merged(connection: Connection, chosen: sa.Select[Any]) -> Iterator[Exported
             versions=tuple(_version(v) for v in version_rows.of(row.id)),
             changes=tuple(_change(c) for c in change_rows.of(row.id)),
         )
-
-
-def _stream(connection: Connection, query: sa.Select[Any]) -> Iterator[Any]:
-    return iter(connection.execute(query, execution_options=_STREAMING))
 
 
 class _Cursor:
