@@ -4,6 +4,8 @@ option of the command line is documented in it."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -258,6 +260,29 @@ def _feeds_build(story: Story, out: Output) -> None:
     assert sorted(e.title for e in entries) == sorted(story.entries)
 
 
+def _export_csv(story: Story, out: Output) -> None:
+    assert out.stdout.startswith("\ufeff")  # the byte order mark, for spreadsheets
+    found = list(csv.DictReader(io.StringIO(out.stdout.removeprefix("\ufeff"))))
+    assert [
+        (r["release_id"], r["version"], r["change"], r["baseline"], r["text"]) for r in found
+    ] == [
+        ("1", "1", "new", "true", SHOWN),  # `make run` stored it: the baseline
+        ("1", "2", "edited", "false", SHOWN_EDITED),
+        ("2", "1", "new", "false", "MOSCOW — Met."),
+    ]
+    assert found[1]["summary"] == "1 paragraph edited" and found[1]["topics"] == "russia"
+
+
+def _export_jsonl(story: Story, out: Output) -> None:
+    found = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(r["id"], r["title"], [c["kind"] for c in r["changes"]]) for r in found] == [
+        (1, FIRST, ["new", "edited"]),
+        (2, SECOND, ["new"]),
+    ]
+    assert [v["text"] for v in found[0]["versions"]] == [SHOWN, SHOWN_EDITED]
+    assert found[0]["topics"] == {"russia": ["Russia", "ASEAN-Russia"]}
+
+
 def _presets(story: Story, out: Output) -> None:
     assert (
         "partner/russia  (Russian Federation)\n  terms: Russia, Russian Federation," in out.stdout
@@ -338,6 +363,8 @@ EXPECTED: dict[str, Callable[[Story, Output], None]] = {
     "watcher db upgrade": _db_upgrade,
     "watcher db copy --to-env WATCHER_COPY_TO": _db_copy,
     "watcher feeds build": _feeds_build,
+    "watcher export --format csv": _export_csv,
+    "watcher export --topic russia --since 2026-05-01 --format jsonl": _export_jsonl,
     "watcher topics presets": _presets,
     "watcher topics list": _topics_list,
     "watcher topics test russia": _topics_test,

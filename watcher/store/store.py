@@ -24,6 +24,7 @@ from watcher.store.backfills import BackfillRecords
 from watcher.store.browsing import Browsing
 from watcher.store.checks import CheckRecords
 from watcher.store.deliveries import Deliveries
+from watcher.store.exporting import Exporting
 from watcher.store.health import Health
 from watcher.store.leases import Leases
 from watcher.store.reading import Reading
@@ -47,6 +48,7 @@ class Store(
     TopicIndex,
     Deliveries,
     Health,
+    Exporting,
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
