@@ -6,6 +6,8 @@ the watcher gives."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import os
@@ -262,6 +264,29 @@ def _feeds_build(story: Story, out: Output) -> None:
     assert sorted(e.title for e in entries) == sorted(story.entries)
 
 
+def _export_csv(story: Story, out: Output) -> None:
+    assert out.stdout.startswith("\ufeff")  # the byte order mark, for spreadsheets
+    found = list(csv.DictReader(io.StringIO(out.stdout.removeprefix("\ufeff"))))
+    assert [
+        (r["release_id"], r["version"], r["change"], r["baseline"], r["text"]) for r in found
+    ] == [
+        ("1", "1", "new", "true", SHOWN),  # `make run` stored it: the baseline
+        ("1", "2", "edited", "false", SHOWN_EDITED),
+        ("2", "1", "new", "false", "MOSCOW — Met."),
+    ]
+    assert found[1]["summary"] == "1 paragraph edited" and found[1]["topics"] == "russia"
+
+
+def _export_jsonl(story: Story, out: Output) -> None:
+    found = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(r["id"], r["title"], [c["kind"] for c in r["changes"]]) for r in found] == [
+        (1, FIRST, ["new", "edited"]),
+        (2, SECOND, ["new"]),
+    ]
+    assert [v["text"] for v in found[0]["versions"]] == [SHOWN, SHOWN_EDITED]
+    assert found[0]["topics"] == {"russia": ["Russia", "ASEAN-Russia"]}
+
+
 def _presets(story: Story, out: Output) -> None:
     assert (
         "partner/russia  (Russian Federation)\n  terms: Russia, Russian Federation," in out.stdout
@@ -317,6 +342,16 @@ def _outbox_retry(story: Story, out: Output) -> None:
     assert out.stdout == "0 message(s) to try again\nsent 0, failed 0\n"
 
 
+def _backfill(story: Story, out: Output) -> None:
+    # both releases were stored by the checks, as the archive has them: nothing to add
+    assert re.fullmatch(
+        r"backfill asean: done, 1 of 1 pages, 2 release\(s\): 0 backfilled, 2 already stored, "
+        r"0 edited; \d+ requests, [\d.]+ s\n",
+        out.stdout,
+    )
+    assert story.smtp.received == []
+
+
 # What each command of the README prints in the story; a command added to the README needs its
 # line here.
 EXPECTED: dict[str, Callable[[Story, Output], None]] = {
@@ -332,6 +367,8 @@ EXPECTED: dict[str, Callable[[Story, Output], None]] = {
     "watcher db upgrade": _db_upgrade,
     "watcher db copy --to-env WATCHER_COPY_TO": _db_copy,
     "watcher feeds build": _feeds_build,
+    "watcher export --format csv": _export_csv,
+    "watcher export --topic russia --since 2026-05-01 --format jsonl": _export_jsonl,
     "watcher topics presets": _presets,
     "watcher topics list": _topics_list,
     "watcher topics test russia": _topics_test,
@@ -341,6 +378,7 @@ EXPECTED: dict[str, Callable[[Story, Output], None]] = {
     "watcher digest send --dry-run": _digest_dry_run,
     "watcher outbox list": _outbox_list,
     "watcher outbox retry": _outbox_retry,
+    "watcher backfill asean": _backfill,
 }
 DAEMONS = ("make run", "watcher run", "watcher serve")
 

@@ -59,6 +59,8 @@ from watcher.urls import canonical_url
 log = logging.getLogger("watcher.check")
 
 Clock = Callable[[], datetime]
+# what a reading means, given what is stored: `judge` below, or a backfill's
+Judge = Callable[..., Verdict]
 MAX_BACKOFF = timedelta(hours=6)
 
 
@@ -114,7 +116,7 @@ def check_source(
         fetch=session, view=view, now=started, log=log, budget=budget, revisit=revisit
     )
     reader = AttachmentReader(documents, store, source_id, budget, clock)
-    recorder = _Recorder(config, store, source_id, view, clock, reader)
+    recorder = Recorder(config, store, source_id, view, clock, reader)
     ended: Exception | None = None
     store.check_started(source_id, started)
     try:
@@ -276,9 +278,10 @@ def decide(tally: Tally, ended: Exception | None) -> Outcome:
     )
 
 
-class _Recorder:
+class Recorder:
     """Stores each observation as it comes (one transaction per release) and tallies it.
-    Detection runs inside the store's transaction, through `judge` below."""
+    Detection runs inside the store's transaction, through `judge` below (a backfill gives its
+    own, which names what was not stored BACKFILLED)."""
 
     def __init__(
         self,
@@ -288,8 +291,10 @@ class _Recorder:
         view: SourceView,
         clock: Clock,
         reader: AttachmentReader,
+        judging: Judge | None = None,
     ) -> None:
         self.config = config
+        self.judge: Judge = judging or judge
         self.reader = reader
         self.attached: set[str] = set()  # releases whose attachments this check read
         self.store = store
@@ -331,7 +336,7 @@ class _Recorder:
         verdict = self.store.record_observed(
             self.source_id,
             snapshot,
-            partial(judge, snapshot=snapshot, now=now, baseline=baseline),
+            partial(self.judge, snapshot=snapshot, now=now, baseline=baseline),
             now=now,
             page_url=observed.page_url,
             validators=observed.validators,

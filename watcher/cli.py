@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from watcher import __version__
+from watcher.cli_backfill import backfill
 from watcher.cli_common import (
     MAIL_WAIT,
     Context,
@@ -29,6 +30,7 @@ from watcher.cli_common import (
     when,
 )
 from watcher.cli_db import db_group
+from watcher.cli_export import export
 from watcher.cli_notify import digest_group, outbox_group, topics_group
 from watcher.cli_serve import serve
 from watcher.errors import ConfigError
@@ -405,7 +407,9 @@ def _warn_of_topics_changed(app: Reader) -> None:
         )
 
 
+cli.add_command(backfill)
 cli.add_command(db_group)
+cli.add_command(export)
 cli.add_command(serve)
 cli.add_command(topics_group)
 cli.add_command(digest_group)

@@ -14,6 +14,9 @@ class ChangeKind(StrEnum):
     EDITED = "edited"
     REMOVED = "removed"
     RESTORED = "restored"
+    # a release the archive had and the database did not, found by `watcher backfill`: history,
+    # never news (no feed, no mail), kept so that a release's timeline says where it came from
+    BACKFILLED = "backfilled"
 
 
 class CheckStatus(StrEnum):
@@ -292,6 +295,58 @@ class ReleaseHistory:
     changes: tuple[ChangeView, ...]
     # attachments whose last reading failed: URL -> why (their text, if any, is an older one)
     attachment_failures: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFilter:
+    """Which releases `watcher export` writes; None is any. `changed_since`: releases with a
+    change detected then or later (with their whole history)."""
+
+    source: str | None = None
+    topic: str | None = None
+    changed_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedVersion:
+    number: int
+    observed_at: datetime  # when this version was first read (and stored)
+    title: str
+    published: datetime | None
+    text: str
+    attachments: tuple[Attachment, ...]
+    content_hash: str
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedChange:
+    uid: str
+    kind: ChangeKind
+    detected_at: datetime
+    version: int | None  # the version it made; None for a removal (or a restoration as before)
+    baseline: bool  # found by a source's first check: kept, never sent
+    diff: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedRelease:
+    """A release with its whole history, as `watcher export` writes it."""
+
+    id: int
+    source: str
+    key: str
+    url: str
+    canonical: str
+    title: str
+    published: datetime | None
+    status: ReleaseStatus
+    first_seen: datetime
+    last_seen: datetime
+    last_changed: datetime
+    topics: Mapping[str, tuple[str, ...]]  # topic -> the terms that put the release in it
+    versions: tuple[ExportedVersion, ...]  # oldest first
+    changes: tuple[ExportedChange, ...]  # in the order they were detected
 
 
 @dataclass(frozen=True, slots=True)

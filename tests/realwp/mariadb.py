@@ -37,6 +37,10 @@ class MariaDB:
                     "mariadb-install-db",
                     "--no-defaults",
                     f"--datadir={self.directory / 'db'}",
+                    # The bootstrap's temporary tables in a directory of their own, never the
+                    # machine's /tmp: a bootstrap whose tmp_user_sys table vanished from /tmp
+                    # failed twice under load ("Unknown table 'mysql.tmp_user_sys'").
+                    f"--tmpdir={self.directory}",
                     # root without a password, for the socket only: works as any user.
                     "--auth-root-authentication-method=normal",
                     "--skip-test-db",

@@ -441,6 +441,21 @@ class WordPressSource:
         if there:
             yield Note(f"the id sweep missed {len(there)} post(s) that are there; none removed")
 
+    # -- for `watcher backfill` (backfill.py) -----------------------------------------------
+
+    def archive_query(self, ctx: CheckContext) -> dict[str, Any]:
+        """What every walk of this source's posts asks: its categories, resolved as checks
+        resolve them (a copy of the cursor: a backfill keeps nothing of the checks')."""
+        query: dict[str, Any] = {"per_page": PER_PAGE}
+        if self.config.categories:
+            ids = self._categories(ctx, dict(ctx.view.cursor))
+            query["categories"] = ",".join(map(str, ids))
+        return query
+
+    def archived(self, ctx: CheckContext, posts: list[Any]) -> Iterator[Observation]:
+        """The posts of one page of the archive, read as the history reads them."""
+        return self._observations(ctx, posts, baseline=True, failed=set())
+
     def _walking(self, query: Mapping[str, Any]) -> str:
         """What a walk kept in the cursor walks: one of another site or other categories is
         not gone on with."""

@@ -8,15 +8,13 @@ be run again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from watcher.errors import CopyRefused, StoreError
 from watcher.store import search, tables  # noqa: F401  (the tables on SQLModel.metadata)
+from watcher.store.snapshot import snapshot
 from watcher.store.store import (
     SCHEMA_REVISION,
     Store,
@@ -91,7 +89,7 @@ def _refuse_unless_empty(target: Engine, url: str) -> None:
 
 def _copy_rows(source: Engine, target: Engine) -> dict[str, int]:
     copied: dict[str, int] = {}
-    with _snapshot(source) as reading, target.begin() as writing:
+    with snapshot(source) as reading, target.begin() as writing:
         expected = {table.name: _count(reading, table) for table in _tables()}
         for table in _tables():  # parents before the rows that point at them
             rows = reading.execute(sa.select(table).order_by(*table.primary_key.columns))
@@ -110,29 +108,6 @@ def _copy_rows(source: Engine, target: Engine) -> dict[str, int]:
         ]
         raise StoreError(f"copy: rows differ after copying: {', '.join(differ)}")
     return copied
-
-
-@contextmanager
-def _snapshot(engine: Engine) -> Iterator[Connection]:
-    """A connection that sees the database as it was when the copy began, whatever another
-    process (a `watcher check`) writes meanwhile."""
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as connection:
-            # The driver begins transactions only before writes: without this, each SELECT
-            # would see the database of its own moment. In WAL mode, writers go on meanwhile.
-            connection.exec_driver_sql("BEGIN")
-            try:
-                yield connection
-            finally:
-                connection.rollback()
-    else:
-        with (
-            engine.connect().execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            ) as connection,
-            connection.begin(),
-        ):
-            yield connection
 
 
 def _advance_sequences(connection: Connection) -> None:

@@ -245,7 +245,9 @@ _PREVIOUS = VERSION.alias("previous")
 
 def changes_query() -> sa.Select[Any]:
     """Changes with what a reader sees of them: source, publication date, the version made and
-    the one before it (which an edit's diff compares with)."""
+    the one before it (which an edit's diff compares with). Every reader of news (the feeds,
+    the mail, the latest changes page) reads through here: a backfill's changes are history,
+    not news, and are left out (a release's own history still shows them)."""
     return (
         sa.select(
             CHANGE,
@@ -271,6 +273,7 @@ def changes_query() -> sa.Select[Any]:
                 _PREVIOUS.c.number == VERSION.c.number - 1,
             ),
         )
+        .where(CHANGE.c.kind != ChangeKind.BACKFILLED.value)
     )
 
 

@@ -20,16 +20,18 @@ from sqlalchemy.engine import Connection, Engine
 
 from watcher.errors import StoreError
 from watcher.store.attachments import AttachmentRecords
+from watcher.store.backfills import BackfillRecords
 from watcher.store.browsing import Browsing
 from watcher.store.checks import CheckRecords
 from watcher.store.deliveries import Deliveries
+from watcher.store.exporting import Exporting
 from watcher.store.health import Health
 from watcher.store.leases import Leases
 from watcher.store.reading import Reading
 from watcher.store.topics import TopicIndex
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-SCHEMA_REVISION = "0008"  # the newest migration in store/migrations/versions
+SCHEMA_REVISION = "0009"  # the newest migration in store/migrations/versions
 # Any fixed number will do, as long as every watcher process uses the same one; PostgreSQL
 # scopes advisory locks to the database, so other databases on the server are not affected.
 MIGRATION_LOCK_KEY = 0x7761746368657200  # "watcher\0"
@@ -37,7 +39,17 @@ MIGRATION_LOCK_KEY = 0x7761746368657200  # "watcher\0"
 log = logging.getLogger(__name__)
 
 
-class Store(CheckRecords, AttachmentRecords, Reading, Browsing, TopicIndex, Deliveries, Health):
+class Store(
+    CheckRecords,
+    AttachmentRecords,
+    BackfillRecords,
+    Reading,
+    Browsing,
+    TopicIndex,
+    Deliveries,
+    Health,
+    Exporting,
+):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

@@ -285,6 +285,19 @@ class HostSlotRow(SQLModel, table=True):
     expires_at: datetime = _when()
 
 
+class BackfillRow(SQLModel, table=True):
+    """Where `watcher backfill` of a source is: the date range it walks, the next page, whether
+    it reached the end (JSON, its shape the source kind's: backfill.py). Apart from the
+    source's row, whose cursor is the checks' own and is written back whole at each check."""
+
+    __tablename__ = "backfill"
+    source_id: int = Field(foreign_key="source.id", primary_key=True)
+    position: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
+    updated_at: datetime = _when()
+
+
 # The tables as SQLAlchemy Core sees them, for the statements of the hot paths.
 RELEASE = cast(sa.Table, ReleaseRow.__table__)  # type: ignore[attr-defined]
 VERSION = cast(sa.Table, VersionRow.__table__)  # type: ignore[attr-defined]
@@ -300,3 +313,4 @@ LEASE = cast(sa.Table, LeaseRow.__table__)  # type: ignore[attr-defined]
 HOST = cast(sa.Table, HostRow.__table__)  # type: ignore[attr-defined]
 ATTACHMENT = cast(sa.Table, AttachmentRow.__table__)  # type: ignore[attr-defined]
 HOST_SLOT = cast(sa.Table, HostSlotRow.__table__)  # type: ignore[attr-defined]
+BACKFILL = cast(sa.Table, BackfillRow.__table__)  # type: ignore[attr-defined]
