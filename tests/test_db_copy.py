@@ -17,6 +17,7 @@ from tests.mailserver import MailServer
 from tests.pg import PostgresServer
 from tests.sim.wordpress import JOINT_STATEMENT, SimWordPress
 from watcher.app import App
+from watcher.backfill import Span, backfill
 from watcher.config import load_config
 from watcher.lock import DaemonLock, lock_path
 from watcher.models import ChangeKind, CheckStatus
@@ -80,7 +81,8 @@ def table_names(url: str) -> set[str]:
 
 def populate(site: SimWordPress, make_app: Callable[..., App], smtp: MailServer) -> App:
     """A database with something in every table: releases new, edited and removed, their
-    topics, instant mail sent, page validators, check runs, and a health report."""
+    topics, instant mail sent, page validators, check runs, a health report and a backfill's
+    position."""
     russia = site.add_post("ASEAN-Russia consultations", "The Russian Federation and ASEAN met.")
     # the statement the simulated site serves: a PDF, so that its attachment row is copied too
     kept = site.add_post("Statement", f'Version 1. <a href="{JOINT_STATEMENT}">Statement</a>')
@@ -97,6 +99,14 @@ def populate(site: SimWordPress, make_app: Callable[..., App], smtp: MailServer)
     app.check()
     site.challenge = False
     app.check()
+    # a backfill walked the archive: its position is kept, and copied
+    backfill(
+        app.config,
+        app.config.source(app.config.sources[0].name),
+        store=app.store,
+        fetcher=app.fetcher,
+        span=Span(),
+    )
     return app
 
 
