@@ -1,7 +1,7 @@
 """deploy/, tried as an operator would. The systemd unit, rendered for its installed layout,
 passes `systemd-analyze verify`, and its command, run as its own user with its environment and
-the shipped config, serves /healthz (and /metrics, in a daemon that has it), reloads on its
-ExecReload and stops on its KillSignal. The Dockerfile and the compose file name files,
+the shipped config, serves /healthz and /metrics (naming the source, counting its checks),
+reloads on its ExecReload and stops on its KillSignal. The Dockerfile and the compose file name files,
 commands, config keys and ports that exist, and the compose file passes `docker-compose
 config`. The nginx site passes `nginx -t` and serves a feed over TLS while refusing /metrics.
 Every command of deploy/README.md names files that exist and `watcher` commands and options
@@ -35,6 +35,7 @@ import feedparser
 import httpx
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.deployment import (
     CODE,
@@ -76,13 +77,6 @@ from watcher.lock import lock_path
 
 TITLE = "Leaders meet in Hanoi"
 BODY = "HANOI, 2 June 2026 -- The leaders met today."
-
-
-def serves_metrics() -> bool:
-    """Whether this daemon has a /metrics route, read from its code."""
-    return any(
-        '"/metrics"' in path.read_text(encoding="utf-8") for path in ROOT.glob("watcher/**/*.py")
-    )
 
 
 # -- the systemd unit ------------------------------------------------------------------------
@@ -233,14 +227,21 @@ def _serves_and_checks(
     database = state / "watcher.db"
     assert database.stat().st_uid == user.pw_uid
     assert {path.stat().st_uid for path in state.rglob("*")} == {user.pw_uid}
-    if serves_metrics():
 
-        def metrics() -> httpx.Response | None:
-            answer = get("/metrics")
-            return answer if answer is not None and '"asean"' in answer.text else None
+    def metrics() -> httpx.Response | None:
+        answer = get("/metrics")
+        return answer if answer is not None and '"asean"' in answer.text else None
 
-        scraped = wait_for(metrics, 30, "/metrics naming the source")
-        assert scraped is not None and scraped.status_code == 200
+    # the metrics name the source and count its checks
+    scraped = wait_for(metrics, 30, "/metrics naming the source")
+    assert scraped is not None and scraped.status_code == 200
+    checks = {
+        sample.labels["status"]: sample.value
+        for family in text_string_to_metric_families(scraped.text)
+        for sample in family.samples
+        if sample.name == "watcher_checks_total" and sample.labels.get("source") == "asean"
+    }
+    assert checks.get("ok", 0) >= 1, checks
 
 
 # -- the container ---------------------------------------------------------------------------
