@@ -12,7 +12,6 @@ import re
 import secrets
 import shlex
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -27,7 +26,7 @@ from typing import Any
 import click
 import pytest
 
-from tests.helpers import ROOT, free_port, wait_for
+from tests.helpers import ROOT, free_port, running, wait_for
 from watcher.cli import cli
 
 DEPLOY = ROOT / "deploy"
@@ -186,17 +185,9 @@ def as_user(user: pwd.struct_passwd, command: list[str]) -> list[str]:
     return [*switch, "--", *command]
 
 
-@contextmanager
-def unit_process(command: list[str], cwd: str, log: Any) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+def unit_process(command: list[str], cwd: str, log: Any) -> Any:
+    """The unit's command in its working directory, killed on the way out if still running."""
+    return running(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log)
 
 
 def dockerfile() -> list[tuple[str, str]]:

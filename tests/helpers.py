@@ -204,7 +204,8 @@ def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 def running(command: Sequence[str], **popen: Any) -> Iterator[subprocess.Popen[Any]]:
     """A subprocess in a process group of its own, killed with its children (`make run`
     starts the daemon as one) on the way out if it is still running, however the test ends."""
-    process = subprocess.Popen(list(command), cwd=ROOT, start_new_session=True, **popen)
+    popen.setdefault("cwd", ROOT)
+    process = subprocess.Popen(list(command), start_new_session=True, **popen)
     try:
         yield process
     finally:
