@@ -64,8 +64,8 @@ NUM_PERM = 128
 # datasketch 2's 32-bit permutations, for 32-bit shingle hashes
 _SCHEME = "affine32"
 # The thresholds below were chosen on the frozen corpus (tests/corpus_copies.py, seed 1: 333
-# releases, 155 pairs of copies of which 32 diverged, 61 sibling pairs, some 3,700 other pairs) before the bench
-# measured them on other seeds.
+# releases, 155 pairs of copies, 23 of them re-posts whose origin was edited later, 61 sibling
+# pairs, some 3,700 other pairs); bench/copies.py measures them on other seeds.
 #
 # LSH recall threshold, well below BODY_THRESHOLD so that a copy whose signature estimate falls
 # short is still a candidate (the exact check decides): every copy was a candidate.
