@@ -112,3 +112,43 @@ def test_the_pages_benchmark_asks_every_page_of_a_history_of_several_versions(
     )
     assert pages["search, nothing found"]["kb"] < pages["search, a word"]["kb"]
     assert "Every page under 100 ms:" in run.stdout
+
+
+@pytest.mark.slow
+def test_the_copies_bench_measures_linking_and_its_cost_at_a_small_size(tmp_path: Path) -> None:
+    # `make bench-copies` keeps working: every copy linked on a seed not used for tuning, nothing
+    # else, and the matching cost measured on every query
+    numbers = tmp_path / "copies.json"
+    args = ["--seeds", "21", "--meetings", "60", "--stored", "300", "--queries", "40"]
+    run = subprocess.run(
+        [sys.executable, "bench/copies.py", *args, "--json", str(numbers)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    measured = json.loads(numbers.read_text())
+    assert (measured["precision"], measured["recall"]) == (1.0, 1.0)
+    [corpus] = measured["quality"]
+    assert corpus["copies"] > 20
+    assert corpus["siblings_linked"] == 0
+    cost = measured["cost"]
+    assert cost["queries"] == 40
+    assert cost["queries_linked"] > 0
+    assert 0 < cost["median_ms"] <= cost["p95_ms"]
+    assert cost["memory_mib"] > 0
+    assert "precision" in run.stdout
+    assert "p95" in run.stdout
+    # seed 1 chose the thresholds: the bench refuses to report on it
+    tuned = subprocess.run(
+        [sys.executable, "bench/copies.py", "--seeds", "1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert tuned.returncode == 2
+    assert "chose the thresholds" in tuned.stderr

@@ -81,7 +81,7 @@ BODY_THRESHOLD = 0.6
 # one down to 0.75); siblings 0.5-1.0, so the title alone cannot decide.
 TITLE_THRESHOLD = 0.6
 # Places where the numbers of two texts may differ (their sequences aligned): one, an origin's
-# figure edited after its copy was made. The copies measured 0 or 1; siblings 3-11 (ordinal and
+# figure edited after its copy was made. The copies measured 0 or 1; siblings 3-6 (ordinal and
 # day at least), every other pair 2 or more.
 NUMBER_EDITS = 1
 # Published within a week: re-posts in the corpus come 0-5 days after their origin.
@@ -186,10 +186,10 @@ def numbers(words: Sequence[str]) -> frozenset[str]:
 def numbers_changed(a: Sequence[str], b: Sequence[str]) -> int:
     """In how many places two texts' number sequences differ (aligned, as a diff aligns words):
     an edited figure is one place; the next meeting's ordinal and date are two or more."""
+    # what the common subsequence (as difflib finds it) leaves of the longer one: an edited
+    # figure counts once, however difflib pairs the repeated numbers around it
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return sum(
-        max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op != "equal"
-    )
+    return max(len(a), len(b)) - sum(block.size for block in matcher.get_matching_blocks())
 
 
 def _shingles(words: Sequence[str]) -> list[int]:
