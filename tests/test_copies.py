@@ -26,7 +26,15 @@ from tests.corpus_copies import (
     linked_pairs,
 )
 from tests.helpers import ROOT
-from watcher.copies import CopyIndex, Release, Thresholds, normalised_words, title_words
+from watcher.copies import (
+    CopyIndex,
+    Release,
+    Thresholds,
+    normalised_words,
+    number_sequence,
+    numbers_changed,
+    title_words,
+)
 
 CORPUS = generate()  # the frozen one (FROZEN_SEED)
 DAY = timedelta(days=1)
@@ -241,3 +249,12 @@ def test_a_title_of_another_meeting_or_partner_is_another_release() -> None:
     assert index.match(copy(numbered, title=next_title)) is None
     other = "16th ASEAN Defence Ministers' Meeting convenes in Bali"
     assert index.match(copy(numbered, title=other)) is None
+
+
+def test_an_edited_figure_among_repeated_numbers_counts_once() -> None:
+    # the 23rd meeting, USD 23 million edited to 25: difflib pairs the 23s so that the edit
+    # looks like an insertion and a deletion; it is one figure (a copy seed 14 once missed)
+    assert numbers_changed(("23", "3", "69", "23", "23"), ("23", "3", "69", "25", "23")) == 1
+    # the next meeting: its ordinal (twice) and its day
+    assert numbers_changed(("16", "20", "3", "16"), ("17", "5", "3", "17")) == 3
+    assert number_sequence(["the", "16th", "usd", "1,200", "million"]) == ("16", "1200")
