@@ -191,6 +191,7 @@ REPOSTS = {
     "headline in capitals": {"title": REAL_ORIGIN_TITLE.upper()},
     "headline in lower case": {"title": REAL_ORIGIN_TITLE.lower()},
     "a prefix": {"title": "Press Release: " + REAL_ORIGIN_TITLE},
+    "a prefix with a dash": {"title": "Media Release – " + REAL_ORIGIN_TITLE},
     "a site's name after it": {"title": REAL_ORIGIN_TITLE + " | ASEAN Secretariat"},
     "another dateline": {
         "text": REAL_ORIGIN_TEXT.replace("BALI, 21 February 2019 –", "Bali, February 21, 2019 --")
