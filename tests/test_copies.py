@@ -258,4 +258,5 @@ def test_an_edited_figure_among_repeated_numbers_counts_once() -> None:
     assert numbers_changed(("23", "3", "69", "23", "23"), ("23", "3", "69", "25", "23")) == 1
     # the next meeting: its ordinal (twice) and its day
     assert numbers_changed(("16", "20", "3", "16"), ("17", "5", "3", "17")) == 3
-    assert number_sequence(["the", "16th", "usd", "1,200", "million"]) == ("16", "1200")
+    words = normalised_words("The 16th Meeting pledged USD 1,200 million (4.5 per cent).")
+    assert number_sequence(words) == ("16", "1200", "4.5")

@@ -149,7 +149,9 @@ _DATELINE_REACH = 400
 _SOURCE_LINE = re.compile(
     r"^\s*(?:source|sources|courtesy|via)\s*:.*$", re.IGNORECASE | re.MULTILINE
 )
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# a figure is one word with its separators ("1,200", "4.5", "16th"), other words end at any
+# punctuation
+_WORD = re.compile(r"\d+(?:[.,]\d+)*[a-z]*|[a-z0-9]+(?:'[a-z]+)?")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # "Press Release:", "Media Release -", "News:": up to four words before a colon that opens it
 _TITLE_PREFIX = re.compile(
