@@ -27,6 +27,7 @@ from watcher.store.tables import (
     VERSION,
     unstorable_url,
 )
+from watcher.store.validators import fitting
 
 _LATEST = sa.select(VERSION).where(
     VERSION.c.release_id == sa.bindparam("rid"), VERSION.c.number == sa.bindparam("n")
@@ -141,8 +142,8 @@ def save_states(
             continue
         validators = state.validators or Validators()
         values = {
-            "etag": _fitting(validators.etag, ETAG_LENGTH),
-            "last_modified": _fitting(validators.last_modified, LAST_MODIFIED_LENGTH),
+            "etag": fitting(validators.etag, ETAG_LENGTH),
+            "last_modified": fitting(validators.last_modified, LAST_MODIFIED_LENGTH),
             "body_hash": validators.body_hash,
             "checked_at": state.checked_at,
             "error": state.error,
@@ -155,7 +156,3 @@ def save_states(
             connection.execute(
                 sa.insert(ATTACHMENT), {"release_id": release_id, "url": state.url, **values}
             )
-
-
-def _fitting(value: str | None, length: int) -> str | None:
-    return value if value is None or len(value) <= length else None

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,8 +39,6 @@ from watcher.store.attachments import (
 from watcher.store.search import index_versions
 from watcher.store.tables import (
     CHANGE,
-    ETAG_LENGTH,
-    LAST_MODIFIED_LENGTH,
     RELEASE,
     SOURCE,
     VALIDATOR,
@@ -49,9 +46,9 @@ from watcher.store.tables import (
     CheckRunRow,
     ReleaseRow,
     SourceRow,
-    unstorable_url,
 )
 from watcher.store.topics import Matches, add_matches
+from watcher.store.validators import upsert_validators
 from watcher.urls import canonical_url
 
 # The hot path's statements are built once and given their values as parameters, so that
@@ -83,34 +80,9 @@ _FIND_RELEASE = (
     .limit(1)
 )
 _UPDATE_RELEASE = sa.update(RELEASE).where(RELEASE.c.id == sa.bindparam("rid"))
-_VALIDATOR_FIELDS = ("etag", "last_modified", "body_hash", "derived", "updated_at")
 _INSERT_RELEASE = sa.insert(RELEASE)
 _INSERT_VERSION = sa.insert(VERSION)
 _INSERT_CHANGE = sa.insert(CHANGE)
-
-
-@cache
-def _upsert_validator(dialect: str) -> Any:
-    """One statement where the database has INSERT ... ON CONFLICT (SQLite, PostgreSQL), built
-    the first time it is needed: importing a dialect's module costs every command start-up."""
-    statement: Any
-    if dialect == "sqlite":
-        from sqlalchemy.dialects import sqlite  # noqa: PLC0415
-
-        statement = sqlite.insert(VALIDATOR)
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql  # noqa: PLC0415
-
-        statement = postgresql.insert(VALIDATOR)
-    else:
-        return None
-    changes = {field: statement.excluded[field] for field in _VALIDATOR_FIELDS}
-    return statement.on_conflict_do_update(index_elements=["source_id", "url"], set_=changes)
-
-
-_UPDATE_VALIDATOR = sa.update(VALIDATOR).where(
-    VALIDATOR.c.source_id == sa.bindparam("sid"), VALIDATOR.c.url == sa.bindparam("u")
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +225,7 @@ class CheckRecords:
             if verdict.new_version and topics:
                 add_matches(connection, release_id, topics, now)
             if page_url and validators is not None:
-                _upsert_validators(connection, source_id, page_url, validators, None, now)
+                upsert_validators(connection, source_id, page_url, validators, None, now)
             if attachment_states or (verdict.new_version and release is not None):
                 kept = (a.url for a in current)
                 save_states(connection, release_id, attachment_states, kept)
@@ -327,7 +299,7 @@ class CheckRecords:
         self, source_id: int, url: str, validators: Validators, derived: Any, now: datetime
     ) -> None:
         with self.engine.begin() as connection:
-            _upsert_validators(connection, source_id, url, validators, derived, now)
+            upsert_validators(connection, source_id, url, validators, derived, now)
 
     def finish_check(
         self,
@@ -481,37 +453,6 @@ def _change_values(
         "diff": change.diff,
         "baseline": change.baseline,
     }
-
-
-def _upsert_validators(
-    connection: sa.Connection,
-    source_id: int,
-    url: str,
-    validators: Validators,
-    derived: Any,
-    now: datetime,
-) -> None:
-    if unstorable_url(url):
-        return  # not kept: the page is simply read again in full next time
-    values = {
-        # a validator too long to keep is dropped: the next request is unconditional
-        "etag": _fitting(validators.etag, ETAG_LENGTH),
-        "last_modified": _fitting(validators.last_modified, LAST_MODIFIED_LENGTH),
-        "body_hash": validators.body_hash,
-        "derived": derived,
-        "updated_at": now,
-    }
-    upsert = _upsert_validator(connection.dialect.name)
-    if upsert is not None:
-        connection.execute(upsert, {"source_id": source_id, "url": url, **values})
-        return
-    updated = connection.execute(_UPDATE_VALIDATOR, {"sid": source_id, "u": url, **values})
-    if updated.rowcount == 0:
-        connection.execute(sa.insert(VALIDATOR), {"source_id": source_id, "url": url, **values})
-
-
-def _fitting(value: str | None, length: int) -> str | None:
-    return value if value is None or len(value) <= length else None
 
 
 def _save_listed(session: Session, source_id: int, canonicals: set[str]) -> None:
