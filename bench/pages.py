@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import revisit_day
 from bench.archive import Archive
-from bench.servers import Server, ServerMissing, find_nginx, free_port
+from bench.run import describe_machine, progress, table
+from bench.servers import Server, add_server_options, chosen_nginx, free_port
 from bench.tools import SOURCE, WatcherCommand, watcher_command, watcher_config
 
 TARGET_MS = 100.0
@@ -56,33 +57,26 @@ class PageTime:
 
 def main() -> None:
     args = parse_args()
-    try:
-        nginx = "" if args.server == "python" else find_nginx(args.nginx)
-    except ServerMissing as missing:
-        if args.server == "nginx":
-            raise SystemExit(str(missing)) from None
-        nginx = ""
+    nginx = chosen_nginx(args)
     started = datetime.now(UTC)
-    with contextlib.ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="watcher-pages-")))
+    with tempfile.TemporaryDirectory(prefix="watcher-pages-") as directory:
+        tmp = Path(directory)
         site = tmp / "site"
         site.mkdir()
-        server = stack.enter_context(
-            Server("nginx" if nginx else "python", site, tmp / "server", nginx=nginx)
-        )
-        progress(f"{args.pages} release pages, served by {server.version}")
-        archive = Archive.build(site, args.pages, server.url)
-        command = WatcherCommand(
-            watcher_config(tmp / "watcher", revisit_day.html_source(archive, args.pages))
-        )
-        for version in range(1, args.versions + 1):
-            if version > 1:
-                archive.edit_bodies(share=1.0)
-            progress(f"version {version} of every release: watcher check")
-            run = command.run(f"version {version}")
-            if not run.ok:
-                raise SystemExit(f"watcher check failed ({run.note}): see {command.log}")
-        server.__exit__(None, None, None)  # the site is not needed any more
+        # the site is needed only while the history is made
+        with Server("nginx" if nginx else "python", site, tmp / "server", nginx=nginx) as server:
+            progress(f"{args.pages} release pages, served by {server.version}")
+            archive = Archive.build(site, args.pages, server.url)
+            command = WatcherCommand(
+                watcher_config(tmp / "watcher", revisit_day.html_source(archive, args.pages))
+            )
+            for version in range(1, args.versions + 1):
+                if version > 1:
+                    archive.edit_bodies(share=1.0)
+                progress(f"version {version} of every release: watcher check")
+                run = command.run(f"version {version}")
+                if not run.ok:
+                    raise SystemExit(f"watcher check failed ({run.note}): see {command.log}")
         database = command.config.parent / "state" / "watcher.db"
         counts = _counts(database)
         progress(f"{counts['releases']} releases, {counts['versions']} versions: watcher serve")
@@ -110,22 +104,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pages", type=int, default=10_000, metavar="N", help="release pages")
     parser.add_argument("--versions", type=int, default=3, help="versions of every release")
     parser.add_argument("--repeats", type=int, default=REPEATS, help="timed requests per page")
-    parser.add_argument(
-        "--server",
-        choices=("nginx", "auto", "python"),
-        default="nginx",
-        help="auto: nginx if installed, else a Python server (for the benchmark's own test)",
-    )
-    parser.add_argument("--nginx", help="the nginx binary (default: PATH, then /usr/sbin)")
+    add_server_options(parser)
     parser.add_argument(
         "--write-results", type=Path, metavar="FILE", help="the report, as Markdown"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="the numbers, as JSON")
     return parser.parse_args()
-
-
-def progress(message: str) -> None:
-    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -227,8 +211,6 @@ def render(
     args: argparse.Namespace,
     started: datetime,
 ) -> str:
-    from bench.run import describe_machine, table
-
     size = counts["database_bytes"] / 1e6
     rows = [
         [

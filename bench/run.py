@@ -42,7 +42,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench import revisit_day, wordpress_path  # noqa: E402
 from bench.archive import ANNEX_EVERY, Archive  # noqa: E402
-from bench.servers import AccessLog, Requests, Server, ServerMissing, find_nginx  # noqa: E402
+from bench.servers import (  # noqa: E402
+    AccessLog,
+    Requests,
+    Server,
+    add_server_options,
+    chosen_nginx,
+)
 from bench.tools import (  # noqa: E402
     URLWATCH_VERSION,
     URLWATCH_WORKERS,
@@ -98,12 +104,7 @@ class Size:
 
 def main() -> None:
     args = parse_args()
-    try:
-        nginx = "" if args.server == "python" else find_nginx(args.nginx)
-    except ServerMissing as missing:
-        if args.server == "nginx":
-            raise SystemExit(str(missing)) from None
-        nginx = ""
+    nginx = chosen_nginx(args)
     urlwatch = None
     if not args.without_urlwatch:
         ensure_urlwatch(args.urlwatch_venv)
@@ -140,14 +141,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--days", type=int, default=2, help="simulated days of the revisit policy (0: none)"
     )
-    parser.add_argument(
-        "--server",
-        choices=("nginx", "auto", "python"),
-        default="nginx",
-        help="auto: nginx if installed, else a Python server with nginx's validators (for "
-        "the benchmark's own test)",
-    )
-    parser.add_argument("--nginx", help="the nginx binary (default: PATH, then /usr/sbin)")
+    add_server_options(parser)
     parser.add_argument("--without-urlwatch", action="store_true", help="the watcher only")
     parser.add_argument(
         "--repeats",

@@ -12,6 +12,7 @@ Run as a script (`python bench/servers.py ROOT LOG`), this module is the Python 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import email.utils
 import os
@@ -74,6 +75,31 @@ TYPES = {".txt": "text/plain", ".json": "application/json", ".pdf": "application
 
 class ServerMissing(Exception):
     pass
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """--server and --nginx, as every benchmark script takes them."""
+    parser.add_argument(
+        "--server",
+        choices=("nginx", "auto", "python"),
+        default="nginx",
+        help="auto: nginx if installed, else a Python server with nginx's validators (for "
+        "the benchmark's own test)",
+    )
+    parser.add_argument("--nginx", help="the nginx binary (default: PATH, then /usr/sbin)")
+
+
+def chosen_nginx(args: argparse.Namespace) -> str:
+    """The nginx binary the options ask for; "" for the Python server. Stops with how to
+    install nginx when it is required and missing."""
+    if args.server == "python":
+        return ""
+    try:
+        return find_nginx(args.nginx)
+    except ServerMissing as missing:
+        if args.server == "nginx":
+            raise SystemExit(str(missing)) from None
+        return ""
 
 
 def find_nginx(given: str | None) -> str:
