@@ -5,15 +5,18 @@ the mail's lease, and a host's requests in flight and their spacing shared by ev
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from tests.helpers import wait_for
 from watcher.leasing import Heartbeat
 from watcher.store import Store
-from watcher.store.leases import MAIL, Leases, source_lease
+from watcher.store.leases import LOCK_WAIT, MAIL, Leases, Turn, source_lease
+from watcher.store.tables import LEASE
 
 HOUR = timedelta(hours=1)
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -50,18 +53,18 @@ def test_a_check_is_claimed_once_per_period_and_never_by_two_daemons(
     daemon: Callable[..., Leases],
 ) -> None:
     a, b = daemon("a"), daemon("b")
-    claim = a.claim_check("asean", HOUR)
+    claim = a.claim_check("asean", HOUR).claim
     assert claim is not None and claim.took_over is None
-    assert b.claim_check("asean", HOUR) is None  # under way on a
-    assert b.claim_check("asean", HOUR, force=True) is None  # even by hand
-    assert b.claim_check("other", HOUR) is not None  # another source is free
+    assert b.claim_check("asean", HOUR).claim is None  # under way on a
+    assert b.claim_check("asean", HOUR, force=True).claim is None  # even by hand
+    assert b.claim_check("other", HOUR).claim is not None  # another source is free
     a.release(claim.name)
-    assert b.claim_check("asean", HOUR) is None  # done this period
-    assert a.claim_check("asean", HOUR) is None  # by the one that did it, too
-    forced = b.claim_check("asean", HOUR, force=True)
+    assert b.claim_check("asean", HOUR).claim is None  # done this period
+    assert a.claim_check("asean", HOUR).claim is None  # by the one that did it, too
+    forced = b.claim_check("asean", HOUR, force=True).claim
     assert forced is not None  # `watcher check` asks for it now
     b.release(forced.name)
-    assert a.claim_check("asean", HOUR) is None  # and the period's check stays done
+    assert a.claim_check("asean", HOUR).claim is None  # and the period's check stays done
 
 
 def test_the_next_period_is_claimed_by_whichever_daemon_fires_first(
@@ -69,57 +72,113 @@ def test_the_next_period_is_claimed_by_whichever_daemon_fires_first(
 ) -> None:
     a, b = daemon("a"), daemon("b")
     every = timedelta(seconds=1)
-    first = a.claim_check("asean", every)
+    first = a.claim_check("asean", every).claim
     assert first is not None
     a.release(first.name)
-    second = wait_for(lambda: b.claim_check("asean", every), what="the next period")
+    second = wait_for(lambda: b.claim_check("asean", every).claim, what="the next period")
     assert second is not None
     b.release(second.name)
     # a period is claimed once: its claim is at least half a period after the one before
     assert second.taken_at - first.taken_at >= every / 2
-    assert a.claim_check("asean", every) is None
+    assert a.claim_check("asean", every).claim is None
+
+
+def test_each_try_says_when_the_next_period_begins(daemon: Callable[..., Leases]) -> None:
+    a, b = daemon("a"), daemon("b")
+    jitter = timedelta(minutes=10)
+    first = a.claim_check("asean", HOUR, jitter=jitter)
+    assert first.claim is not None and first.next_due_in is not None
+    assert HOUR + jitter - timedelta(seconds=1) <= first.next_due_in <= HOUR + jitter
+    held = b.claim_check("asean", HOUR)  # under way on a: the same period's end
+    assert held.claim is None and held.next_due_in is not None
+    assert abs(held.next_due_in - first.next_due_in) < timedelta(seconds=1)
+    a.release(first.claim.name)
+    done = b.claim_check("asean", HOUR)
+    assert done.claim is None and done.next_due_in is not None
+    assert done.next_due_in <= held.next_due_in
+
+
+@pytest.mark.slow
+def test_a_daemon_trying_when_told_finds_every_period_due(daemon: Callable[..., Leases]) -> None:
+    """A lone daemon that sets its scheduler by the turns never finds a period not yet due,
+    however the jitter falls (a scheduler keeping its own jittered time drifts ahead)."""
+    a = daemon("a")
+    every, jitter = timedelta(seconds=0.6), timedelta(seconds=0.6)
+    turn = a.claim_check("asean", every, jitter=jitter)
+    for _ in range(6):
+        assert turn.claim is not None and turn.next_due_in is not None
+        a.release(turn.claim.name)
+        time.sleep(turn.next_due_in.total_seconds())
+        turn = a.claim_check("asean", every, jitter=jitter)
+    assert turn.claim is not None
+
+
+@pytest.mark.slow
+def test_a_try_waits_for_another_daemons_claim_but_not_for_a_hung_one(
+    daemon: Callable[..., Leases],
+) -> None:
+    a, b = daemon("a"), daemon("b")
+    first = a.claim_check("asean", HOUR).claim
+    assert first is not None
+    a.release(first.name)
+    row = sa.select(LEASE).where(LEASE.c.name == source_lease("asean")).with_for_update()
+    with a.engine.begin() as claiming:  # another daemon in the middle of its claim
+        claiming.execute(row)
+        turns: list[Turn] = []
+        trying = threading.Thread(target=lambda: turns.append(b.claim_check("asean", HOUR)))
+        trying.start()
+        trying.join(0.5)
+        assert trying.is_alive()  # waits, for milliseconds in life
+    trying.join(5)
+    assert turns and turns[0].claim is None and turns[0].next_due_in is not None
+
+    with a.engine.begin() as hung:  # a claim whose daemon hung before it committed
+        hung.execute(row)
+        started = time.monotonic()
+        assert b.claim_check("asean", HOUR) == Turn(None, None)
+        assert LOCK_WAIT.total_seconds() <= time.monotonic() - started < 10
 
 
 def test_an_interrupted_check_is_due_again_at_once(daemon: Callable[..., Leases]) -> None:
     a, b = daemon("a"), daemon("b")
-    claim = a.claim_check("asean", HOUR)
+    claim = a.claim_check("asean", HOUR).claim
     assert claim is not None
     a.release(claim.name, redo=True)
-    redo = b.claim_check("asean", HOUR)
+    redo = b.claim_check("asean", HOUR).claim
     assert redo is not None
     b.release(redo.name)
-    assert a.claim_check("asean", HOUR) is None  # once
+    assert a.claim_check("asean", HOUR).claim is None  # once
 
 
 def test_a_lease_left_unrenewed_is_taken_over_once(daemon: Callable[..., Leases]) -> None:
     dead = daemon("dead", ttl=timedelta(seconds=1))
     a, b = daemon("a"), daemon("b")
-    assert dead.claim_check("asean", HOUR) is not None
-    assert a.claim_check("asean", HOUR) is None
+    assert dead.claim_check("asean", HOUR).claim is not None
+    assert a.claim_check("asean", HOUR).claim is None
     assert wait_for(lambda: a.expired(["asean", "other"]), what="the lease to expire") == ["asean"]
-    claim = a.claim_check("asean", HOUR)
+    claim = a.claim_check("asean", HOUR).claim
     assert claim is not None and claim.took_over == "dead"
-    assert b.claim_check("asean", HOUR) is None  # redone once, by a
+    assert b.claim_check("asean", HOUR).claim is None  # redone once, by a
     assert a.expired(["asean"]) == []
     assert not dead.renew(source_lease("asean"))  # the dead one, back, finds it lost
     dead.release(source_lease("asean"))  # and giving it back takes nothing from a
-    assert b.claim_check("asean", HOUR, force=True) is None
+    assert b.claim_check("asean", HOUR, force=True).claim is None
     a.release(claim.name)
-    assert b.claim_check("asean", HOUR) is None  # the period's check was done
+    assert b.claim_check("asean", HOUR).claim is None  # the period's check was done
 
 
 @pytest.mark.slow
 def test_a_heartbeat_keeps_a_lease_past_its_expiry(daemon: Callable[..., Leases]) -> None:
     ttl = timedelta(seconds=1.5)
     a, b = daemon("a", ttl), daemon("b", ttl)
-    claim = a.claim_check("asean", HOUR)
+    claim = a.claim_check("asean", HOUR).claim
     assert claim is not None
     stop = threading.Event()
     with Heartbeat(a, claim.name, stop) as halt:
         # three expiries long, b never gets it
         for _ in range(9):
             assert not halt.wait(0.5)
-            assert b.claim_check("asean", HOUR, force=True) is None
+            assert b.claim_check("asean", HOUR, force=True).claim is None
             assert b.expired(["asean"]) == []
         stop.set()
         assert halt.wait(5)  # a stop of the process reaches the work
@@ -129,10 +188,10 @@ def test_a_heartbeat_keeps_a_lease_past_its_expiry(daemon: Callable[..., Leases]
 def test_a_lost_lease_halts_its_work(daemon: Callable[..., Leases]) -> None:
     ttl = timedelta(seconds=3)
     a, b = daemon("a", ttl), daemon("b", ttl)
-    claim = a.claim_check("asean", HOUR)
+    claim = a.claim_check("asean", HOUR).claim
     assert claim is not None
     a.release(claim.name)  # as if it had expired and another daemon had it now
-    assert b.claim_check("asean", HOUR, force=True) is not None
+    assert b.claim_check("asean", HOUR, force=True).claim is not None
     heartbeat = Heartbeat(a, claim.name, threading.Event())
     with heartbeat as halt:
         assert halt.wait(10)

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from watcher import feeds, lock
 from watcher.check import Clock, check_source, utc_now
@@ -92,31 +93,41 @@ class App:
         source = self.config.source(name)
         if self.leases is None:
             return self._check(source, self.stop, all_releases=all_releases)
-        result = self._leased(source, force=True, all_releases=all_releases)
+        result, _ = self._leased(source, force=True, all_releases=all_releases)
         if result is None:
             reason = "being checked now by another watcher process"
             result = CheckResult(name, CheckStatus.DEFERRED, self.clock(), 0.0, 0, error=reason)
             log.warning("check %s: %s", name, reason)
         return result
 
-    def check_due(self, name: str) -> CheckResult | None:
+    def check_due(self, name: str) -> datetime | None:
         """The daemon's scheduled check: on a shared database, only if this period's check is
-        not done or under way elsewhere (None: it is)."""
+        not done or under way elsewhere. Returns when the source's next period begins by this
+        process's clock, if the database keeps the schedule and knows it (None: the
+        scheduler's own time stands)."""
         source = self.config.source(name)
         if self.leases is None:
-            return self._check(source, self.stop)
-        return self._leased(source, force=False)
+            self._check(source, self.stop)
+            return None
+        _, next_due = self._leased(source, force=False)
+        return next_due
 
     def _leased(
         self, source: SourceSpec, *, force: bool, all_releases: bool = False
-    ) -> CheckResult | None:
+    ) -> tuple[CheckResult | None, datetime | None]:
         assert self.leases is not None
         # the period after this one begins up to `jitter` late, as a lone daemon's would
         jitter = source.jitter * random.random()
-        claim = self.leases.claim_check(source.name, source.every, jitter=jitter, force=force)
+        turn = self.leases.claim_check(source.name, source.every, jitter=jitter, force=force)
+        asked = self.clock()
+        # a period already begun while another daemon checks is not this one's to chase
+        next_due = None
+        if turn.next_due_in is not None and (turn.claim or turn.next_due_in > timedelta()):
+            next_due = asked + turn.next_due_in
+        claim = turn.claim
         if claim is None:
             log.debug("check %s: done this period, or under way, elsewhere", source.name)
-            return None
+            return None, next_due
         if claim.took_over:
             log.warning(
                 "check %s: taken over from %s, which stopped renewing its lease; done again",
@@ -128,7 +139,7 @@ class App:
             result = self._check(source, halt, all_releases=all_releases)
         # a check cut short (a stop, a lost lease) is due again at once, on any daemon
         self.leases.release(claim.name, redo=result.status == CheckStatus.INTERRUPTED)
-        return result
+        return result, next_due
 
     def _check(
         self, source: SourceSpec, stop: threading.Event, *, all_releases: bool = False

@@ -5,14 +5,17 @@ never checked twice at once, and a late check is run once, not once per missed s
 SIGTERM and SIGINT stop checks at the next release boundary and exit 0.
 
 Several daemons on one PostgreSQL database each schedule every source; a check runs only where
-its lease is claimed (app.py, store/leases.py), and every fraction of the lease expiry each
-daemon looks for checks a dead daemon left, to run them at once.
+its lease is claimed (app.py, store/leases.py), each daemon sets a source's next check by the
+lease's schedule, and every fraction of the lease expiry each daemon looks for checks a dead
+daemon left, to run them at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import random
 import signal
 import threading
 import time
@@ -21,6 +24,7 @@ from datetime import datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -130,6 +134,17 @@ class Daemon:
                 executor=LEASE_EXECUTOR,
             )
 
+    def _align(self, name: str, next_due: datetime) -> None:
+        """The source's next check at the time its shared schedule says, not on this
+        scheduler's own jittered clock (store/leases.py), plus up to a tenth of its jitter: who
+        takes a period is left to chance rather than to whichever daemon wakes first. A period
+        that began while this check ran is left to the scheduler, which runs a late check once."""
+        if next_due <= self.app.clock():
+            return
+        spread = self.app.config.source(name).jitter * random.random() / 10
+        with contextlib.suppress(JobLookupError):  # the source left the config meanwhile
+            self.scheduler.modify_job(name, next_run_time=next_due + spread)
+
     def _take_over(self) -> None:
         """Checks whose lease a dead daemon left run now (the check claims it), not at the
         source's next scheduled time, which may be many minutes away."""
@@ -235,7 +250,9 @@ class Daemon:
             self.running += 1
             self.checks[name] = self.app.clock()
         try:
-            self.app.check_due(name)
+            next_due = self.app.check_due(name)
+            if next_due is not None:
+                self._align(name, next_due)
         except Exception:
             log.exception("check %s: unexpected error", name)
         finally:

@@ -2,14 +2,17 @@
 several daemons on one PostgreSQL database.
 
 A lease is a row (`lease`) naming its holder until `expires_at`; it is taken in a short
-transaction that locks the row with `SELECT ... FOR UPDATE SKIP LOCKED` (a daemon never waits
-behind another's claim: it is the other's turn), and kept by renewing it. A holder that dies
-stops renewing, and once its lease has expired another daemon takes it. Every time compared is
-the database server's `now()`, so the daemons' clocks need not agree.
+transaction that locks the row with `SELECT ... FOR UPDATE`, and kept by renewing it. The mail's
+lease skips a row another daemon has locked (`SKIP LOCKED`: its turn); a source's waits for it,
+a few milliseconds and never past `LOCK_WAIT`, so as to learn when the next period begins. A
+holder that dies stops renewing, and once its lease has expired another daemon takes it. Every
+time compared is the database server's `now()`, so the daemons' clocks need not agree.
 
-A source's lease also says when its next check is due (`next_due_at`), on a grid of `every`:
-each daemon's scheduler fires on its own, and the first daemon to fire in a period claims that
-period's check; the others, firing later in the same period, find it done and skip it.
+A source's lease also says when its next check is due (`next_due_at`), `every` plus up to
+`jitter` after the last: the first daemon to try in a period claims that period's check; the
+others find it done and skip it. Each try answers when the next period begins, and the daemons
+set their schedulers by it: a scheduler keeping its own time, jittered apart from the lease's,
+would drift ahead of it and find a period not yet due, and a lone daemon would miss a check.
 
 Hosts: a request is admitted while the host's row is locked (`SELECT ... FOR UPDATE`, waited
 for: admissions to one host are serialised across daemons for a moment), if fewer requests than
@@ -19,7 +22,8 @@ the limit hold a slot (`host_slot`); the row's `next_start` spaces the requests'
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,7 +47,20 @@ class Claim:
     took_over: str | None = None  # the holder whose lease had expired (it died mid-work)
 
 
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A daemon's try at a source's check: the check, if it is this daemon's to do, and how
+    long until the source's next period begins, by the database's clock (None: not known now,
+    another daemon is claiming or giving back the lease this instant)."""
+
+    claim: Claim | None
+    next_due_in: timedelta | None
+
+
 _NOW = sa.func.now()
+# Claims and renewals hold a lease's row for milliseconds; longer, its holder is gone mid-claim.
+LOCK_WAIT = timedelta(seconds=2)
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock timeout
 
 
 class Leases:
@@ -63,16 +80,16 @@ class Leases:
         *,
         jitter: timedelta = timedelta(),
         force: bool = False,
-    ) -> Claim | None:
-        """The check of `source` for this period, if it is due and nobody holds it (None: it is
-        being done, or was done this period). The next period starts `every` plus `jitter`
-        later, as one daemon's next check would. `force` (a check asked for by hand) takes it
-        whenever nobody holds it, and leaves the next due check where it was."""
+    ) -> Turn:
+        """The check of `source` for this period, if it is due and nobody holds it (no claim:
+        it is being done, or was done this period). The next period starts `every` plus
+        `jitter` later, as one daemon's next check would. `force` (a check asked for by hand)
+        takes it whenever nobody holds it, and leaves the next due check where it was."""
         name = source_lease(source)
-        with self.engine.begin() as connection:
-            row = _locked(connection, name)
-            if row is None or _held(row):
-                return None
+        with _unless_busy(), self.engine.begin() as connection:
+            row = _locked(connection, name, wait=True)
+            if _held(row):
+                return Turn(None, _until(row.next_due_at, row.now))
             took_over = row.holder  # still named: its holder died without giving it back
             # The periods run from the first check, `every` apart; a period starts half a
             # period early, so that a scheduler firing a little before the due time (its
@@ -80,7 +97,7 @@ class Leases:
             early = every / 2
             due = row.next_due_at is None or row.now >= row.next_due_at - early
             if not (due or force or took_over):
-                return None
+                return Turn(None, _until(row.next_due_at, row.now))
             next_due = row.next_due_at
             if due:
                 following = (row.next_due_at or row.now) + every + jitter
@@ -96,7 +113,8 @@ class Leases:
                     next_due_at=next_due,
                 )
             )
-            return Claim(name, row.now, took_over)
+            return Turn(Claim(name, row.now, took_over), _until(next_due, row.now))
+        return Turn(None, None)
 
     def claim(self, name: str) -> Claim | None:
         """A lease without a schedule (the mail's): taken if nobody else holds it."""
@@ -218,19 +236,38 @@ class Leases:
             )
 
 
-def _locked(connection: Connection, name: str) -> Any:
-    """The lease's row, locked for this transaction; None if another process has it locked now
-    (it is taking or giving it back: its turn, not ours)."""
+def _locked(connection: Connection, name: str, *, wait: bool = False) -> Any:
+    """The lease's row, locked for this transaction. Without `wait`, None if another process
+    has it locked now (it is taking or giving it back: its turn, not ours); with it, once the
+    other is done, or a lock timeout after `LOCK_WAIT` (see _unless_busy)."""
     from sqlalchemy.dialects import postgresql  # noqa: PLC0415
 
+    if wait:
+        waited = int(LOCK_WAIT.total_seconds() * 1000)
+        connection.execute(sa.text(f"SET LOCAL lock_timeout = {waited}"))
     connection.execute(
         postgresql.insert(LEASE).values(name=name).on_conflict_do_nothing(index_elements=["name"])
     )
     return connection.execute(
         sa.select(LEASE, _NOW.label("now"))
         .where(LEASE.c.name == name)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=not wait)
     ).first()
+
+
+@contextmanager
+def _unless_busy() -> Iterator[None]:
+    """A lease's row locked past LOCK_WAIT (its locker's connection hung mid-claim): left
+    alone this time, as another's turn."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+
+
+def _until(moment: datetime | None, now: datetime) -> timedelta | None:
+    return None if moment is None else moment - now
 
 
 def _held(row: Any) -> bool:
