@@ -23,7 +23,7 @@ import re
 import textwrap
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,16 +70,6 @@ class Hit:
     query: dict[str, list[str]]
     status: int
     conditional: bool  # the request carried If-None-Match or If-Modified-Since
-
-
-@dataclass
-class _Site:
-    """What every page shows around its content; tests change it to prove it is never read."""
-
-    menu: list[str] = field(
-        default_factory=lambda: ["About Us", "Newsroom", "Overseas Missions", "Consular Services"]
-    )
-    footer: str = "Copyright 2026 Ministry of Foreign Affairs. All rights reserved."
 
 
 def format_date(when: date, style: DateStyle) -> str:
@@ -135,7 +125,8 @@ def repost_copy(
 
 
 def slugify(title: str) -> str:
-    """ "ASEAN, Russia commit to ..." -> "asean-russia-commit-to-..." (apostrophes dropped)."""
+    """A headline's slug, as such CMSs make it: "ASEAN, Russia commit to ..." gives
+    "asean-russia-commit-to-..." (apostrophes dropped, not made a dash)."""
     words = title.lower().translate(_STRAIGHT).replace("'", "")
     return re.sub(r"[^a-z0-9]+", "-", words).strip("-")[:80].rstrip("-")
 
@@ -164,7 +155,9 @@ class SimMinistry:
         self.tz = ZoneInfo(timezone)
         self.sidebar = sidebar
         self.clock = clock
-        self.site = _Site()
+        # on every page around the content; tests change them to show they are never read
+        self.menu = ["About Us", "Newsroom", "Overseas Missions", "Consular Services"]
+        self.footer = "Copyright 2026 Ministry of Foreign Affairs. All rights reserved."
         self.statements: dict[str, Statement] = {}
         self.hits: list[Hit] = []
         self.lock = threading.RLock()
@@ -269,12 +262,12 @@ class SimMinistry:
 
     def set_menu(self, items: Sequence[str]) -> None:
         with self.lock:
-            self.site.menu = list(items)
+            self.menu = list(items)
             self._structure_changed = self._stamp()
 
     def set_footer(self, text: str) -> None:
         with self.lock:
-            self.site.footer = text
+            self.footer = text
             self._structure_changed = self._stamp()
 
     # -- for the tests ---------------------------------------------------------------------
@@ -354,7 +347,7 @@ def _e(text: str) -> str:
 
 
 def _page(site: SimMinistry, title: str, main: str, *, crumbs: Sequence[tuple[str, str]]) -> str:
-    menu = "".join(f'<li><a href="/{slugify(item)}">{_e(item)}</a></li>' for item in site.site.menu)
+    menu = "".join(f'<li><a href="/{slugify(item)}">{_e(item)}</a></li>' for item in site.menu)
     trail = " <span>&rsaquo;</span> ".join(
         f'<a href="{href}">{_e(label)}</a>' if href else f"<span>{_e(label)}</span>"
         for label, href in [("Home", "/"), *crumbs]
@@ -387,7 +380,7 @@ def _page(site: SimMinistry, title: str, main: str, *, crumbs: Sequence[tuple[st
 <footer class="site-footer">
   <ul><li><a href="/privacy-statement">Privacy Statement</a></li><li><a href="/terms-of-use">Terms of Use</a></li>
   <li><a href="/rate-this-website">Rate this website</a></li></ul>
-  <p>{_e(site.site.footer)}</p>
+  <p>{_e(site.footer)}</p>
 </footer>
 <script src="/assets/js/main.js"></script>
 </body>
@@ -445,7 +438,7 @@ def _listing(site: SimMinistry, number: int) -> tuple[str, list[Statement]]:
 </ul>
 <div class="pagination">{" ".join(links)}</div>"""
     crumbs = [("Newsroom", "/newsroom"), ("Press Statements", "")]
-    return _page(site, "Press Statements", main, crumbs=crumbs), [*shown]
+    return _page(site, "Press Statements", main, crumbs=crumbs), shown
 
 
 def _article(site: SimMinistry, statement: Statement) -> tuple[str, list[Statement]]:
