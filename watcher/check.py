@@ -20,6 +20,7 @@ from watcher import attachments, detect
 from watcher.check_attachments import AttachmentReader, has_readable
 from watcher.errors import Deferred, Interrupted, LimitReached, SourceError, WatcherError
 from watcher.fetch import Fetcher
+from watcher.linking import Linker, copies_watched
 from watcher.models import (
     AttachmentState,
     Change,
@@ -303,6 +304,7 @@ class Recorder:
         self.clock = clock
         self.baseline = not view.baseline_done
         self.tally = Tally()
+        self.linker = Linker(config) if copies_watched(config) else None
 
     def record(self, observation: Observation) -> None:
         match observation:
@@ -343,12 +345,17 @@ class Recorder:
             topics=topic_matches(self.config.topics, snapshot),
             attachment_states=asked,
             seen=seen,
+            link=self.linker,
+            source=self.view.name,
         )
         if seen:
             self.tally.seen.add(snapshot.key)
         if verdict.change is not None:
             self.tally.counts[verdict.change.kind] += 1
             _log_change(self.view.name, verdict.change)
+        for other in verdict.others:
+            self.tally.counts[other.change.kind] += 1
+            _log_change(self.view.name, other.change)
 
     def attachments_again(self, key: str) -> None:
         """A known release's attachments asked for again, its page not read: the release as
@@ -471,9 +478,9 @@ def _log(result: CheckResult) -> None:
         f"{result.count(kind)} {kind}"
         for kind in (ChangeKind.NEW, ChangeKind.EDITED, ChangeKind.REMOVED)
     )
-    restored = result.count(ChangeKind.RESTORED)
-    if restored:
-        counts += f", {restored} restored"
+    for kind in (ChangeKind.RESTORED, ChangeKind.ALSO_PUBLISHED, ChangeKind.DIVERGED):
+        if result.count(kind):
+            counts += f", {result.count(kind)} {kind.value.replace('_', ' ')}"
     line = (
         f"check {result.source}: {result.status}, {counts}, "
         f"{result.requests} requests, {result.seconds:.1f} s"

@@ -30,6 +30,7 @@ from watcher.config_models import (
     WordPressSourceConfig,
 )
 from watcher.config_notify import EmailSettings, SubscriptionConfig, cron_expression
+from watcher.copies import Thresholds
 from watcher.errors import ConfigError
 from watcher.options import (
     Config,
@@ -155,6 +156,7 @@ def _resolve(settings: Settings, path: Path, lines: dict[tuple[Any, ...], int]) 
         log_level=settings.log_level,
         log_format=settings.log_format,
         lease_expiry=settings.lease_expiry,
+        copies=Thresholds(**settings.copies.model_dump()),
     )
 
 
@@ -216,6 +218,7 @@ def _source_spec(source: SourceConfig, defaults: HttpSettings) -> SourceSpec:
         "selectors": source.page_selectors(),
         "max_pages": source.max_pages,
         "revisit": RevisitPolicy(**source.revisit.model_dump()),
+        "copies": source.copies,
     }
     if isinstance(source, WordPressSourceConfig):
         return WordPressSpec(**common, categories=tuple(source.categories))

@@ -121,6 +121,7 @@ Size = Annotated[int, BeforeValidator(_size), Words("size", "sizes")]
 HttpUrl = Annotated[str, BeforeValidator(_http_url), Words("http(s) URL", "http(s) URLs")]
 Host = Annotated[str, BeforeValidator(_host), Words("host", "hosts")]
 Css = Annotated[str, BeforeValidator(_css), Words("CSS selector", "CSS selectors")]
+Share = Annotated[float, Field(ge=0.0, le=1.0), Words("number from 0 to 1", "numbers from 0 to 1")]
 Name = Annotated[
     str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64), Words("name", "names")
 ]

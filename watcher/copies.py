@@ -5,9 +5,10 @@ a "Source: ASEAN Secretariat" line, a dateline in another date format, paragraph
 its own page furniture around it. Matching therefore works on the *word sequence* of the folded
 text (`watcher.topics.fold_for_match`), after dropping the dateline and the "Source:" lines:
 
-1. candidates: 5-word shingles, a MinHash signature of each release (computed once, when it is
-   added) and locality-sensitive hashing (datasketch's MinHashLSH) find the stored releases
-   whose bodies are probably alike, without comparing with each of them;
+1. candidates: 5-word shingles, a MinHash signature of each release (computed once per version)
+   and locality-sensitive hashing: the signature cut into BANDS bands of ROWS values, each band
+   hashed; two releases sharing a band hash are candidates. The band hashes are plain integers,
+   so the database keeps them (store/copies.py) and a lookup is one indexed query;
 2. verification of each candidate from another source: published within the window (on
    first-seen when a release has no date; neither, never linked); titles alike once folded and
    stripped of prefixes; body similarity at the threshold, exact on the shingle sets;
@@ -22,16 +23,20 @@ text (`watcher.topics.fold_for_match`), after dropping the dateline and the "Sou
 Three or more copies form one story; its origin is the one published first (ties: the order of
 the sources in the config), whatever order they were added in.
 
-datasketch (and numpy, scipy with it) is imported only inside the index, where matching runs, so
-that importing this module costs nothing and the commands start fast.
+The MinHash is datasketch's "affine32" scheme written out in numpy (a MurmurHash3 finish of each
+shingle's CRC-32, then `a * h + b` modulo 2**32 with `a` odd): datasketch itself imports scipy,
+55 MB and half a second more in the daemon, for the LSH parameters alone. numpy is imported only
+where matching runs, so that importing this module costs nothing and the commands start fast.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import zlib
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,8 +44,8 @@ from typing import Any
 from watcher.topics import fold_for_match
 
 __all__ = [
+    "BANDS",
     "BODY_THRESHOLD",
-    "CANDIDATE_THRESHOLD",
     "NUMBER_EDITS",
     "SHINGLE",
     "TITLE_THRESHOLD",
@@ -48,12 +53,16 @@ __all__ = [
     "CopyIndex",
     "Match",
     "Release",
+    "Signed",
     "Story",
     "Thresholds",
+    "copies",
     "normalised_words",
     "number_sequence",
     "numbers",
     "numbers_changed",
+    "sign",
+    "story_of",
     "title_words",
 ]
 
@@ -61,17 +70,14 @@ __all__ = [
 # from making two different releases look alike, while one edited figure breaks only 5 shingles.
 SHINGLE = 5
 NUM_PERM = 128
-# datasketch 2's 32-bit permutations, for 32-bit shingle hashes
-_SCHEME = "affine32"
-# The thresholds below were chosen on the frozen corpus (tests/corpus_copies.py, seed 1: 333
-# releases, 155 pairs of copies, 23 of them re-posts whose origin was edited later, 61 sibling
-# pairs, some 3,700 other pairs); bench/copies.py measures them on other seeds.
-#
-# The LSH threshold: datasketch then cuts the 128 permutations into 18 bands of 7, and a pair
-# becomes a candidate with probability 0.92 at a similarity of 0.75, 0.999 at 0.85, 0.99999 at
-# the lowest copy measured (0.92). Each band is a bucket per release: at 0.5 (25 bands of 5)
-# the index took 86 MiB for 10,000 releases, at 0.6 75 MiB (bench/copies.py).
-CANDIDATE_THRESHOLD = 0.6
+# The LSH: 18 bands of 7 of the 128 values (datasketch's choice for a threshold of 0.6). A pair
+# becomes a candidate with probability 1 - (1 - s**7)**18: 0.92 at a similarity s of 0.75, 0.999
+# at 0.85, 0.99999 at the lowest copy measured (0.92); 0.04 at 0.4, where formulaic releases of
+# different meetings lie. The thresholds below were chosen on the frozen corpus
+# (tests/corpus_copies.py, seed 1: 333 releases, 155 pairs of copies, 23 of them re-posts whose
+# origin was edited later, 61 sibling pairs, some 3,700 other pairs); bench/copies.py measures
+# them on other seeds.
+BANDS, ROWS = 18, 7
 # Body similarity (exact Jaccard of the shingle sets) a copy must reach. The copies measured
 # 0.92-1.0 (0.99 for the real re-post, furniture and all), other releases published within 7 days
 # at most 0.34; siblings (the next meeting of a series) up to 0.85, and releases of the same
@@ -112,7 +118,6 @@ class Thresholds:
     body: float = BODY_THRESHOLD
     title: float = TITLE_THRESHOLD
     number_edits: int = NUMBER_EDITS
-    candidates: float = CANDIDATE_THRESHOLD
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,14 +221,126 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / union if union else 1.0
 
 
-@dataclass(slots=True)
-class _Entry:
+_MASK = 0xFFFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """A release as matching compares it, computed once per version."""
+
     release: Release
     title: frozenset[str]
     title_numbers: frozenset[str]
     numbers: tuple[str, ...]  # the text's numbers in the order they appear
-    shingles: Any  # a sorted numpy array of uint32
-    signature: Any  # a datasketch LeanMinHash
+    shingles: Any  # a sorted numpy array of distinct uint32
+    signature: Any  # NUM_PERM uint32: the MinHash
+
+    def bands(self) -> list[int]:
+        """The LSH band hashes, as signed 64-bit integers (a database's BIGINT)."""
+        values = self.signature.tobytes()
+        width = ROWS * 4
+        return [
+            int.from_bytes(
+                hashlib.blake2b(
+                    bytes([band]) + values[band * width : (band + 1) * width], digest_size=8
+                ).digest(),
+                "big",
+                signed=True,
+            )
+            for band in range(BANDS)
+        ]
+
+    def estimate(self, other: Signed) -> float:
+        """The MinHash estimate of the bodies' similarity (error about 0.05 at 128 values)."""
+        return float((self.signature == other.signature).mean())
+
+    def similarity(self, other: Signed) -> float:
+        """Exact Jaccard of the two shingle sets."""
+        import numpy as np
+
+        shared = len(np.intersect1d(self.shingles, other.shingles, assume_unique=True))
+        union = len(self.shingles) + len(other.shingles) - shared
+        return shared / union if union else 0.0
+
+
+class _Permutations:
+    """The MinHash's NUM_PERM hash functions, drawn once per process from a fixed seed."""
+
+    _drawn: tuple[Any, Any] | None = None
+
+    @classmethod
+    def get(cls) -> tuple[Any, Any]:
+        if cls._drawn is None:
+            import numpy as np
+
+            generator = np.random.RandomState(1)
+            odd = generator.randint(0, 1 << 32, size=NUM_PERM, dtype=np.uint64) | 1
+            offset = generator.randint(0, 1 << 32, size=NUM_PERM, dtype=np.uint64)
+            cls._drawn = (odd.astype(np.uint32), offset.astype(np.uint32))
+        return cls._drawn
+
+
+def _fmix32(values: Any) -> Any:
+    """MurmurHash3's finaliser, a bijection that spreads CRC-32's linear bits."""
+    import numpy as np
+
+    h = values.astype(np.uint32)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h
+
+
+def sign(release: Release) -> Signed:
+    import numpy as np
+
+    words = normalised_words(release.text)
+    title = title_words(release.title)
+    shingles = np.asarray(_shingles(words), dtype=np.uint32)
+    if len(shingles):
+        odd, offset = _Permutations.get()
+        with np.errstate(over="ignore"):  # the wraparound is the modulo 2**32
+            permuted = _fmix32(shingles)[:, None] * odd[None, :] + offset[None, :]
+        signature = permuted.min(axis=0).astype(np.uint32)
+    else:
+        signature = np.full(NUM_PERM, _MASK, dtype=np.uint32)
+    return Signed(
+        release=release,
+        title=frozenset(title),
+        title_numbers=numbers(title),
+        numbers=number_sequence(words),
+        shingles=shingles,
+        signature=signature,
+    )
+
+
+def copies(new: Signed, old: Signed, thresholds: Thresholds) -> float | None:
+    """The similarity when `new` and `old` are copies of one release, else None."""
+    t = thresholds
+    a, b = new.release, old.release
+    if a.source == b.source:
+        return None  # one site's two releases are two releases (a repeated title: "-2")
+    if a.when is None or b.when is None or abs(a.when - b.when) > t.window:
+        return None
+    # the next meeting's title carries its own ordinal or year; an edited copy's does not
+    if new.title_numbers != old.title_numbers:
+        return None
+    if _jaccard(new.title, old.title) < t.title:
+        return None
+    if numbers_changed(new.numbers, old.numbers) > t.number_edits:
+        return None
+    if new.estimate(old) < t.body - 0.15:
+        return None  # the estimate's error at 128 permutations is about 0.05: far below
+    similarity = new.similarity(old)
+    return similarity if similarity >= t.body else None
+
+
+def story_of(releases: Iterable[Release]) -> Story:
+    """The story of these copies: its origin, the one published first (ties: source order)."""
+    ordered = sorted(releases, key=_origin_order)
+    return Story(origin=ordered[0].id, members=tuple(r.id for r in ordered))
 
 
 @dataclass(slots=True)
@@ -253,22 +370,16 @@ class _Stories:
 
 
 class CopyIndex:
-    """Releases of every source, each signed once when added; `match` finds what a new one copies.
+    """Releases of every source in memory, each signed once when added; `match` finds what a
+    new one copies. The daemon keeps the same bands in its database instead (store/copies.py);
+    this one serves the tests and the benchmark's precision and recall.
 
-    Not thread-safe: one index per process, fed by the checks in turn.
-    """
+    Not thread-safe."""
 
     def __init__(self, thresholds: Thresholds | None = None) -> None:
-        import numpy as np
-        from datasketch import MinHash, MinHashLSH
-
         self.thresholds = thresholds or Thresholds()
-        self._np = np
-        self._minhash = MinHash
-        self._lsh = MinHashLSH(threshold=self.thresholds.candidates, num_perm=NUM_PERM)
-        # the permutations drawn once: MinHash() draws them again for every signature otherwise
-        self._permutations = MinHash(num_perm=NUM_PERM, seed=1, scheme=_SCHEME).permutations
-        self._entries: dict[str, _Entry] = {}
+        self._buckets: dict[int, list[str]] = defaultdict(list)
+        self._entries: dict[str, Signed] = {}
         self._stories = _Stories()
 
     def __len__(self) -> int:
@@ -277,76 +388,23 @@ class CopyIndex:
     def __contains__(self, release_id: object) -> bool:
         return release_id in self._entries
 
-    def _entry(self, release: Release) -> _Entry:
-        from datasketch import LeanMinHash
-
-        np = self._np
-        words = normalised_words(release.text)
-        title = title_words(release.title)
-        hashes = _shingles(words)
-        signature = self._minhash(
-            num_perm=NUM_PERM,
-            seed=1,
-            hashfunc=int,  # the shingles are hashed already (CRC-32)
-            permutations=self._permutations,
-            scheme=_SCHEME,
-        )
-        if hashes:
-            signature.update_batch(hashes)
-        return _Entry(
-            release=release,
-            title=frozenset(title),
-            title_numbers=numbers(title),
-            numbers=number_sequence(words),
-            shingles=np.asarray(hashes, dtype=np.uint32),
-            signature=LeanMinHash(signature),
-        )
-
-    def _similarity(self, a: _Entry, b: _Entry) -> float:
-        """Exact Jaccard of the two shingle sets."""
-        shared = len(self._np.intersect1d(a.shingles, b.shingles, assume_unique=True))
-        union = len(a.shingles) + len(b.shingles) - shared
-        return shared / union if union else 0.0
-
-    def _copies(self, new: _Entry, old: _Entry) -> float | None:
-        """The similarity when `new` and `old` are copies of one release, else None."""
-        t = self.thresholds
-        a, b = new.release, old.release
-        if a.source == b.source:
-            return None  # one site's two releases are two releases (a repeated title: "-2")
-        if a.when is None or b.when is None or abs(a.when - b.when) > t.window:
-            return None
-        # the next meeting's title carries its own ordinal or year; an edited copy's does not
-        if new.title_numbers != old.title_numbers:
-            return None
-        if _jaccard(new.title, old.title) < t.title:
-            return None
-        if numbers_changed(new.numbers, old.numbers) > t.number_edits:
-            return None
-        if new.signature.jaccard(old.signature) < t.body - 0.15:
-            return None  # the estimate's error at 128 permutations is about 0.05: far below
-        similarity = self._similarity(new, old)
-        return similarity if similarity >= t.body else None
-
-    def _verified(self, entry: _Entry) -> list[tuple[str, float]]:
+    def _verified(self, entry: Signed) -> list[tuple[str, float]]:
         """The stored copies of `entry`, the most similar first."""
+        candidates = {key for band in entry.bands() for key in self._buckets.get(band, ())}
         found = []
-        for key in self._lsh.query(entry.signature):
-            similarity = self._copies(entry, self._entries[key])
+        for key in candidates:
+            similarity = copies(entry, self._entries[key], self.thresholds)
             if similarity is not None:
                 found.append((key, similarity))
         return sorted(found, key=lambda pair: (-pair[1], pair[0]))
 
     def _story(self, ids: Sequence[str], extra: Release | None = None) -> Story:
         releases = [self._entries[key].release for key in ids]
-        if extra is not None:
-            releases.append(extra)
-        releases.sort(key=_origin_order)
-        return Story(origin=releases[0].id, members=tuple(r.id for r in releases))
+        return story_of([*releases, extra] if extra is not None else releases)
 
     def match(self, release: Release) -> Match | None:
         """The story `release` would join, without adding it (None: it copies nothing stored)."""
-        found = self._verified(self._entry(release))
+        found = self._verified(sign(release))
         if not found:
             return None
         ids = {member for key, _ in found for member in self._stories.of(key)}
@@ -358,10 +416,11 @@ class CopyIndex:
         """Stores `release` (signed once) and links it to the story it joins, if any."""
         if release.id in self._entries:
             raise ValueError(f"release {release.id!r} is already in the index")
-        entry = self._entry(release)
+        entry = sign(release)
         found = self._verified(entry)
         self._entries[release.id] = entry
-        self._lsh.insert(release.id, entry.signature, check_duplication=False)
+        for band in entry.bands():
+            self._buckets[band].append(release.id)
         if not found:
             return None
         for key, _ in found:  # a copy of two stories' releases makes them one story

@@ -27,7 +27,14 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from watcher import mail
-from watcher.models import ChangeEntry, Channel, MessageKind, OutboxMessage, SubscriptionState
+from watcher.models import (
+    ChangeEntry,
+    ChangeKind,
+    Channel,
+    MessageKind,
+    OutboxMessage,
+    SubscriptionState,
+)
 from watcher.options import Config, Subscription, SubscriptionMode
 from watcher.store import Store
 
@@ -99,7 +106,12 @@ class Deliverer:
             if subscription.mode != SubscriptionMode.INSTANT:
                 continue
             state = self.store.subscription_state(subscription.name, now)
-            entries = self.owed(state, subscription, newest)
+            # a copy is no news of its own: its origin was mailed (a digest lists it there)
+            entries = [
+                entry
+                for entry in self.owed(state, subscription, newest)
+                if entry.kind != ChangeKind.ALSO_PUBLISHED
+            ]
             messages = [m for entry in entries for m in self._instant(subscription, entry)]
             if self.store.enqueue(
                 subscription.name,

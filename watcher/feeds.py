@@ -18,7 +18,7 @@ from pathlib import Path
 
 from feedgen.feed import FeedGenerator
 
-from watcher import __version__
+from watcher import __version__, copies_told
 from watcher.models import ChangeEntry, ChangeKind, HealthEvent, HealthKind
 from watcher.render import change_diff, edit_html
 from watcher.urls import history_url, web_url
@@ -30,6 +30,8 @@ _KIND_LABEL = {
     ChangeKind.EDITED: "Edited",
     ChangeKind.REMOVED: "Removed",
     ChangeKind.RESTORED: "Restored",
+    ChangeKind.ALSO_PUBLISHED: "Also published",
+    ChangeKind.DIVERGED: "Diverged",
 }
 
 
@@ -156,7 +158,7 @@ def entry_html(entry: ChangeEntry, pages_url: str | None = None) -> str:
 
 
 def _history_html(entry: ChangeEntry, pages_url: str | None) -> str:
-    url = history_url(pages_url, entry.release_id)
+    url = history_url(pages_url, entry.related_id or entry.release_id)
     if url is None:
         return ""
     href = html.escape(url)
@@ -170,7 +172,12 @@ def _change_html(entry: ChangeEntry) -> str:
         head = f"<p>New release on {html.escape(entry.source)}{published}: {link}</p>"
         return head + entry.html
     if entry.kind == ChangeKind.EDITED:
-        return f"<p>This release was edited{published}: {link}</p>" + _edit_html(entry)
+        edited = f"<p>This release was edited{published}: {link}</p>" + _edit_html(entry)
+        return edited + copies_told.html_lines(entry)
+    if entry.kind == ChangeKind.ALSO_PUBLISHED:
+        return copies_told.html_lines(entry)
+    if entry.kind == ChangeKind.DIVERGED:
+        return copies_told.html_lines(entry) + _edit_html(entry)
     if entry.kind == ChangeKind.REMOVED:
         return (
             f"<p>This release is no longer on {html.escape(entry.source)}: {link} "

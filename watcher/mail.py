@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from zoneinfo import ZoneInfo
 
+from watcher import copies_told
 from watcher.errors import WatcherError
 from watcher.models import ChangeEntry, ChangeKind, HealthEvent, HealthKind
 from watcher.options import SmtpOptions, SmtpSecurity
@@ -31,6 +32,8 @@ _LABEL = {
     ChangeKind.EDITED: "Edited",
     ChangeKind.REMOVED: "Removed",
     ChangeKind.RESTORED: "Restored",
+    ChangeKind.ALSO_PUBLISHED: "Also published",
+    ChangeKind.DIVERGED: "Diverged",
 }
 
 
@@ -58,7 +61,10 @@ def new_message_id(sender: str) -> str:
 def digest_subject(titles: Sequence[str], entries: Sequence[ChangeEntry], day: datetime) -> str:
     """'[ASEAN–Russia] 3 new, 1 edited — 30 Nov 2026'."""
     counts = _counts(entries)
-    summary = ", ".join(f"{n} {kind.value}" for kind, n in counts.items() if n) or "nothing new"
+    summary = (
+        ", ".join(f"{n} {kind.value.replace('_', ' ')}" for kind, n in counts.items() if n)
+        or "nothing new"
+    )
     return header_text(f"[{', '.join(titles)}] {summary} — {day.day} {day:%b %Y}")
 
 
@@ -87,9 +93,13 @@ def compose_digest(
             continue
         text += [f"== {title} ==", ""]
         parts.append(f"<h2>{html.escape(title)}</h2>")
-        for entry in in_topic:
-            text += [*_entry_text(entry, zone, pages_url), ""]
+        for entry, copies in _stories(in_topic):
+            text += _entry_text(entry, zone, pages_url)
             parts.append(_entry_html(entry, zone, pages_url))
+            for copy in copies:  # one story, several links
+                text += ["   " + line for line in copies_told.lines(copy)]
+                parts.append(f"<blockquote>{copies_told.html_lines(copy)}</blockquote>")
+            text.append("")
     if not entries:
         text.append("No new, edited or removed releases in this period.")
         parts.append("<p>No new, edited or removed releases in this period.</p>")
@@ -176,6 +186,26 @@ def _message(
     return message
 
 
+def _stories(
+    entries: Sequence[ChangeEntry],
+) -> list[tuple[ChangeEntry, list[ChangeEntry]]]:
+    """Each entry with the copies published of its release in the same period, listed under it
+    (a copy whose origin's entry is not in the period stands on its own)."""
+    shown = {e.release_id for e in entries if e.kind != ChangeKind.ALSO_PUBLISHED}
+    copies: dict[int, list[ChangeEntry]] = {}
+    for entry in entries:
+        if entry.kind == ChangeKind.ALSO_PUBLISHED and entry.related_id in shown:
+            copies.setdefault(entry.related_id, []).append(entry)
+    grouped, placed = [], set()
+    for entry in entries:
+        if entry.kind == ChangeKind.ALSO_PUBLISHED and entry.related_id in shown:
+            continue
+        under = copies.get(entry.release_id, []) if entry.release_id not in placed else []
+        placed.add(entry.release_id)
+        grouped.append((entry, under))
+    return grouped
+
+
 def _counts(entries: Sequence[ChangeEntry]) -> dict[ChangeKind, int]:
     counts = dict.fromkeys(ChangeKind, 0)
     for entry in entries:
@@ -187,23 +217,26 @@ def _entry_text(entry: ChangeEntry, zone: ZoneInfo, pages_url: str | None) -> li
     lines = [f"{_LABEL[entry.kind].upper()}: {header_text(entry.title) or entry.url}"]
     when = f"published {entry.published.astimezone(zone):%d %b %Y}" if entry.published else ""
     lines.append("   " + " · ".join(part for part in (when, entry.url) if part))
-    if entry.kind == ChangeKind.EDITED:
+    if entry.kind in (ChangeKind.EDITED, ChangeKind.DIVERGED):
+        lines.extend("   " + line for line in copies_told.lines(entry))
         edit = change_diff(entry)
         if edit is not None:
             # a PDF's paragraph keeps its line breaks: each line indented like the others
             lines.extend("   " + line for text in edit_text(edit) for line in text.split("\n"))
+    elif entry.kind == ChangeKind.ALSO_PUBLISHED:
+        lines.extend("   " + line for line in copies_told.lines(entry))
     elif entry.kind in (ChangeKind.NEW, ChangeKind.RESTORED) and entry.text:
         lines.append("   " + opening(entry.text))
     elif entry.kind == ChangeKind.REMOVED:
         lines.append("   no longer on the site; every version is kept")
-    history = history_url(pages_url, entry.release_id)
+    history = history_url(pages_url, entry.related_id or entry.release_id)
     if history:
         lines.append(f"   History and diff: {history}")
     return lines
 
 
 def _entry_html(entry: ChangeEntry, zone: ZoneInfo, pages_url: str | None) -> str:
-    history = history_url(pages_url, entry.release_id)
+    history = history_url(pages_url, entry.related_id or entry.release_id)
     link = ""
     if history:
         href = html.escape(history)
@@ -217,9 +250,12 @@ def _change_html(entry: ChangeEntry, zone: ZoneInfo) -> str:
     link = f'<a href="{href}">{html.escape(entry.title or entry.url)}</a>'
     details = html.escape(when + entry.url)
     head = f"<h3>{_LABEL[entry.kind]}: {link}</h3><p><small>{details}</small></p>"
-    if entry.kind == ChangeKind.EDITED:
+    if entry.kind in (ChangeKind.EDITED, ChangeKind.DIVERGED):
         edit = change_diff(entry)
-        return head + (edit_html(edit) if edit is not None else "")
+        told = copies_told.html_lines(entry)
+        return head + told + (edit_html(edit) if edit is not None else "")
+    if entry.kind == ChangeKind.ALSO_PUBLISHED:
+        return head + copies_told.html_lines(entry)
     if entry.kind == ChangeKind.REMOVED:
         return head + "<p>No longer on the site; every version is kept.</p>"
     return head + (f"<p>{html.escape(opening(entry.text))}</p>" if entry.text else "")

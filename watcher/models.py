@@ -17,6 +17,10 @@ class ChangeKind(StrEnum):
     # a release the archive had and the database did not, found by `watcher backfill`: history,
     # never news (no feed, no mail), kept so that a release's timeline says where it came from
     BACKFILLED = "backfilled"
+    # copies across sources (watcher/linking.py): a release re-posting another source's, told
+    # as such instead of NEW; and a copy whose words differ from its story's origin
+    ALSO_PUBLISHED = "also_published"
+    DIVERGED = "diverged"
 
 
 class CheckStatus(StrEnum):
@@ -130,6 +134,53 @@ class VersionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class CopyRef:
+    """A release of a story, as a change about copies names it."""
+
+    source: str
+    title: str
+    url: str
+    published: datetime | None = None
+    carries: str = ""  # of a copy, when its origin was edited: "old", "new" or "other" text
+
+
+@dataclass(frozen=True, slots=True)
+class CopyNote:
+    """What a change says of copies: ALSO_PUBLISHED and DIVERGED name the story's origin and the
+    copy; an origin's EDITED, each copy and the text it carries."""
+
+    origin: CopyRef | None = None
+    copy: CopyRef | None = None
+    copies: tuple[CopyRef, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        def ref(r: CopyRef) -> dict[str, Any]:
+            published = r.published.isoformat() if r.published else None
+            return {"source": r.source, "title": r.title, "url": r.url, "published": published,
+                    "carries": r.carries}  # fmt: skip
+
+        return {
+            "origin": ref(self.origin) if self.origin else None,
+            "copy": ref(self.copy) if self.copy else None,
+            "copies": [ref(c) for c in self.copies],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> CopyNote | None:
+        if not data:
+            return None
+
+        def ref(d: dict[str, Any] | None) -> CopyRef | None:
+            if d is None:
+                return None
+            published = datetime.fromisoformat(d["published"]) if d.get("published") else None
+            return CopyRef(d["source"], d["title"], d["url"], published, d.get("carries", ""))
+
+        copies = tuple(r for r in (ref(c) for c in data.get("copies", [])) if r is not None)
+        return cls(ref(data.get("origin")), ref(data.get("copy")), copies)
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     kind: ChangeKind
     key: str
@@ -139,6 +190,8 @@ class Change:
     feed_date: datetime  # the date a feed shows: publication date for a baseline, else detection
     diff: str = ""  # unified diff against the previous version, empty for NEW and REMOVED
     baseline: bool = False
+    related_id: int | None = None  # the story's origin, for ALSO_PUBLISHED and DIVERGED
+    note: CopyNote | None = None  # what the entry says of the copies (linking.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +204,7 @@ class Verdict:
     # the attachments to store, their texts carried over from the previous version where this
     # reading has none (None: the snapshot's)
     attachments: tuple[Attachment, ...] | None = None
+    others: tuple[OtherChange, ...] = ()  # changes of its copies (watcher/linking.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +305,8 @@ class ChangeEntry:
     # with new words): what the word diff and the summary line compare
     before: Document | None = None
     after: Document | None = None
+    related_id: int | None = None
+    note: CopyNote | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,3 +497,36 @@ class ReleaseFilter:
     since: datetime | None = None
     until: datetime | None = None
     search: str | None = None  # releases one of whose versions this query finds (watcher.search)
+
+
+@dataclass(frozen=True, slots=True)
+class CopyReading:
+    """A release's new version, as the check just wrote it."""
+
+    release_id: int
+    source_id: int
+    source: str
+    version: int
+    title: str
+    text: str
+    url: str
+    published: datetime | None
+    first_seen: datetime
+    previous_text: str | None  # the version before this one
+    change: Change | None  # what detection made of it
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OtherChange:
+    """A change about another release than the one read (a copy of an edited origin)."""
+
+    source_id: int
+    release_id: int
+    change: Change
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    change: Change | None  # the reading's own change, as linking tells it
+    others: tuple[OtherChange, ...] = ()

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from watcher.copies import Thresholds
 from watcher.errors import ConfigError
 from watcher.profiles import Selectors
 from watcher.topics import Topic
@@ -90,6 +91,7 @@ class SourceSpec:
     selectors: Selectors
     max_pages: int
     revisit: RevisitPolicy
+    copies: str = "link"  # or "separate" (watcher/linking.py)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,6 +183,7 @@ class Config:
     log_format: str = "text"  # or "json"
     # several daemons on one PostgreSQL database: a lease not renewed for this long is free
     lease_expiry: timedelta = timedelta(minutes=1)
+    copies: Thresholds = field(default_factory=Thresholds)
 
     @property
     def feeds_dir(self) -> Path:

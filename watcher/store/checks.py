@@ -22,7 +22,9 @@ from watcher.models import (
     ChangeKind,
     CheckResult,
     CheckStatus,
+    CopyReading,
     KnownRelease,
+    Linked,
     ReleaseSnapshot,
     ReleaseStatus,
     SourceView,
@@ -63,7 +65,7 @@ _LATEST_VERSION = (
 # page without a shortlink and the same post read through the API are one release. Two indexed
 # lookups (by key, by canonical URL) joined, rather than one OR that databases answer by reading
 # every release of the source: that made each release cost more the larger the archive.
-_FOUND = (RELEASE.c.id, RELEASE.c.key, RELEASE.c.status, RELEASE.c.versions)
+_FOUND = (RELEASE.c.id, RELEASE.c.key, RELEASE.c.status, RELEASE.c.versions, RELEASE.c.first_seen)
 _BY_KEY_OR_URL = sa.union_all(
     sa.select(*_FOUND, sa.literal_column("0").label("rank")).where(
         RELEASE.c.source_id == sa.bindparam("sid"), RELEASE.c.key == sa.bindparam("k")
@@ -83,6 +85,10 @@ _UPDATE_RELEASE = sa.update(RELEASE).where(RELEASE.c.id == sa.bindparam("rid"))
 _INSERT_RELEASE = sa.insert(RELEASE)
 _INSERT_VERSION = sa.insert(VERSION)
 _INSERT_CHANGE = sa.insert(CHANGE)
+
+
+# the linking of copies (watcher/linking.py), run in a release's transaction
+Link = Callable[[sa.Connection, CopyReading], Linked]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +170,8 @@ class CheckRecords:
         topics: Matches | None = None,
         attachment_states: Sequence[AttachmentState] = (),
         seen: bool = True,
+        link: Link | None = None,
+        source: str = "",
     ) -> Verdict:
         """Read what is stored of the release, let `judge` decide, and write the release, its
         new version, its change, the topics its new version adds, its page validators and how
@@ -219,9 +227,31 @@ class CheckRecords:
                         }
                     ],
                 )
+            if link is not None and verdict.new_version:
+                linked = link(
+                    connection,
+                    CopyReading(
+                        release_id=release_id,
+                        source_id=source_id,
+                        source=source,
+                        version=values["versions"],
+                        title=snapshot.title,
+                        text=snapshot.text,
+                        url=snapshot.url,
+                        published=verdict.published,
+                        first_seen=release.first_seen if release is not None else now,
+                        previous_text=previous.version.text if previous.version else None,
+                        change=verdict.change,
+                        now=now,
+                    ),
+                )
+                verdict = replace(verdict, change=linked.change, others=linked.others)
             if verdict.change is not None:
                 change = _change_values(verdict.change, source_id, release_id, version_id)
                 connection.execute(_INSERT_CHANGE, change)
+            for other in verdict.others:
+                values = _change_values(other.change, other.source_id, other.release_id, None)
+                connection.execute(_INSERT_CHANGE, values)
             if verdict.new_version and topics:
                 add_matches(connection, release_id, topics, now)
             if page_url and validators is not None:
@@ -452,6 +482,8 @@ def _change_values(
         "url": change.url,
         "diff": change.diff,
         "baseline": change.baseline,
+        "related_id": change.related_id,
+        "note": change.note.to_json() if change.note else None,
     }
 
 

@@ -23,7 +23,7 @@ from watcher.models import (
     SubscriptionState,
 )
 from watcher.store.conflicts import insert_unless_present
-from watcher.store.reading import change_entry, changes_query
+from watcher.store.reading import about_release, change_entry, changes_query
 from watcher.store.tables import (
     CHANGE,
     OUTBOX,
@@ -71,7 +71,7 @@ class Deliveries:
                 .where(CHANGE.c.id > last_change_id, CHANGE.c.id <= until_id)
                 .where(
                     sa.exists().where(
-                        RELEASE_TOPIC.c.release_id == CHANGE.c.release_id,
+                        RELEASE_TOPIC.c.release_id == about_release(),
                         RELEASE_TOPIC.c.topic.in_(list(topics)),
                         RELEASE_TOPIC.c.matched_at <= CHANGE.c.detected_at,
                     )
@@ -79,7 +79,7 @@ class Deliveries:
                 .order_by(CHANGE.c.id)
             ).all()
             memberships: dict[int, list[tuple[str, datetime]]] = {}
-            release_ids = list({row.release_id for row in rows})
+            release_ids = list({row.related_id or row.release_id for row in rows})
             for start in range(0, len(release_ids), 500):
                 for release_id, topic, joined in connection.execute(
                     sa.select(
@@ -96,7 +96,7 @@ class Deliveries:
                     row,
                     [
                         t
-                        for t, joined in memberships.get(row.release_id, [])
+                        for t, joined in memberships.get(row.related_id or row.release_id, [])
                         if joined <= row.detected_at
                     ],
                 )

@@ -15,6 +15,7 @@ from watcher.models import (
     ChangeView,
     CheckResult,
     CheckStatus,
+    CopyNote,
     Document,
     Origin,
     ReleaseHistory,
@@ -51,7 +52,7 @@ class Reading:
         if topic is not None:
             query = query.where(
                 sa.exists().where(
-                    RELEASE_TOPIC.c.release_id == CHANGE.c.release_id,
+                    RELEASE_TOPIC.c.release_id == about_release(),
                     RELEASE_TOPIC.c.topic == topic,
                 )
             )
@@ -277,6 +278,12 @@ def changes_query() -> sa.Select[Any]:
     )
 
 
+def about_release() -> sa.ColumnElement[Any]:
+    """The release whose topics a change is filed under: a copy's change, under its story's
+    origin's (the feeds and subscriptions of the origin's topics hear of its copies)."""
+    return sa.func.coalesce(CHANGE.c.related_id, CHANGE.c.release_id)
+
+
 def change_entry(row: Any, topics: Sequence[str] = ()) -> ChangeEntry:
     """A row of `changes_query`, as feeds and mail show it."""
     return ChangeEntry(
@@ -295,6 +302,8 @@ def change_entry(row: Any, topics: Sequence[str] = ()) -> ChangeEntry:
         id=row.id,
         text=row.version_text or "",
         topics=tuple(sorted(topics)),
+        related_id=row.related_id,
+        note=CopyNote.from_json(row.note),
         before=_document(
             row.previous_title, row.previous_text, row.previous_published, row.previous_attachments
         ),

@@ -31,7 +31,7 @@ from watcher.store.reading import Reading
 from watcher.store.topics import TopicIndex
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-SCHEMA_REVISION = "0009"  # the newest migration in store/migrations/versions
+SCHEMA_REVISION = "0010"  # the newest migration in store/migrations/versions
 # Any fixed number will do, as long as every watcher process uses the same one; PostgreSQL
 # scopes advisory locks to the database, so other databases on the server are not affected.
 MIGRATION_LOCK_KEY = 0x7761746368657200  # "watcher\0"

@@ -90,6 +90,15 @@ class ReleaseRow(SQLModel, table=True):
     missing_count: int = 0
     listed: bool = False
     source_modified: str | None = Field(default=None, max_length=32)
+    # copies across sources (store/copies.py): the version whose bands `copy_band` holds; the
+    # story it is in (the smallest release id of the story's releases when they were joined);
+    # the release it was found to copy, and how alike; the last difference from its story's
+    # origin that was reported (None: none, or it carries the origin's text again)
+    signed_version: int | None = None
+    story_id: int | None = Field(default=None, index=True)
+    copy_of: int | None = None
+    similarity: float | None = None
+    divergence: str | None = Field(default=None, max_length=64)
 
 
 class VersionRow(SQLModel, table=True):
@@ -124,6 +133,19 @@ class ChangeRow(SQLModel, table=True):
     url: str = Field(max_length=URL_LENGTH)
     diff: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
     baseline: bool = False
+    # the other release of a copy's change (ALSO_PUBLISHED, DIVERGED: the story's origin), and
+    # what the entry says of the releases involved, as they were when it was found
+    related_id: int | None = Field(default=None, foreign_key="release.id")
+    note: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
+
+
+class CopyBandRow(SQLModel, table=True):
+    """A release's LSH band hashes (watcher/copies.py): releases sharing one are candidates."""
+
+    __tablename__ = "copy_band"
+    release_id: int = Field(foreign_key="release.id", primary_key=True)
+    band: int = Field(primary_key=True)
+    hash: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False, index=True))
 
 
 class ValidatorRow(SQLModel, table=True):
@@ -314,3 +336,4 @@ HOST = cast(sa.Table, HostRow.__table__)  # type: ignore[attr-defined]
 ATTACHMENT = cast(sa.Table, AttachmentRow.__table__)  # type: ignore[attr-defined]
 HOST_SLOT = cast(sa.Table, HostSlotRow.__table__)  # type: ignore[attr-defined]
 BACKFILL = cast(sa.Table, BackfillRow.__table__)  # type: ignore[attr-defined]
+COPY_BAND = cast(sa.Table, CopyBandRow.__table__)  # type: ignore[attr-defined]

@@ -1,0 +1,85 @@
+"""Whether a copy still says what its origin says: the words that differ in substance.
+
+Two copies of one release are compared as matching sees them (`copies.normalised_words`:
+folded case, diacritics and typography, without the dateline and the "Source:" line), so that
+re-wrapped paragraphs, straight quotes or another date format are no difference. What one side
+adds before the first words they share, or after the last, is the site's furniture around the
+release (a "Share this page", a note on the source), not a difference either. What is left, a
+figure replaced or a sentence added or dropped inside the text, is.
+
+A difference has a key made of its words alone, not their places: the watcher reports a
+divergence once, and again only when the copy comes to differ in other words.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass
+
+from watcher.copies import normalised_words
+
+# words of context shown around each differing passage
+CONTEXT = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """One place where the copy differs: the origin's words and the copy's, with context."""
+
+    before: str  # the shared words leading to it
+    origin: str
+    copy: str
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    passages: tuple[Passage, ...]
+
+    @property
+    def key(self) -> str:
+        words = [(p.origin, p.copy) for p in self.passages]
+        return hashlib.sha256(json.dumps(words).encode()).hexdigest()
+
+    def unified(self) -> str:
+        """The passages as a unified diff, one line each, that the word diffs read
+        (diffing.from_unified): the origin's line removed, the copy's added."""
+        lines = ["--- origin", "+++ copy"]
+        for passage in self.passages:
+            lines.append("@@ -1 +1 @@")
+            lines.append("-" + _joined(passage.before, passage.origin, passage.after))
+            lines.append("+" + _joined(passage.before, passage.copy, passage.after))
+        return "\n".join(lines) + "\n"
+
+
+def _joined(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
+
+
+def difference(origin_text: str, copy_text: str) -> Difference | None:
+    """Where the copy's text differs from the origin's in substance; None: it says the same."""
+    origin, copy = normalised_words(origin_text), normalised_words(copy_text)
+    matcher = difflib.SequenceMatcher(None, origin, copy, autojunk=False)
+    operations = matcher.get_opcodes()
+    equal = [i for i, operation in enumerate(operations) if operation[0] == "equal"]
+    if not equal:
+        return Difference((Passage("", " ".join(origin), " ".join(copy), ""),)) if origin else None
+    first, last = equal[0], equal[-1]
+    passages = []
+    for index, (tag, o1, o2, c1, c2) in enumerate(operations):
+        if tag == "equal":
+            continue
+        # furniture: what one side has before the first shared words, or after the last
+        if (index < first or index > last) and tag in ("insert", "delete"):
+            continue
+        passages.append(
+            Passage(
+                before=" ".join(origin[max(0, o1 - CONTEXT) : o1]),
+                origin=" ".join(origin[o1:o2]),
+                copy=" ".join(copy[c1:c2]),
+                after=" ".join(origin[o2 : o2 + CONTEXT]),
+            )
+        )
+    return Difference(tuple(passages)) if passages else None

@@ -1,0 +1,169 @@
+"""Copies across sources as the database keeps them: each release's LSH bands (`copy_band`), its
+story (`release.story_id`), what it copies and how alike, the last difference reported.
+
+These run inside a check's transaction for one release (store/checks.py), on its connection:
+a release, its link and the changes about it are written together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from watcher.store.tables import COPY_BAND, RELEASE, SOURCE, VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRelease:
+    """A release as linking compares it: its current version's words."""
+
+    id: int
+    source_id: int
+    source: str
+    title: str
+    url: str
+    published: datetime | None
+    first_seen: datetime | None
+    story_id: int | None
+    divergence: str | None
+    text: str
+
+
+def _releases() -> sa.Select[Any]:
+    return (
+        sa.select(
+            RELEASE.c.id,
+            RELEASE.c.source_id,
+            SOURCE.c.name.label("source"),
+            RELEASE.c.title,
+            RELEASE.c.url,
+            RELEASE.c.published,
+            RELEASE.c.first_seen,
+            RELEASE.c.story_id,
+            RELEASE.c.divergence,
+            VERSION.c.text,
+        )
+        .join(SOURCE, SOURCE.c.id == RELEASE.c.source_id)
+        .join(
+            VERSION,
+            sa.and_(VERSION.c.release_id == RELEASE.c.id, VERSION.c.number == RELEASE.c.versions),
+        )
+    )
+
+
+def _stored(rows: Iterable[Any]) -> list[StoredRelease]:
+    return [
+        StoredRelease(
+            id=row.id,
+            source_id=row.source_id,
+            source=row.source,
+            title=row.title,
+            url=row.url,
+            published=row.published,
+            first_seen=row.first_seen,
+            story_id=row.story_id,
+            divergence=row.divergence,
+            text=row.text,
+        )
+        for row in rows
+    ]
+
+
+def save_bands(connection: Connection, release_id: int, version: int, bands: Sequence[int]) -> None:
+    """The bands of the release's version `version`, in place of those of an earlier one."""
+    connection.execute(sa.delete(COPY_BAND).where(COPY_BAND.c.release_id == release_id))
+    connection.execute(
+        sa.insert(COPY_BAND),
+        [{"release_id": release_id, "band": n, "hash": h} for n, h in enumerate(bands)],
+    )
+    connection.execute(
+        sa.update(RELEASE).where(RELEASE.c.id == release_id).values(signed_version=version)
+    )
+
+
+def candidates(
+    connection: Connection,
+    bands: Sequence[int],
+    *,
+    other_than: int,
+    since: datetime,
+    until: datetime,
+) -> list[StoredRelease]:
+    """The releases of other sources than `other_than` that share a band with these and were
+    published (or, undated, first seen) between `since` and `until`."""
+    sharing = (
+        sa.select(COPY_BAND.c.release_id).where(COPY_BAND.c.hash.in_(list(bands))).distinct()
+    ).subquery()
+    when = sa.func.coalesce(RELEASE.c.published, RELEASE.c.first_seen)
+    query = (
+        _releases()
+        .join(sharing, sharing.c.release_id == RELEASE.c.id)
+        .where(RELEASE.c.source_id != other_than, when >= since, when <= until)
+        .order_by(RELEASE.c.id)
+    )
+    return _stored(connection.execute(query))
+
+
+def story(connection: Connection, story_id: int) -> list[StoredRelease]:
+    query = _releases().where(RELEASE.c.story_id == story_id).order_by(RELEASE.c.id)
+    return _stored(connection.execute(query))
+
+
+def join(
+    connection: Connection,
+    release_id: int,
+    found: Iterable[StoredRelease],
+    *,
+    copy_of: int,
+    similarity: float,
+) -> int:
+    """Puts the release in one story with the releases it copies (merging their stories when it
+    copies releases of two); returns the story's id: the smallest id among them."""
+    found = list(found)
+    keys = sorted({f.story_id or f.id for f in found})
+    story_id = keys[0]
+    connection.execute(
+        sa.update(RELEASE).where(RELEASE.c.story_id.in_(keys)).values(story_id=story_id)
+    )
+    connection.execute(
+        sa.update(RELEASE)
+        .where(RELEASE.c.id.in_([f.id for f in found if f.story_id is None]))
+        .values(story_id=story_id)
+    )
+    connection.execute(
+        sa.update(RELEASE)
+        .where(RELEASE.c.id == release_id)
+        .values(story_id=story_id, copy_of=copy_of, similarity=similarity)
+    )
+    return story_id
+
+
+def set_divergence(connection: Connection, release_id: int, key: str | None) -> None:
+    connection.execute(sa.update(RELEASE).where(RELEASE.c.id == release_id).values(divergence=key))
+
+
+def unsigned(connection: Connection, limit: int) -> list[tuple[int, int]]:
+    """Releases whose current version has no bands yet (stored before copies were linked, or
+    before a second source was watched): (id, source id), the first seen first."""
+    rows = connection.execute(
+        sa.select(RELEASE.c.id, RELEASE.c.source_id)
+        .where(
+            RELEASE.c.versions > 0,
+            sa.or_(
+                RELEASE.c.signed_version.is_(None), RELEASE.c.signed_version != RELEASE.c.versions
+            ),
+        )
+        .order_by(RELEASE.c.first_seen, RELEASE.c.id)
+        .limit(limit)
+    )
+    return [(row.id, row.source_id) for row in rows]
+
+
+def release(connection: Connection, release_id: int) -> StoredRelease | None:
+    found = _stored(connection.execute(_releases().where(RELEASE.c.id == release_id)))
+    return found[0] if found else None
