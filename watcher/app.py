@@ -12,16 +12,19 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 
 from watcher import feeds, lock
 from watcher.check import Clock, check_source, utc_now
 from watcher.delivery import Deliverer
 from watcher.fetch import Fetcher
 from watcher.leasing import Heartbeat, holder_id
+from watcher.linking import Linker, copies_watched
 from watcher.metrics import Metrics
 from watcher.models import CheckResult, CheckStatus
 from watcher.options import Config, SourceSpec
 from watcher.store import Store
+from watcher.store.copies import link_stored
 from watcher.store.leases import MAIL
 from watcher.topics import Topic, match, topic_fingerprint
 
@@ -194,7 +197,19 @@ class App:
         self.store.forget_subscriptions(subscriptions)
         for name in subscriptions:
             self.store.subscription_state(name, now)
+        self.link_stored()
         return counts
+
+    def link_stored(self) -> int:
+        """Releases stored before copies were linked (or before a second source was watched),
+        signed and linked silently: no entry, no mail (watcher/linking.py)."""
+        if not copies_watched(self.config):
+            return 0
+        linker = Linker(self.config)
+        linked = link_stored(self.store.engine, partial(linker, silently=True), self.clock())
+        if linked:
+            log.info("copies: %d stored release(s) signed and linked to their copies", linked)
+        return linked
 
     def apply_topics(self, *, force: bool = False) -> dict[str, int]:
         """Match every stored version again for each topic whose definition changed (or is

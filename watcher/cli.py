@@ -34,7 +34,14 @@ from watcher.cli_export import export
 from watcher.cli_notify import digest_group, outbox_group, topics_group
 from watcher.cli_serve import serve
 from watcher.errors import ConfigError
-from watcher.models import ChangeKind, CheckStatus, OutboxMessage, ReleaseSummary
+from watcher.models import (
+    ChangeKind,
+    CheckStatus,
+    OutboxMessage,
+    ReleaseHistory,
+    ReleaseSummary,
+    StoryMember,
+)
 from watcher.units import format_duration
 
 if TYPE_CHECKING:
@@ -289,22 +296,39 @@ def releases(
 @pass_context
 def history(context: Context, release: str, as_json: bool) -> None:
     """Every version of a release (by id or URL), with what changed."""
-    found = look(context, lambda app: app.store.history(release))
+    from watcher.linking import origin_first
+
+    def read(app: Reader) -> tuple[ReleaseHistory | None, list[StoryMember]]:
+        found = app.store.history(release)
+        return found, origin_first(app.config, found.story) if found else []
+
+    found, story = look(context, read)
     if found is None:
         fail(f"no release {release!r} (give an id from `watcher releases` or a URL)", 1)
     if as_json:
         data = {
             "release": release_json(found.release),
+            "story": [
+                {**jsonable(asdict(member)), "origin": n == 0} for n, member in enumerate(story)
+            ],
             "versions": [jsonable(asdict(v)) for v in found.versions],
             "changes": [jsonable(asdict(c)) for c in found.changes],
             "attachment_failures": dict(found.attachment_failures),
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
+    _print_history(found, story)
+
+
+def _print_history(found: ReleaseHistory, story: list[StoryMember]) -> None:
     r = found.release
     click.echo(
         f"{r.title}\n{r.url}\nrelease {r.id} of {r.source}, {r.status}, {r.versions} version(s)"
     )
+    for n, member in enumerate(story):
+        role = "origin" if n == 0 else f"copy, {member.similarity or 0:.2f} alike"
+        this = " (this one)" if member.id == r.id else ""
+        click.echo(f"  {role}: release {member.id} of {member.source}{this} {member.url}")
     for change in found.changes:
         version = f" -> version {change.version}" if change.version else ""
         click.echo(f"\n== {change.detected_at:%Y-%m-%d %H:%M} UTC {change.kind}{version}")

@@ -109,6 +109,10 @@ def release_json(r: ReleaseSummary) -> dict[str, Any]:
         "last_changed": iso(r.last_changed),
         "last_seen": iso(r.last_seen),
         "key": r.key,
+        # copies across sources: the story it is in, the release it copies and how alike
+        "story": r.story_id,
+        "copy_of": r.copy_of,
+        "similarity": round(r.similarity, 3) if r.similarity is not None else None,
     }
 
 

@@ -44,14 +44,14 @@ class Difference:
         return hashlib.sha256(json.dumps(words).encode()).hexdigest()
 
     def unified(self) -> str:
-        """The passages as a unified diff, one line each, that the word diffs read
-        (diffing.from_unified): the origin's line removed, the copy's added."""
-        lines = ["--- origin", "+++ copy"]
+        """The passages as a unified diff of two documents (watcher.detect's lines: a title,
+        then a paragraph a passage), which the word diffs read back (diffing.from_unified)."""
+        origin, copy = ["Passages", ""], ["Passages", ""]
         for passage in self.passages:
-            lines.append("@@ -1 +1 @@")
-            lines.append("-" + _joined(passage.before, passage.origin, passage.after))
-            lines.append("+" + _joined(passage.before, passage.copy, passage.after))
-        return "\n".join(lines) + "\n"
+            origin += [_joined(passage.before, passage.origin, passage.after), ""]
+            copy += [_joined(passage.before, passage.copy, passage.after), ""]
+        lines = difflib.unified_diff(origin, copy, "origin", "copy", lineterm="", n=0)
+        return "\n".join(lines)
 
 
 def _joined(*parts: str) -> str:

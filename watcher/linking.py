@@ -18,6 +18,7 @@ no entry, no mail, and the differences they show are taken as known.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -35,12 +36,23 @@ from watcher.models import (
     CopyRef,
     Linked,
     OtherChange,
+    StoryMember,
 )
 from watcher.options import Config
 from watcher.store import copies as stored
 from watcher.store.copies import StoredRelease
 
 log = logging.getLogger(__name__)
+
+
+def origin_first(config: Config, members: Sequence[StoryMember]) -> list[StoryMember]:
+    """A story's releases, its origin first (published first; ties: the order of the sources in
+    the config), then the copies in the same order."""
+    order = {source.name: n for n, source in enumerate(config.sources)}
+    return sorted(
+        members,
+        key=lambda m: (m.published or m.first_seen, order.get(m.source, len(order)), m.id),
+    )
 
 
 def copies_watched(config: Config) -> bool:

@@ -322,6 +322,23 @@ class ReleaseSummary:
     first_seen: datetime
     last_changed: datetime
     last_seen: datetime
+    story_id: int | None = None  # the copies of one release across sources (linking.py)
+    copy_of: int | None = None  # the release it was found to copy
+    similarity: float | None = None  # how alike, 0 to 1
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """A release of a story: one release's copies across sources."""
+
+    id: int
+    source: str
+    url: str
+    title: str
+    published: datetime | None
+    first_seen: datetime
+    copy_of: int | None
+    similarity: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +368,7 @@ class ReleaseHistory:
     changes: tuple[ChangeView, ...]
     # attachments whose last reading failed: URL -> why (their text, if any, is an older one)
     attachment_failures: Mapping[str, str] = field(default_factory=dict)
+    story: tuple[StoryMember, ...] = ()  # its copies across sources, itself among them
 
 
 @dataclass(frozen=True, slots=True)

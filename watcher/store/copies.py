@@ -7,14 +7,15 @@ a release, its link and the changes about it are written together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
+from watcher.models import CopyReading
 from watcher.store.tables import COPY_BAND, RELEASE, SOURCE, VERSION
 
 
@@ -149,9 +150,9 @@ def set_divergence(connection: Connection, release_id: int, key: str | None) -> 
 
 def unsigned(connection: Connection, limit: int) -> list[tuple[int, int]]:
     """Releases whose current version has no bands yet (stored before copies were linked, or
-    before a second source was watched): (id, source id), the first seen first."""
+    before a second source was watched): (id, version), the first seen first."""
     rows = connection.execute(
-        sa.select(RELEASE.c.id, RELEASE.c.source_id)
+        sa.select(RELEASE.c.id, RELEASE.c.versions)
         .where(
             RELEASE.c.versions > 0,
             sa.or_(
@@ -161,7 +162,47 @@ def unsigned(connection: Connection, limit: int) -> list[tuple[int, int]]:
         .order_by(RELEASE.c.first_seen, RELEASE.c.id)
         .limit(limit)
     )
-    return [(row.id, row.source_id) for row in rows]
+    return [(row.id, row.versions) for row in rows]
+
+
+def link_stored(
+    engine: Engine, link: Callable[[Connection, CopyReading], Any], now: datetime
+) -> int:
+    """Every release not signed yet, signed and linked by `link` (the first seen first, so that
+    each is matched against those before it), a batch a transaction; returns how many."""
+    done = 0
+    while True:
+        with engine.begin() as connection:
+            batch = unsigned(connection, 200)
+            if not batch:
+                return done
+            for release_id, version in batch:
+                found = release(connection, release_id)
+                if found is None:  # no version to sign: never again asked for
+                    connection.execute(
+                        sa.update(RELEASE)
+                        .where(RELEASE.c.id == release_id)
+                        .values(signed_version=version)
+                    )
+                    continue
+                link(
+                    connection,
+                    CopyReading(
+                        release_id=found.id,
+                        source_id=found.source_id,
+                        source=found.source,
+                        version=version,
+                        title=found.title,
+                        text=found.text,
+                        url=found.url,
+                        published=found.published,
+                        first_seen=found.first_seen or now,
+                        previous_text=None,
+                        change=None,
+                        now=now,
+                    ),
+                )
+            done += len(batch)
 
 
 def release(connection: Connection, release_id: int) -> StoredRelease | None:

@@ -22,6 +22,7 @@ from watcher.models import (
     ReleaseStatus,
     ReleaseSummary,
     SourceStatus,
+    StoryMember,
     VersionView,
 )
 from watcher.store.attachments import stored_attachments
@@ -104,9 +105,15 @@ class Reading:
                 .order_by(col(VersionRow.number))
             ).all()
             numbers = {v.id: v.number for v in versions}
+            # a copy's changes are its origin's history too (it was also published, it diverged)
             changes = session.exec(
                 select(ChangeRow)
-                .where(ChangeRow.release_id == release.id)
+                .where(
+                    sa.or_(
+                        col(ChangeRow.release_id) == release.id,
+                        col(ChangeRow.related_id) == release.id,
+                    )
+                )
                 .order_by(col(ChangeRow.id))
             ).all()
             return ReleaseHistory(
@@ -122,6 +129,7 @@ class Reading:
                     )
                     for c in changes
                 ),
+                story=self._story(session, release.story_id),
                 attachment_failures={
                     row.url: row.error
                     for row in session.execute(
@@ -131,6 +139,26 @@ class Reading:
                     )
                 },
             )
+
+    def _story(self, session: Session, story_id: int | None) -> tuple[StoryMember, ...]:
+        if story_id is None:
+            return ()
+        rows = session.execute(
+            sa.select(
+                RELEASE.c.id,
+                SOURCE.c.name,
+                RELEASE.c.url,
+                RELEASE.c.title,
+                RELEASE.c.published,
+                RELEASE.c.first_seen,
+                RELEASE.c.copy_of,
+                RELEASE.c.similarity,
+            )
+            .join(SOURCE, SOURCE.c.id == RELEASE.c.source_id)
+            .where(RELEASE.c.story_id == story_id)
+            .order_by(RELEASE.c.id)
+        )
+        return tuple(StoryMember(*row) for row in rows)
 
     def check_runs(self, source: str) -> list[CheckResult]:
         """Every check of a source, oldest first."""
@@ -215,6 +243,9 @@ def summary_from_row(row: Any, source: str) -> ReleaseSummary:
         first_seen=row.first_seen,
         last_changed=row.last_changed,
         last_seen=row.last_seen,
+        story_id=row.story_id,
+        copy_of=row.copy_of,
+        similarity=row.similarity,
     )
 
 
