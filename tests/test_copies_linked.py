@@ -7,6 +7,7 @@ silently."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,16 +16,19 @@ from email.parser import BytesParser
 from typing import Any
 
 import feedparser
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from tests.corpus_copies import REAL_ORIGIN_TEXT, REAL_ORIGIN_TITLE
-from tests.helpers import free_port, mail_settings, wordpress_source
+from tests.helpers import free_port, mail_settings, run_watcher, wordpress_source
 from tests.sim.ministry import SimMinistry, ministry_source
 from tests.sim.wordpress import SimWordPress
 from watcher.app import App
 from watcher.models import ChangeKind, CheckStatus
 from watcher.store.tables import COPY_BAND, RELEASE
+from watcher.web.app import Site
+from watcher.web.server import WebServer
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TOPICS = {"russia": {"title": "ASEAN–Russia", "any": ["Russia"]}}
@@ -248,3 +252,52 @@ def test_releases_stored_before_copies_were_linked_are_linked_silently(
     # and from then on, a copy like any other: the Secretariat's next edit is witnessed
     check(after, "asean", "mfa")
     assert len(after.store.recent_changes(50)) == counted
+
+
+@pytest.mark.slow
+def test_the_story_on_the_command_line_and_the_release_page(
+    sites: tuple[SimWordPress, SimMinistry], make_app: Callable[..., App]
+) -> None:
+    asean, ministry = sites
+    app = watching(make_app, asean, ministry)
+    check(app, "asean", "mfa")
+    post, slug = the_release_and_its_repost(asean, ministry)
+    check(app, "asean", "mfa")
+    config = app.config.path
+
+    listed = run_watcher("releases", "--json", config=config)
+    assert listed.returncode == 0, listed.stderr
+    releases = {r["url"]: r for r in json.loads(listed.stdout)}
+    origin, copy = releases[asean.link(post)], releases[ministry.link(slug)]
+    assert origin["story"] == copy["story"] is not None
+    assert copy["copy_of"] == origin["id"] and copy["similarity"] > 0.9
+    assert origin["copy_of"] is None
+
+    shown = run_watcher("history", str(copy["id"]), config=config)
+    assert shown.returncode == 0, shown.stderr
+    assert f"  origin: release {origin['id']} of asean {asean.link(post)}" in shown.stdout
+    assert f"  copy, {copy['similarity']:.2f} alike: release {copy['id']} of mfa (this one)" in (
+        shown.stdout
+    )
+    story = json.loads(run_watcher("history", "--json", str(origin["id"]), config=config).stdout)
+    assert [(m["id"], m["origin"]) for m in story["story"]] == [
+        (origin["id"], True),
+        (copy["id"], False),
+    ]
+    # the origin's history holds its copy's "also published"
+    assert "also_published" in [c["kind"] for c in story["changes"]]
+
+    web = WebServer(
+        "127.0.0.1:0",
+        Site(
+            app.config.feeds_dir, lambda: (True, ""), reader=app.store, sources=app.config.sources
+        ),
+    )
+    web.start()
+    try:
+        page = httpx.get(f"http://127.0.0.1:{web.port}/releases/{copy['id']}", timeout=15).text
+    finally:
+        web.stop()
+    copies = page.split('<section id="copies"', 1)[1].split("</section>", 1)[0]
+    assert "First published by asean" in copies and f'href="/releases/{origin["id"]}"' in copies
+    assert "Copy at mfa" in copies and "this release" in copies

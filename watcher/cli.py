@@ -300,7 +300,7 @@ def history(context: Context, release: str, as_json: bool) -> None:
 
     def read(app: Reader) -> tuple[ReleaseHistory | None, list[StoryMember]]:
         found = app.store.history(release)
-        return found, origin_first(app.config, found.story) if found else []
+        return found, origin_first(app.config.sources, found.story) if found else []
 
     found, story = look(context, read)
     if found is None:

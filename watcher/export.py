@@ -64,6 +64,9 @@ def release_object(release: ExportedRelease) -> dict[str, Any]:
         "last_seen": _iso(release.last_seen),
         "last_changed": _iso(release.last_changed),
         "topics": {topic: list(terms) for topic, terms in sorted(release.topics.items())},
+        "story": release.story_id,
+        "copy_of": release.copy_of,
+        "similarity": release.similarity,
         "versions": [_version_object(v) for v in release.versions],
         "changes": [_change_object(c, summaries) for c in release.changes],
     }
@@ -93,6 +96,8 @@ def _change_object(change: ExportedChange, summaries: Mapping[int, str]) -> dict
         "baseline": change.baseline,
         "summary": summaries.get(change.version, "") if change.version else "",
         "diff": change.diff,
+        "related": change.related_id,
+        "note": change.note.to_json() if change.note else None,
     }
 
 

@@ -38,17 +38,19 @@ from watcher.models import (
     OtherChange,
     StoryMember,
 )
-from watcher.options import Config
+from watcher.options import Config, SourceSpec
 from watcher.store import copies as stored
 from watcher.store.copies import StoredRelease
 
 log = logging.getLogger(__name__)
 
 
-def origin_first(config: Config, members: Sequence[StoryMember]) -> list[StoryMember]:
+def origin_first(
+    sources: Sequence[SourceSpec], members: Sequence[StoryMember]
+) -> list[StoryMember]:
     """A story's releases, its origin first (published first; ties: the order of the sources in
     the config), then the copies in the same order."""
-    order = {source.name: n for n, source in enumerate(config.sources)}
+    order = {source.name: n for n, source in enumerate(sources)}
     return sorted(
         members,
         key=lambda m: (m.published or m.first_seen, order.get(m.source, len(order)), m.id),

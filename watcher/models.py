@@ -401,6 +401,8 @@ class ExportedChange:
     version: int | None  # the version it made; None for a removal (or a restoration as before)
     baseline: bool  # found by a source's first check: kept, never sent
     diff: str
+    related_id: int | None = None  # a copy's change: its story's origin
+    note: CopyNote | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,6 +423,9 @@ class ExportedRelease:
     topics: Mapping[str, tuple[str, ...]]  # topic -> the terms that put the release in it
     versions: tuple[ExportedVersion, ...]  # oldest first
     changes: tuple[ExportedChange, ...]  # in the order they were detected
+    story_id: int | None = None  # copies across sources (linking.py)
+    copy_of: int | None = None
+    similarity: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

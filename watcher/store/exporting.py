@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from watcher.models import (
     ChangeKind,
+    CopyNote,
     ExportedChange,
     ExportedRelease,
     ExportedVersion,
@@ -114,6 +115,9 @@ def _merged(connection: Connection, chosen: sa.Select[Any] | None) -> Iterator[E
             topics={t.topic: tuple(t.terms) for t in topic_rows.of(row.id)},
             versions=tuple(_version(v) for v in version_rows.of(row.id)),
             changes=tuple(_change(c) for c in change_rows.of(row.id)),
+            story_id=row.story_id,
+            copy_of=row.copy_of,
+            similarity=row.similarity,
         )
 
 
@@ -164,4 +168,6 @@ def _change(row: Any) -> ExportedChange:
         version=row.version_number,
         baseline=row.baseline,
         diff=row.diff,
+        related_id=row.related_id,
+        note=CopyNote.from_json(row.note),
     )

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from watcher.linking import origin_first
 from watcher.models import ChangeKind, ReleaseFilter, ReleaseStatus, VersionView
 from watcher.render import compare, inline_html, side_by_side_html
 from watcher.web import status
@@ -80,6 +81,7 @@ def routes(site: Site) -> list[BaseRoute]:
             current=history.versions[-1] if history.versions else None,
             topics=store.release_topics([history.release.id]).get(history.release.id, {}),
             compared=compared,
+            story=origin_first(site.sources, history.story),
         )
 
     return [
