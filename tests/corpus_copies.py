@@ -266,7 +266,7 @@ class Corpus:
     releases: tuple[Release, ...]  # in the order a watcher would meet them (shuffled)
     copies: frozenset[frozenset[str]]  # every pair that must be linked
     siblings: frozenset[frozenset[str]]  # the next meeting of a series: must not be linked
-    diverged: frozenset[str]  # re-posts whose origin was edited afterwards
+    diverged: frozenset[str]  # re-posts whose origin's text was edited afterwards
     stories: tuple[frozenset[str], ...]  # releases that form one story, origin included
 
 
@@ -281,6 +281,33 @@ def repost(rng: random.Random, key: str, source: str, of: Meeting, days: int) ->
 def secretariat(key: str, of: Meeting) -> Release:
     title, text = of.render()
     return Release(key, SECRETARIAT, SOURCE_ORDER[SECRETARIAT], title, text, of.date)
+
+
+def _reposted(
+    rng: random.Random,
+    key: str,
+    origin: Meeting,
+    releases: list[Release],
+    group: list[str],
+    diverged: set[str],
+) -> Release:
+    """The ministry's re-post of `origin` (and maybe the Chair's) added; returns the
+    Secretariat's release as it stands after them (edited afterwards, now and then)."""
+    releases.append(repost(rng, f"{key}-mfa", MINISTRY, origin, 3))
+    group.append(f"{key}-mfa")
+    published = secretariat(key, origin)
+    if rng.random() < 0.2:  # and the Secretariat edits a figure afterwards
+        published = secretariat(key, edited(rng, origin))
+    # the re-posts carry the old text, when the figure edited is one the text shows
+    old_text = published.text != secretariat(key, origin).text
+    if old_text:
+        diverged.add(f"{key}-mfa")
+    if rng.random() < 0.25:  # the Chair's site too: a story of three
+        releases.append(repost(rng, f"{key}-chair", CHAIR, origin, 5))
+        group.append(f"{key}-chair")
+        if old_text:
+            diverged.add(f"{key}-chair")
+    return published
 
 
 def generate(seed: int = FROZEN_SEED, meetings: int = 200, *, with_real: bool = True) -> Corpus:
@@ -302,14 +329,7 @@ def generate(seed: int = FROZEN_SEED, meetings: int = 200, *, with_real: bool = 
             group = [key]
             published = secretariat(key, origin)
             if rng.random() < 0.5:  # the ministry re-posts it, within days
-                releases.append(repost(rng, f"{key}-mfa", MINISTRY, origin, 3))
-                group.append(f"{key}-mfa")
-                if rng.random() < 0.2:  # and the Secretariat edits a figure afterwards
-                    published = secretariat(key, edited(rng, origin))
-                    diverged.add(f"{key}-mfa")
-                if rng.random() < 0.25:  # the Chair's site too: a story of three
-                    releases.append(repost(rng, f"{key}-chair", CHAIR, origin, 5))
-                    group.append(f"{key}-chair")
+                published = _reposted(rng, key, origin, releases, group, diverged)
             releases.append(published)
             groups.append(group)
             if rng.random() < 0.3:  # next year's meeting of the series

@@ -74,9 +74,9 @@ NUM_PERM = 128
 # becomes a candidate with probability 1 - (1 - s**7)**18: 0.92 at a similarity s of 0.75, 0.999
 # at 0.85, 0.99999 at the lowest copy measured (0.92); 0.04 at 0.4, where formulaic releases of
 # different meetings lie. The thresholds below were chosen on the frozen corpus
-# (tests/corpus_copies.py, seed 1: 333 releases, 155 pairs of copies, 23 of them re-posts whose
-# origin was edited later, 61 sibling pairs, some 3,700 other pairs); bench/copies.py measures
-# them on other seeds.
+# (tests/corpus_copies.py, seed 1: 333 releases, 155 pairs of copies, 20 of the re-posts made
+# before a figure of their origin's text was edited, 61 sibling pairs, some 3,700 other pairs);
+# bench/copies.py measures them on other seeds.
 BANDS, ROWS = 18, 7
 # Body similarity (exact Jaccard of the shingle sets) a copy must reach. The copies measured
 # 0.92-1.0 (0.99 for the real re-post, furniture and all), other releases published within 7 days

@@ -2,8 +2,8 @@
 
 Two copies of one release are compared as matching sees them (`copies.normalised_words`:
 folded case, diacritics and typography, without the dateline and the "Source:" line), so that
-re-wrapped paragraphs, straight quotes or another date format are no difference. What one side
-adds before the first words they share, or after the last, is the site's furniture around the
+re-wrapped paragraphs, straight quotes or another date format are no difference. What either
+side has before the first words they share, or after the last, is a site's furniture around the
 release (a "Share this page", a note on the source), not a difference either. What is left, a
 figure replaced or a sentence added or dropped inside the text, is.
 
@@ -18,10 +18,11 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from watcher.copies import normalised_words
+from watcher.copies import SHINGLE, normalised_words
 
 # words of context shown around each differing passage
 CONTEXT = 8
+ANCHOR = SHINGLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,14 @@ def difference(origin_text: str, copy_text: str) -> Difference | None:
     origin, copy = normalised_words(origin_text), normalised_words(copy_text)
     matcher = difflib.SequenceMatcher(None, origin, copy, autojunk=False)
     operations = matcher.get_opcodes()
-    equal = [i for i, operation in enumerate(operations) if operation[0] == "equal"]
+    # the text both carry starts and ends with a run of words as long as a shingle: a word or
+    # two shared among furniture ("Print this page" and "Travel Page", "Back to top" and
+    # "Travel Page") anchors nothing
+    equal = [
+        i
+        for i, (tag, o1, o2, _, _) in enumerate(operations)
+        if tag == "equal" and o2 - o1 >= ANCHOR
+    ]
     if not equal:
         return Difference((Passage("", " ".join(origin), " ".join(copy), ""),)) if origin else None
     first, last = equal[0], equal[-1]
@@ -71,8 +79,9 @@ def difference(origin_text: str, copy_text: str) -> Difference | None:
     for index, (tag, o1, o2, c1, c2) in enumerate(operations):
         if tag == "equal":
             continue
-        # furniture: what one side has before the first shared words, or after the last
-        if (index < first or index > last) and tag in ("insert", "delete"):
+        # furniture: what one side has before the first shared words, or after the last (two
+        # copies may each have their own there)
+        if index < first or index > last:
             continue
         passages.append(
             Passage(

@@ -1,0 +1,54 @@
+"""What counts as a copy saying something else than its origin (watcher/divergence.py)."""
+
+from __future__ import annotations
+
+from tests.corpus_copies import REAL_ORIGIN_TEXT, REAL_REPOST
+from watcher.diff_unified import from_unified
+from watcher.divergence import difference
+
+ORIGIN = (
+    "JAKARTA, 27 May 2026 – The Meeting welcomed Russia’s contribution of USD 5 million to the "
+    "ASEAN-Russia Dialogue Partnership Financial Fund.\n\n"
+    "The Meeting also “reaffirmed” the importance of the Comprehensive Plan of Action."
+)
+
+
+def test_what_reposting_changes_is_no_difference() -> None:
+    repost = (
+        "Share this page\n\nTravel Page\n\n"
+        "JAKARTA, May 27, 2026: The meeting welcomed Russia's contribution of USD 5 million\n"
+        "to the ASEAN-Russia Dialogue Partnership Financial Fund. The Meeting also "
+        '"reaffirmed" the importance of the Comprehensive Plan of Action.\n\n'
+        "Source: ASEAN Secretariat\n\nBack to top\n\nPrint this page"
+    )
+    assert difference(ORIGIN, repost) is None
+    # the real ministry re-post, furniture and all, says what the Secretariat's release says
+    assert difference(REAL_ORIGIN_TEXT, REAL_REPOST) is None
+
+
+def test_a_figure_or_a_sentence_is_a_difference_with_its_context() -> None:
+    found = difference(ORIGIN, ORIGIN.replace("USD 5 million", "USD 3 million"))
+    assert found is not None
+    [passage] = found.passages
+    assert (passage.origin, passage.copy) == ("5", "3")
+    assert passage.before.endswith("contribution of usd")
+    assert passage.after.startswith("million to the asean")
+    edit = from_unified(found.unified())
+    assert (
+        edit.summary.line == "1 paragraph edited; 1 figure changed: usd 5 million → usd 3 million"
+    )
+
+    dropped = difference(ORIGIN, ORIGIN.replace(" also “reaffirmed” the importance of", ""))
+    assert dropped is not None and dropped.passages[0].copy == ""
+
+
+def test_a_difference_is_known_by_its_words_not_their_place() -> None:
+    figure = difference(ORIGIN, ORIGIN.replace("USD 5", "USD 3"))
+    moved = difference(
+        "Opening words here.\n\n" + ORIGIN,
+        "Opening words here.\n\n" + ORIGIN.replace("USD 5", "USD 3"),
+    )
+    other = difference(ORIGIN, ORIGIN.replace("USD 5", "USD 4"))
+    assert figure is not None and moved is not None and other is not None
+    assert figure.key == moved.key
+    assert figure.key != other.key
