@@ -7,7 +7,6 @@ two releases of one site (two categories of one site share its posts)."""
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
@@ -18,21 +17,17 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from tests.corpus_copies import SOURCE_ORDER
+from tests.corpus_linked import store_new
 from watcher.config import parse_config
 from watcher.copies import Release
 from watcher.linking import Linker
 from watcher.models import (
-    Change,
-    ChangeKind,
     CopyReading,
     Linked,
-    Origin,
-    ReleaseSnapshot,
     Verdict,
 )
 from watcher.options import Config
 from watcher.store import Store
-from watcher.store.checks import Previous
 from watcher.store.tables import RELEASE
 
 PORTS = {"asean": 8101, "mfa": 8102, "chair": 8103}  # nothing listens: no request is sent
@@ -80,31 +75,13 @@ class Daemon:
         link: Callable[[sa.Connection, CopyReading], Linked] | None = None,
     ) -> Verdict:
         """Writes the release as a check meets it for the first time, seen when published."""
-        url = url_of(release, prefix)
-        now = release.when or UNDATED
-        snapshot = ReleaseSnapshot(
-            key=url,
-            url=url,
-            title=release.title,
-            published=release.published,
-            text=release.text,
-            html="",
-            attachments=(),
-            content_hash=hashlib.sha256(release.text.encode()).hexdigest(),
-            origin=Origin.PAGE,
-        )
-
-        def judge(_previous: Previous) -> Verdict:
-            change = Change(ChangeKind.NEW, url, url, release.title, now, now)
-            return Verdict(change=change, new_version=True, published=release.published)
-
-        return self.store.record_observed(
+        return store_new(
+            self.store,
             self.source_ids[release.source],
-            snapshot,
-            judge,
-            now=now,
+            release,
+            url_of(release, prefix),
+            now=release.when or UNDATED,
             link=link or self.linker,
-            source=release.source,
         )
 
     def reading(self, release: Release, prefix: str = "") -> CopyReading:

@@ -17,7 +17,7 @@ from watcher.config import parse_config
 from watcher.copies import Release, Story
 from watcher.detect import detect
 from watcher.linking import Linker
-from watcher.models import ChangeKind, Origin, ReleaseSnapshot
+from watcher.models import ChangeKind, CopyReading, Linked, Origin, ReleaseSnapshot, Verdict
 from watcher.store import Store
 from watcher.store.tables import CHANGE, RELEASE
 from watcher.text import content_hash
@@ -33,6 +33,40 @@ def config_text(state: Path) -> str:
         for name, n in sorted(SOURCE_ORDER.items(), key=lambda item: item[1])
     )
     return f"state_dir: {state}\nsources:\n{sources}\n"
+
+
+def store_new(
+    store: Store,
+    source_id: int,
+    release: Release,
+    url: str,
+    *,
+    now: datetime,
+    link: Callable[[sa.Connection, CopyReading], Linked],
+) -> Verdict:
+    """Writes a corpus release as a check writes one it meets for the first time (detection
+    says NEW), with `link` run in its transaction."""
+    snapshot = ReleaseSnapshot(
+        key=url,
+        url=url,
+        title=release.title,
+        published=release.published,
+        text=release.text,
+        html="",
+        attachments=(),
+        content_hash=content_hash(release.title, release.text, ()),
+        origin=Origin.PAGE,
+    )
+    return store.record_observed(
+        source_id,
+        snapshot,
+        lambda previous: detect(
+            previous.version, previous.status, snapshot, now=now, baseline=False
+        ),
+        now=now,
+        link=link,
+        source=release.source,
+    )
 
 
 @dataclass
@@ -56,30 +90,18 @@ class LinkedStore:
 
     def add(self, release: Release) -> None:
         """The release read by its source's check for the first time: NEW, then linked."""
-        snapshot = ReleaseSnapshot(
-            key=self.url(release),
-            url=self.url(release),
-            title=release.title,
-            published=release.published,
-            text=release.text,
-            html="",
-            attachments=(),
-            content_hash=content_hash(release.title, release.text, ()),
-            origin=Origin.PAGE,
-        )
-        self.store.record_observed(
+        url = self.url(release)
+        store_new(
+            self.store,
             self.source_ids[release.source],
-            snapshot,
-            lambda previous: detect(
-                previous.version, previous.status, snapshot, now=NOW, baseline=False
-            ),
+            release,
+            url,
             now=release.first_seen or NOW,
             link=self.linker,
-            source=release.source,
         )
         with self.store.engine.connect() as connection:
             self.ids[release.id] = connection.execute(
-                sa.select(RELEASE.c.id).where(RELEASE.c.key == snapshot.key)
+                sa.select(RELEASE.c.id).where(RELEASE.c.key == url)
             ).scalar_one()
 
     def add_all(
