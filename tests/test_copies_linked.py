@@ -174,6 +174,24 @@ def test_a_repost_is_told_once_and_the_copy_testifies_to_a_later_edit(
     assert [c.kind for c in app.store.recent_changes(20)].count(ChangeKind.DIVERGED) == 2
 
 
+def test_a_copy_met_before_its_original_keeps_its_entry_and_the_original_is_told_under_it(
+    sites: tuple[SimWordPress, SimMinistry], make_app: Callable[..., App]
+) -> None:
+    asean, ministry = sites
+    app = watching(make_app, asean, ministry)
+    check(app, "asean", "mfa")
+    post, slug = the_release_and_its_repost(asean, ministry)
+    check(app, "mfa", "asean")  # the ministry's check runs first
+    fresh = [c for c in app.store.recent_changes(10) if not c.baseline]
+    assert [(c.kind, c.url) for c in fresh] == [
+        (ChangeKind.ALSO_PUBLISHED, asean.link(post)),
+        (ChangeKind.NEW, ministry.link(slug)),
+    ]
+    also = fresh[0]
+    assert also.note is not None and also.note.origin is not None and also.note.copy is not None
+    assert (also.note.origin.source, also.note.copy.source) == ("asean", "mfa")
+
+
 def test_a_copy_sends_no_instant_mail_and_a_digest_lists_it_under_its_origin(
     sites: tuple[SimWordPress, SimMinistry], make_app: Callable[..., App]
 ) -> None:

@@ -6,7 +6,8 @@ Runs inside the check's transaction for the release (store/checks.py), so that t
 link and the changes about it are stored together or not at all. What it tells:
 
 - a copy from a source with `copies: link` gets no NEW of its own but an ALSO_PUBLISHED change,
-  filed under its story's origin (its topics, its feeds);
+  filed under its story's origin (its topics, its feeds); an origin met after a copy of it (whose
+  NEW told the story already) gets one too, so that a story is news once;
 - a copy whose words differ in substance from its origin's gets a DIVERGED change, once per
   distinct difference (the copy edited again, still different but otherwise, is another);
 - the origin's EDITED change notes, of each copy, whether it still carries the old text.
@@ -118,6 +119,9 @@ class Linker:
                 others.append(OtherChange(me.source_id, me.id, diverged))
         else:
             copies_of_me = [m for m in members if m.id != me.id]
+            if change is not None and change.kind == ChangeKind.NEW and copies_of_me:
+                # the original met after a copy, whose entry told the story already: once
+                change = _also_published(change, copies_of_me[0], me)
             if change is not None and change.kind == ChangeKind.EDITED and reading.previous_text:
                 change = _witnessed(change, copies_of_me, reading.previous_text, me.text)
             for copy in copies_of_me:
