@@ -85,50 +85,69 @@ class Linker:
         current = stored.release(connection, reading.release_id)
         if current is None:
             return Linked(reading.change)
-        change = reading.change
         story_id = current.story_id
         if story_id is None:
-            found = self._found(connection, signed, reading)
-            if not found:
-                return Linked(change)
-            best, similarity = found[0]
-            story_id = stored.join(
-                connection,
-                reading.release_id,
-                [f for f, _ in found],
-                copy_of=best.id,
-                similarity=similarity,
-            )
-            log.info(
-                "%s: %s is a copy of %s's %s (%.2f alike)",
-                reading.source,
-                reading.url,
-                best.source,
-                best.url,
-                similarity,
-            )
+            story_id = self._join(connection, signed, reading)
+            if story_id is None:
+                return Linked(reading.change)
         members = stored.story(connection, story_id)
+        change, others = self._told(connection, members, reading, silently=silently)
+        return Linked(None if silently else change, () if silently else others)
+
+    def _join(self, connection: Connection, signed: Any, reading: CopyReading) -> int | None:
+        """The story the release joins, with the stored releases it copies (None: none)."""
+        found = self._found(connection, signed, reading)
+        if not found:
+            return None
+        best, similarity = found[0]
+        log.info(
+            "%s: %s is a copy of %s's %s (%.2f alike)",
+            reading.source,
+            reading.url,
+            best.source,
+            best.url,
+            similarity,
+        )
+        return stored.join(
+            connection,
+            reading.release_id,
+            [f for f, _ in found],
+            copy_of=best.id,
+            similarity=similarity,
+        )
+
+    def _told(
+        self,
+        connection: Connection,
+        members: list[StoredRelease],
+        reading: CopyReading,
+        *,
+        silently: bool,
+    ) -> tuple[Change | None, tuple[OtherChange, ...]]:
+        """The reading's change as its story tells it, and the divergences found."""
+        change = reading.change
+        new = change is not None and change.kind == ChangeKind.NEW
         origin = self._origin(members)
         me = next(m for m in members if m.id == reading.release_id)
         others: list[OtherChange] = []
         if origin.id != me.id:
-            if change is not None and change.kind == ChangeKind.NEW and self._links(me.source):
+            if change is not None and new and self._links(me.source):
                 change = _also_published(change, me, origin)
             diverged = self._diverged(connection, me, origin, reading, silently=silently)
             if diverged is not None:
                 others.append(OtherChange(me.source_id, me.id, diverged))
-        else:
-            copies_of_me = [m for m in members if m.id != me.id]
-            if change is not None and change.kind == ChangeKind.NEW and copies_of_me:
-                # the original met after a copy, whose entry told the story already: once
-                change = _also_published(change, copies_of_me[0], me)
-            if change is not None and change.kind == ChangeKind.EDITED and reading.previous_text:
-                change = _witnessed(change, copies_of_me, reading.previous_text, me.text)
-            for copy in copies_of_me:
-                diverged = self._diverged(connection, copy, me, reading, silently=silently)
-                if diverged is not None:
-                    others.append(OtherChange(copy.source_id, copy.id, diverged))
-        return Linked(None if silently else change, () if silently else tuple(others))
+            return change, tuple(others)
+        copies_of_me = [m for m in members if m.id != me.id]
+        if change is not None and new and copies_of_me:
+            # the original met after a copy, whose entry told the story already: once
+            change = _also_published(change, copies_of_me[0], me)
+        if change is not None and change.kind == ChangeKind.EDITED and reading.previous_text:
+            change = _witnessed(change, copies_of_me, reading.previous_text, me.text)
+        for copy in copies_of_me:
+            diverged = self._diverged(connection, copy, me, reading, silently=silently)
+            if diverged is not None:
+                others.append(OtherChange(copy.source_id, copy.id, diverged))
+        return change, tuple(others)
 
     def _links(self, source: str) -> bool:
         return self.modes.get(source, "link") == "link"
