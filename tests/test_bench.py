@@ -134,11 +134,15 @@ def test_the_copies_bench_measures_linking_and_its_cost_at_a_small_size(tmp_path
     [corpus] = measured["quality"]
     assert corpus["copies"] > 20
     assert corpus["siblings_linked"] == 0
+    assert corpus["differ_from_in_memory"] == []  # the database path links what the index does
     cost = measured["cost"]
     assert cost["queries"] == 40
-    assert cost["queries_linked"] > 0
+    assert cost["queries_with_copies_stored"] > 0
+    assert cost["queries_matched_right"] == cost["queries_with_copies_stored"]
+    assert cost["queries_matched_wrong"] == 0
     assert 0 < cost["median_ms"] <= cost["p95_ms"]
-    assert cost["memory_mib"] > 0
+    assert cost["bands"] == 18 * cost["stored"]
+    assert measured["memory"]["numpy_extra_mib"] > 0
     assert "precision" in run.stdout
     assert "p95" in run.stdout
     # seed 1 chose the thresholds: the bench refuses to report on it
