@@ -117,17 +117,8 @@ def match(daemon: Daemon, release: Release) -> tuple[float, list[Any], dict[str,
     assert when is not None
     with daemon.store.engine.connect() as connection:
         start = time.perf_counter()
-        signed = sign(
-            linker._release(
-                reading.release_id,
-                reading.source,
-                reading.title,
-                reading.text,
-                reading.published,
-                reading.first_seen,
-            )
-        )
-        found = linker._found(connection, signed, reading)
+        signed = linker.signed(reading)
+        found = linker.found(connection, signed, reading)
         total = (time.perf_counter() - start) * 1000
 
         start = time.perf_counter()

@@ -267,7 +267,7 @@ def test_releases_stored_before_copies_were_linked_are_linked_silently(
     assert copy.release.similarity is not None and copy.release.similarity > 0.9
     origin = next(m for m in copy.story if m.id != copy.release.id)
     assert origin.source == "asean"
-    # and from then on, a copy like any other: the Secretariat's next edit is witnessed
+    # and the next checks say nothing more of it
     check(after, "asean", "mfa")
     assert len(after.store.recent_changes(50)) == counted
 

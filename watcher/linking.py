@@ -22,12 +22,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Connection
 
-from watcher.copies import Release, Thresholds, copies, sign, story_of
+from watcher.copies import Release, Signed, Thresholds, copies, sign, story_of
 from watcher.divergence import difference
 from watcher.models import (
     Change,
@@ -72,15 +71,7 @@ class Linker:
     def __call__(
         self, connection: Connection, reading: CopyReading, *, silently: bool = False
     ) -> Linked:
-        release = self._release(
-            reading.release_id,
-            reading.source,
-            reading.title,
-            reading.text,
-            reading.published,
-            reading.first_seen,
-        )
-        signed = sign(release)
+        signed = self.signed(reading)
         stored.save_bands(connection, reading.release_id, reading.version, signed.bands())
         current = stored.release(connection, reading.release_id)
         if current is None:
@@ -94,9 +85,9 @@ class Linker:
         change, others = self._told(connection, members, reading, silently=silently)
         return Linked(None if silently else change, () if silently else others)
 
-    def _join(self, connection: Connection, signed: Any, reading: CopyReading) -> int | None:
+    def _join(self, connection: Connection, signed: Signed, reading: CopyReading) -> int | None:
         """The story the release joins, with the stored releases it copies (None: none)."""
-        found = self._found(connection, signed, reading)
+        found = self.found(connection, signed, reading)
         if not found:
             return None
         best, similarity = found[0]
@@ -149,6 +140,19 @@ class Linker:
                 others.append(OtherChange(copy.source_id, copy.id, diverged))
         return change, tuple(others)
 
+    def signed(self, reading: CopyReading) -> Signed:
+        """The release read, as matching compares it."""
+        return sign(
+            self._release(
+                reading.release_id,
+                reading.source,
+                reading.title,
+                reading.text,
+                reading.published,
+                reading.first_seen,
+            )
+        )
+
     def _links(self, source: str) -> bool:
         return self.modes.get(source, "link") == "link"
 
@@ -178,8 +182,8 @@ class Linker:
         by_id = {str(m.id): m for m in members}
         return by_id[story_of(self._of(m) for m in members).origin]
 
-    def _found(
-        self, connection: Connection, signed: Any, reading: CopyReading
+    def found(
+        self, connection: Connection, signed: Signed, reading: CopyReading
     ) -> list[tuple[StoredRelease, float]]:
         """The stored releases of other sites this one copies or is copied by, the most alike
         first; a pair only where the later of the two (the copy) comes from a source that links
