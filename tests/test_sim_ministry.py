@@ -269,15 +269,20 @@ def test_a_repost_changes_what_such_sites_change() -> None:
     assert kept == ("Title", ["One.", "Two."])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_date reads 05/02/2019 month first (2019-05-02); the html source has no "
-    "option for a site's day-first dates",
-)
-def test_numeric_day_first_dates(make_app: Callable[..., App]) -> None:
+def test_numeric_dates_are_read_day_first_when_the_source_says_so(
+    make_app: Callable[..., App],
+) -> None:
     with SimMinistry(date_style="numeric") as site:
         site.add_statement("Statement", ["Text."], date(2019, 2, 5))
-        app = make_app([ministry_source(site)])
+        day_first = ministry_source(site)
+        day_first["selectors"]["day_first"] = True
+        app = make_app([day_first])
         app.check()
         [release] = app.store.releases()
         assert release.published == datetime(2019, 2, 5, tzinfo=UTC)
+    with SimMinistry(date_style="numeric") as site:  # unset: month first, as before
+        site.add_statement("Statement", ["Text."], date(2019, 2, 5))
+        app = make_app([ministry_source(site, name="other")])
+        app.check()
+        [release] = app.store.releases(source="other")
+        assert release.published == datetime(2019, 5, 2, tzinfo=UTC)

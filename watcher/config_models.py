@@ -124,6 +124,11 @@ class SelectorsConfig(Strict):
         [],
         description="what to leave out of the article region, besides the profile's exclusions",
     )
+    day_first: bool | None = Field(
+        None,
+        description="article page: a date in figures is day first (`05/02/2019` is 5 February, "
+        "as most ASEAN sites write it); unset: month first",
+    )
 
     def to_selectors(self) -> Selectors:
         return Selectors(
@@ -133,6 +138,7 @@ class SelectorsConfig(Strict):
             date=self.date,
             content=self.content,
             exclude=tuple(self.exclude),
+            day_first=self.day_first,
         )
 
 

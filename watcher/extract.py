@@ -207,7 +207,7 @@ def _article(page: Page, selectors: Selectors) -> Article:
     title = _title(document, selectors.title)
     if not title:
         raise ExtractError(f"no title ({selectors.title}) on {page.final_url}")
-    published = _published(document, selectors.date)
+    published = _published(document, selectors.date, day_first=bool(selectors.day_first))
     wp_id = _wp_id(document)
     body_classes = set(" ".join(_BODY_CLASS(document)).split())
     is_article = not body_classes & _LISTING_CLASSES
@@ -293,14 +293,18 @@ def snapshot(
     )
 
 
-def parse_date(value: str) -> datetime | None:
+def parse_date(value: str, *, day_first: bool = False) -> datetime | None:
     """An aware UTC datetime from what pages and feeds write: ISO 8601, RFC 822, '8 June 2026',
-    'May 7th, 2021'. A date without a time is midnight UTC; text without a year is no date."""
+    'May 7th, 2021'; '05/02/2019' is 2 May, or with `day_first` 5 February. A date without a
+    time is midnight UTC; text without a year is no date."""
     value = clean_line(value)
     if not value or not _NEEDS_A_YEAR.search(value):
         return None
     try:
-        first, second = (dateparser.parse(value, fuzzy=True, default=d) for d in _DATE_DEFAULTS)
+        first, second = (
+            dateparser.parse(value, fuzzy=True, default=d, dayfirst=day_first)
+            for d in _DATE_DEFAULTS
+        )
     except (ValueError, OverflowError):
         return None
     if (first.year, first.month, first.day) != (second.year, second.month, second.day):
@@ -384,7 +388,9 @@ def _title(document: HtmlElement, selectors: str | None) -> str:
     return title
 
 
-def _published(document: HtmlElement, selectors: str | None) -> datetime | None:
+def _published(
+    document: HtmlElement, selectors: str | None, *, day_first: bool = False
+) -> datetime | None:
     candidates = list(_select_in_order(document, selectors))
     candidates += _css("meta[property='article:published_time'], time[datetime]")(document)
     for element in candidates:
@@ -399,9 +405,10 @@ def _published(document: HtmlElement, selectors: str | None) -> datetime | None:
                     return datetime(year, month, date, tzinfo=UTC)
                 except ValueError:
                     continue  # /2026/13/45/ is no day
-            if element.tag != "a" and (parsed := parse_date(value)):
+            if element.tag != "a" and (parsed := parse_date(value, day_first=day_first)):
                 return parsed
-        if element.tag != "meta" and (parsed := parse_date(element.text_content())):
+        text = element.text_content()
+        if element.tag != "meta" and (parsed := parse_date(text, day_first=day_first)):
             return parsed
     return None
 

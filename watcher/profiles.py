@@ -34,6 +34,7 @@ class Selectors:
     date: str | None = None
     content: str | None = None  # the article region; several selectors tried in order
     exclude: tuple[str, ...] = ()
+    day_first: bool | None = None  # 05/02/2019 is 5 February (None: month first)
 
     def merged(self, override: Selectors) -> Selectors:
         """`override`'s set fields win; exclusions add up."""
@@ -45,6 +46,7 @@ class Selectors:
             date=override.date or self.date,
             content=override.content or self.content,
             exclude=tuple(dict.fromkeys(self.exclude + override.exclude)),
+            day_first=self.day_first if override.day_first is None else override.day_first,
         )
 
 
