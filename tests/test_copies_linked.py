@@ -30,6 +30,9 @@ from watcher.store.tables import COPY_BAND, RELEASE
 from watcher.web.app import Site
 from watcher.web.server import WebServer
 
+# on SQLite and on PostgreSQL: the bands' BIGINTs, the notes' JSON, the stories' updates
+pytestmark = pytest.mark.databases
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 TOPICS = {"russia": {"title": "ASEAN–Russia", "any": ["Russia"]}}
 OLD_FIGURE, NEW_FIGURE = "held on 20 February", "held on 19 February"
