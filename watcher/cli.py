@@ -40,8 +40,8 @@ from watcher.models import (
     OutboxMessage,
     ReleaseHistory,
     ReleaseSummary,
-    StoryMember,
 )
+from watcher.story import StoryMember
 from watcher.units import format_duration
 
 if TYPE_CHECKING:

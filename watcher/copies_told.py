@@ -7,7 +7,8 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from watcher.models import ChangeEntry, ChangeKind, CopyNote, CopyRef
+from watcher.models import ChangeEntry, ChangeKind
+from watcher.story import CopyNote, CopyRef
 from watcher.urls import web_url
 
 CARRIES = {

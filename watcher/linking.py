@@ -31,16 +31,14 @@ from watcher.divergence import difference
 from watcher.models import (
     Change,
     ChangeKind,
-    CopyNote,
     CopyReading,
-    CopyRef,
     Linked,
     OtherChange,
-    StoryMember,
 )
 from watcher.options import Config, SourceSpec
 from watcher.store import copies as stored
 from watcher.store.copies import StoredRelease
+from watcher.story import CopyNote, CopyRef, StoryMember
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from watcher.story import CopyNote, StoryMember
+
 
 class ChangeKind(StrEnum):
     NEW = "new"
@@ -131,53 +133,6 @@ class VersionRecord:
     text: str
     attachments: tuple[Attachment, ...]
     content_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class CopyRef:
-    """A release of a story, as a change about copies names it."""
-
-    source: str
-    title: str
-    url: str
-    published: datetime | None = None
-    carries: str = ""  # of a copy, when its origin was edited: "old", "new" or "other" text
-
-
-@dataclass(frozen=True, slots=True)
-class CopyNote:
-    """What a change says of copies: ALSO_PUBLISHED and DIVERGED name the story's origin and the
-    copy; an origin's EDITED, each copy and the text it carries."""
-
-    origin: CopyRef | None = None
-    copy: CopyRef | None = None
-    copies: tuple[CopyRef, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        def ref(r: CopyRef) -> dict[str, Any]:
-            published = r.published.isoformat() if r.published else None
-            return {"source": r.source, "title": r.title, "url": r.url, "published": published,
-                    "carries": r.carries}  # fmt: skip
-
-        return {
-            "origin": ref(self.origin) if self.origin else None,
-            "copy": ref(self.copy) if self.copy else None,
-            "copies": [ref(c) for c in self.copies],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> CopyNote | None:
-        if not data:
-            return None
-
-        def ref(d: dict[str, Any] | None) -> CopyRef | None:
-            if d is None:
-                return None
-            published = datetime.fromisoformat(d["published"]) if d.get("published") else None
-            return CopyRef(d["source"], d["title"], d["url"], published, d.get("carries", ""))
-
-        copies = tuple(r for r in (ref(c) for c in data.get("copies", [])) if r is not None)
-        return cls(ref(data.get("origin")), ref(data.get("copy")), copies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,20 +280,6 @@ class ReleaseSummary:
     story_id: int | None = None  # the copies of one release across sources (linking.py)
     copy_of: int | None = None  # the release it was found to copy
     similarity: float | None = None  # how alike, 0 to 1
-
-
-@dataclass(frozen=True, slots=True)
-class StoryMember:
-    """A release of a story: one release's copies across sources."""
-
-    id: int
-    source: str
-    url: str
-    title: str
-    published: datetime | None
-    first_seen: datetime
-    copy_of: int | None
-    similarity: float | None
 
 
 @dataclass(frozen=True, slots=True)

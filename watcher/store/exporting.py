@@ -16,7 +16,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from watcher.models import (
     ChangeKind,
-    CopyNote,
     ExportedChange,
     ExportedRelease,
     ExportedVersion,
@@ -27,6 +26,7 @@ from watcher.models import (
 from watcher.store.attachments import stored_attachments
 from watcher.store.snapshot import snapshot
 from watcher.store.tables import CHANGE, RELEASE, RELEASE_TOPIC, SOURCE, VERSION
+from watcher.story import CopyNote
 
 # Rows fetched at a time from each stream: enough to keep round trips few, few enough that a
 # batch of versions (a few KB each, a PDF's text up to a million characters) stays small.

@@ -15,14 +15,12 @@ from watcher.models import (
     ChangeView,
     CheckResult,
     CheckStatus,
-    CopyNote,
     Document,
     Origin,
     ReleaseHistory,
     ReleaseStatus,
     ReleaseSummary,
     SourceStatus,
-    StoryMember,
     VersionView,
 )
 from watcher.store.attachments import stored_attachments
@@ -41,6 +39,7 @@ from watcher.store.tables import (
     SourceRow,
     VersionRow,
 )
+from watcher.story import CopyNote, StoryMember
 from watcher.urls import canonical_url
 
 
