@@ -152,6 +152,10 @@ def test_a_repost_is_told_once_and_the_copy_testifies_to_a_later_edit(
     assert "1 figure changed: 19 → 20" in divergence  # the origin's word, then the copy's
     assert re.search(r"held on <del[^>]*>19</del><ins[^>]*>20</ins> february", divergence)
 
+    metrics = app.metrics.exposition().decode()
+    assert 'watcher_changes_total{kind="diverged",source="asean"} 1.0' in metrics
+    assert 'watcher_changes_total{kind="also_published",source="mfa"} 1.0' in metrics
+
     # nothing new: nothing said again
     check(app, "asean", "mfa")
     again = [c.kind for c in app.store.recent_changes(20)]

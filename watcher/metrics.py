@@ -62,8 +62,8 @@ class Metrics:
         )
         self.changes = Counter(
             "watcher_changes",
-            "Changes found by this process's checks, by source and kind (new, edited, removed, "
-            "restored).",
+            "Changes found by this process's checks, by the source checked and kind (new, edited, "
+            "removed, restored, also_published, diverged).",
             ["source", "kind"],
             registry=self.registry,
         )
