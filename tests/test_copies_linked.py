@@ -150,7 +150,7 @@ def test_a_repost_is_told_once_and_the_copy_testifies_to_a_later_edit(
     divergence = by_title[f"Diverged: {REAL_ORIGIN_TITLE}"].content[0].value
     assert "The copy at mfa" in divergence and "differs from asean" in divergence
     assert "1 figure changed: 19 → 20" in divergence  # the origin's word, then the copy's
-    assert re.search(r"held on <del[^>]*>19</del><ins[^>]*>20</ins> february", divergence)
+    assert re.search(r"held on <del[^>]*>19</del><ins[^>]*>20</ins> February", divergence)
 
     metrics = app.metrics.exposition().decode()
     assert 'watcher_changes_total{kind="diverged",source="asean"} 1.0' in metrics

@@ -31,15 +31,21 @@ def test_a_figure_or_a_sentence_is_a_difference_with_its_context() -> None:
     assert found is not None
     [passage] = found.passages
     assert (passage.origin, passage.copy) == ("5", "3")
-    assert passage.before.endswith("contribution of usd")
-    assert passage.after.startswith("million to the asean")
+    # shown as the origin writes it, the words around it included
+    assert passage.before == "The Meeting welcomed Russia’s contribution of USD"
+    assert passage.after.startswith("million to the ASEAN-Russia Dialogue")
     edit = from_unified(found.unified())
     assert (
-        edit.summary.line == "1 paragraph edited; 1 figure changed: usd 5 million → usd 3 million"
+        edit.summary.line == "1 paragraph edited; 1 figure changed: USD 5 million → USD 3 million"
     )
 
     dropped = difference(ORIGIN, ORIGIN.replace(" also “reaffirmed” the importance of", ""))
     assert dropped is not None and dropped.passages[0].copy == ""
+
+
+def test_a_short_text_said_again_is_no_difference() -> None:
+    assert difference("Text.", "Text.") is None
+    assert difference("Text.", "Other.") is not None
 
 
 def test_a_difference_is_known_by_its_words_not_their_place() -> None:

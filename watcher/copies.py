@@ -61,6 +61,7 @@ __all__ = [
     "number_sequence",
     "numbers",
     "numbers_changed",
+    "shown_words",
     "sign",
     "story_of",
     "title_words",
@@ -174,6 +175,23 @@ def normalised_words(text: str) -> list[str]:
     if dateline is not None:
         folded = folded[dateline.end() :]
     return _WORD.findall(folded)
+
+
+def shown_words(text: str) -> list[tuple[int, str]]:
+    """For each of `normalised_words(text)`, the piece of the text it was read from, as the text
+    writes it (case, accents, its punctuation), with that piece's place: what a reader is shown
+    of a passage. Two words of one piece ("ASEAN-Russia") share it."""
+    words = normalised_words(text)
+    pieces = _SOURCE_LINE.sub(" ", text).split()
+    found = [
+        (place, piece, word)
+        for place, piece in enumerate(pieces)
+        for word in _WORD.findall(fold_for_match(piece))
+    ]
+    dropped = len(found) - len(words)  # the dateline's, from the start
+    if dropped < 0 or [word for _, _, word in found[dropped:]] != words:
+        return list(enumerate(words))  # read otherwise piece by piece: the words themselves
+    return [(place, piece) for place, piece, _ in found[dropped:]]
 
 
 def title_words(title: str) -> list[str]:

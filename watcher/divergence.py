@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from watcher.copies import SHINGLE, normalised_words
+from watcher.copies import SHINGLE, normalised_words, shown_words
 
 # words of context shown around each differing passage
 CONTEXT = 8
@@ -37,12 +37,8 @@ class Passage:
 
 @dataclass(frozen=True, slots=True)
 class Difference:
-    passages: tuple[Passage, ...]
-
-    @property
-    def key(self) -> str:
-        words = [(p.origin, p.copy) for p in self.passages]
-        return hashlib.sha256(json.dumps(words).encode()).hexdigest()
+    passages: tuple[Passage, ...]  # as the texts write them
+    key: str  # of the differing words alone, folded: the same difference, the same key
 
     def unified(self) -> str:
         """The passages as a unified diff of two documents (watcher.detect's lines: a title,
@@ -67,28 +63,36 @@ def difference(origin_text: str, copy_text: str) -> Difference | None:
     # the text both carry starts and ends with a run of words as long as a shingle: a word or
     # two shared among furniture ("Print this page" and "Travel Page", "Back to top" and
     # "Travel Page") anchors nothing
-    equal = [
-        i
-        for i, (tag, o1, o2, _, _) in enumerate(operations)
-        if tag == "equal" and o2 - o1 >= ANCHOR
-    ]
-    if not equal:
-        return Difference((Passage("", " ".join(origin), " ".join(copy), ""),)) if origin else None
-    first, last = equal[0], equal[-1]
-    passages = []
-    for index, (tag, o1, o2, c1, c2) in enumerate(operations):
-        if tag == "equal":
-            continue
-        # furniture: what one side has before the first shared words, or after the last (two
-        # copies may each have their own there)
-        if index < first or index > last:
-            continue
-        passages.append(
-            Passage(
-                before=" ".join(origin[max(0, o1 - CONTEXT) : o1]),
-                origin=" ".join(origin[o1:o2]),
-                copy=" ".join(copy[c1:c2]),
-                after=" ".join(origin[o2 : o2 + CONTEXT]),
-            )
+    equal = [i for i, operation in enumerate(operations) if operation[0] == "equal"]
+    anchors = [i for i in equal if operations[i][2] - operations[i][1] >= ANCHOR] or equal
+    if not anchors:
+        spans = [(0, len(origin), 0, len(copy))] if origin else []
+    else:
+        first, last = anchors[0], anchors[-1]
+        # furniture: what either side has before the first anchor, or after the last
+        spans = [
+            (o1, o2, c1, c2)
+            for index, (tag, o1, o2, c1, c2) in enumerate(operations)
+            if tag != "equal" and first < index < last
+        ]
+    if not spans:
+        return None
+    shown_origin, shown_copy = shown_words(origin_text), shown_words(copy_text)
+    passages = tuple(
+        Passage(
+            before=_shown(shown_origin[max(0, o1 - CONTEXT) : o1]),
+            origin=_shown(shown_origin[o1:o2]),
+            copy=_shown(shown_copy[c1:c2]),
+            after=_shown(shown_origin[o2 : o2 + CONTEXT]),
         )
-    return Difference(tuple(passages)) if passages else None
+        for o1, o2, c1, c2 in spans
+    )
+    words = [(origin[o1:o2], copy[c1:c2]) for o1, o2, c1, c2 in spans]
+    return Difference(passages, hashlib.sha256(json.dumps(words).encode()).hexdigest())
+
+
+def _shown(words: list[tuple[int, str]]) -> str:
+    """The pieces of text these words were read from, each once."""
+    return " ".join(
+        piece for n, (place, piece) in enumerate(words) if n == 0 or words[n - 1][0] != place
+    )
