@@ -43,6 +43,13 @@ def test_a_figure_or_a_sentence_is_a_difference_with_its_context() -> None:
     assert dropped is not None and dropped.passages[0].copy == ""
 
 
+def test_a_figure_first_or_last_in_the_text_is_a_difference() -> None:
+    text = "Some 1,200 delegates attended the Forum held in Jakarta on the theme of connectivity."
+    assert difference(text, text.replace("1,200", "1,300")) is not None
+    ending = ORIGIN + " It will meet again in 2027."
+    assert difference(ending, ending.replace("2027", "2028")) is not None
+
+
 def test_a_short_text_said_again_is_no_difference() -> None:
     assert difference("Text.", "Text.") is None
     assert difference("Text.", "Other.") is not None

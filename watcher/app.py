@@ -206,7 +206,11 @@ class App:
         if not copies_watched(self.config):
             return 0
         linker = Linker(self.config)
-        linked = link_stored(self.store.engine, partial(linker, silently=True), self.clock())
+        try:
+            linked = link_stored(self.store.engine, partial(linker, silently=True), self.clock())
+        except Exception:  # the database away a moment: the next start, or reload, goes on
+            log.exception("copies: linking the releases stored before")
+            return 0
         if linked:
             log.info("copies: %d stored release(s) signed and linked to their copies", linked)
         return linked

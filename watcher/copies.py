@@ -20,8 +20,9 @@ text (`watcher.topics.fold_for_match`), after dropping the dateline and the "Sou
    only when their titles carry the same numbers and the numbers of their texts differ by at
    most one replaced figure (`number_edits`); the sibling's ordinal, day and year are three.
 
-Three or more copies form one story; its origin is the one published first (ties: the order of
-the sources in the config), whatever order they were added in.
+Three or more copies form one story; its origin is the one published first, by the day (the
+same day: the first in the order of the sources in the config), whatever order they were added
+in.
 
 The MinHash is datasketch's "affine32" scheme written out in numpy (a MurmurHash3 finish of each
 shingle's CRC-32, then `a * h + b` modulo 2**32 with `a` odd): datasketch itself imports scipy,
@@ -38,7 +39,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from watcher.topics import fold_for_match
@@ -61,6 +62,7 @@ __all__ = [
     "number_sequence",
     "numbers",
     "numbers_changed",
+    "origin_key",
     "shown_words",
     "sign",
     "story_of",
@@ -457,7 +459,15 @@ class CopyIndex:
         return sorted(every, key=lambda story: story.origin)
 
 
-def _origin_order(release: Release) -> tuple[datetime, int, str]:
+def _origin_order(release: Release) -> tuple[date, int, datetime, str]:
     # `when` is set for every member: a release without a date is never linked
     assert release.when is not None
-    return (release.when, release.source_order, release.id)
+    return origin_key(release.when, release.source_order, release.id)
+
+
+def origin_key(when: datetime, source_order: int, key: object) -> tuple[date, int, datetime, str]:
+    """How a story's releases are ordered, the origin first: by the day they were published,
+    then by the order of their sources in the config, then by the hour. A page often shows only
+    its day (read as midnight) where the Secretariat's API gives the hour: a ministry's re-post of
+    the same day must not come first for it."""
+    return (when.date(), source_order, when, str(key))

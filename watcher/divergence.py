@@ -4,7 +4,8 @@ Two copies of one release are compared as matching sees them (`copies.normalised
 folded case, diacritics and typography, without the dateline and the "Source:" line), so that
 re-wrapped paragraphs, straight quotes or another date format are no difference. What either
 side has before the first words they share, or after the last, is a site's furniture around the
-release (a "Share this page", a note on the source), not a difference either. What is left, a
+release (a "Share this page", a note on the source), not a difference either, unless figures
+differ there. What is left, a
 figure replaced or a sentence added or dropped inside the text, is.
 
 A difference has a key made of its words alone, not their places: the watcher reports a
@@ -69,11 +70,11 @@ def difference(origin_text: str, copy_text: str) -> Difference | None:
         spans = [(0, len(origin), 0, len(copy))] if origin else []
     else:
         first, last = anchors[0], anchors[-1]
-        # furniture: what either side has before the first anchor, or after the last
         spans = [
             (o1, o2, c1, c2)
             for index, (tag, o1, o2, c1, c2) in enumerate(operations)
-            if tag != "equal" and first < index < last
+            if tag != "equal"
+            and (first < index < last or not _furniture(tag, origin[o1:o2] + copy[c1:c2]))
         ]
     if not spans:
         return None
@@ -89,6 +90,13 @@ def difference(origin_text: str, copy_text: str) -> Difference | None:
     )
     words = [(origin[o1:o2], copy[c1:c2]) for o1, o2, c1, c2 in spans]
     return Difference(passages, hashlib.sha256(json.dumps(words).encode()).hexdigest())
+
+
+def _furniture(tag: str, words: list[str]) -> bool:
+    """Whether what differs before the text both carry, or after it, is a site's furniture: what
+    one side adds alone ("Share this page"), or what each has of its own there, unless a figure
+    is among it (the first or last figure of a release replaced is an edit)."""
+    return tag in ("insert", "delete") or not any(word[0].isdigit() for word in words)
 
 
 def _shown(words: list[tuple[int, str]]) -> str:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Connection
 
-from watcher.copies import Release, Signed, Thresholds, copies, sign, story_of
+from watcher.copies import Release, Signed, Thresholds, copies, origin_key, sign, story_of
 from watcher.divergence import difference
 from watcher.models import (
     Change,
@@ -46,12 +46,14 @@ log = logging.getLogger(__name__)
 def origin_first(
     sources: Sequence[SourceSpec], members: Sequence[StoryMember]
 ) -> list[StoryMember]:
-    """A story's releases, its origin first (published first; ties: the order of the sources in
-    the config), then the copies in the same order."""
+    """A story's releases, its origin first (copies.origin_key), then the copies in the same
+    order."""
     order = {source.name: n for n, source in enumerate(sources)}
     return sorted(
         members,
-        key=lambda m: (m.published or m.first_seen, order.get(m.source, len(order)), m.id),
+        key=lambda m: origin_key(
+            m.published or m.first_seen, order.get(m.source, len(order)), m.id
+        ),
     )
 
 
@@ -84,15 +86,19 @@ class Linker:
         return Linked(None if silently else change, () if silently else others)
 
     def _join(self, connection: Connection, signed: Signed, reading: CopyReading) -> int | None:
-        """The story the release joins, with the stored releases it copies (None: none)."""
+        """The story the release joins, with the stored releases it copies or that copy it
+        (None: none)."""
         found = self.found(connection, signed, reading)
         if not found:
             return None
         best, similarity = found[0]
+        copied = story_of([signed.release, self._of(best)]).origin == str(best.id)
+        copy, copy_of = (reading.release_id, best.id) if copied else (best.id, reading.release_id)
         log.info(
-            "%s: %s is a copy of %s's %s (%.2f alike)",
+            "%s: %s is %s %s's %s (%.2f alike)",
             reading.source,
             reading.url,
+            "a copy of" if copied else "the original of",
             best.source,
             best.url,
             similarity,
@@ -101,7 +107,8 @@ class Linker:
             connection,
             reading.release_id,
             [f for f, _ in found],
-            copy_of=best.id,
+            copy=copy,
+            copy_of=copy_of,
             similarity=similarity,
         )
 
@@ -120,13 +127,15 @@ class Linker:
         me = next(m for m in members if m.id == reading.release_id)
         others: list[OtherChange] = []
         if origin.id != me.id:
-            if change is not None and new and self._links(me.source):
+            if not self._copy(me, origin):
+                return change, ()
+            if change is not None and new:
                 change = _also_published(change, me, origin)
             diverged = self._diverged(connection, me, origin, reading, silently=silently)
             if diverged is not None:
                 others.append(OtherChange(me.source_id, me.id, diverged))
             return change, tuple(others)
-        copies_of_me = [m for m in members if m.id != me.id]
+        copies_of_me = [m for m in members if m.id != me.id and self._copy(m, me)]
         if change is not None and new and copies_of_me:
             # the original met after a copy, whose entry told the story already: once
             change = _also_published(change, copies_of_me[0], me)
@@ -137,6 +146,12 @@ class Linker:
             if diverged is not None:
                 others.append(OtherChange(copy.source_id, copy.id, diverged))
         return change, tuple(others)
+
+    def _copy(self, member: StoredRelease, origin: StoredRelease) -> bool:
+        """Whether a release of the story is told as a copy of its origin: not when it is the
+        same post on the same site (two categories of one site), nor when its source keeps its
+        releases apart (`copies: separate`; it came in with another copy)."""
+        return not _same_site(member.url, origin.url) and self._links(member.source)
 
     def signed(self, reading: CopyReading) -> Signed:
         """The release read, as matching compares it."""
@@ -198,10 +213,9 @@ class Linker:
             until=when + window,
         )
         found = []
-        site = urlsplit(reading.url).netloc.lower()
         for row in rows:
             # two sources of one site (two categories) share its posts: one release, no copy
-            if urlsplit(row.url).netloc.lower() == site:
+            if _same_site(row.url, reading.url):
                 continue
             other = sign(self._of(row))
             similarity = copies(signed, other, self.thresholds)
@@ -244,6 +258,10 @@ class Linker:
             related_id=origin.id,
             note=CopyNote(origin=_described(origin), copy=_described(copy)),
         )
+
+
+def _same_site(a: str, b: str) -> bool:
+    return urlsplit(a).netloc.lower() == urlsplit(b).netloc.lower()
 
 
 def _described(release: StoredRelease, carries: str = "") -> CopyRef:

@@ -189,20 +189,28 @@ def _message(
 def _stories(
     entries: Sequence[ChangeEntry],
 ) -> list[tuple[ChangeEntry, list[ChangeEntry]]]:
-    """Each entry with the copies published of its release in the same period, listed under it
-    (a copy whose origin's entry is not in the period stands on its own)."""
-    shown = {e.release_id for e in entries if e.kind != ChangeKind.ALSO_PUBLISHED}
-    copies: dict[int, list[ChangeEntry]] = {}
+    """Each entry with the "Also published" of its story in the same period listed under it (an
+    original met after its copy, under the copy's entry); one whose story has no other entry in
+    the period stands on its own."""
+    shown = {e.url: e for e in entries if e.kind != ChangeKind.ALSO_PUBLISHED}
+    under: dict[str, list[ChangeEntry]] = {}
+    alone = []
     for entry in entries:
-        if entry.kind == ChangeKind.ALSO_PUBLISHED and entry.related_id in shown:
-            copies.setdefault(entry.related_id, []).append(entry)
-    grouped, placed = [], set()
-    for entry in entries:
-        if entry.kind == ChangeKind.ALSO_PUBLISHED and entry.related_id in shown:
+        if entry.kind != ChangeKind.ALSO_PUBLISHED:
             continue
-        under = copies.get(entry.release_id, []) if entry.release_id not in placed else []
-        placed.add(entry.release_id)
-        grouped.append((entry, under))
+        note = entry.note
+        story = [ref.url for ref in (note.origin, note.copy) if ref] if note else []
+        told = next((url for url in story if url in shown), None)
+        if told is None:
+            alone.append(entry)
+        else:
+            under.setdefault(told, []).append(entry)
+    grouped = []
+    for entry in entries:
+        if entry.kind != ChangeKind.ALSO_PUBLISHED:
+            grouped.append((entry, under.pop(entry.url, [])))
+        elif any(entry is a for a in alone):
+            grouped.append((entry, []))
     return grouped
 
 

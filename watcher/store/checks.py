@@ -38,6 +38,7 @@ from watcher.store.attachments import (
     stored_attachments,
     usable_states,
 )
+from watcher.store.copies import serialised
 from watcher.store.search import index_versions
 from watcher.store.tables import (
     CHANGE,
@@ -180,6 +181,8 @@ class CheckRecords:
 
         This is the hot path of a check (once per release read), so it speaks SQL directly."""
         with self.engine.begin() as connection:
+            if link is not None:
+                serialised(connection)
             release = _find_release(connection, source_id, snapshot)
             previous = Previous(None, None)
             if release is not None:
@@ -228,30 +231,22 @@ class CheckRecords:
                     ],
                 )
             if link is not None and verdict.new_version:
-                linked = link(
-                    connection,
-                    CopyReading(
-                        release_id=release_id,
-                        source_id=source_id,
-                        source=source,
-                        version=values["versions"],
-                        title=snapshot.title,
-                        text=snapshot.text,
-                        url=snapshot.url,
-                        published=verdict.published,
-                        first_seen=release.first_seen if release is not None else now,
-                        previous_text=previous.version.text if previous.version else None,
-                        change=verdict.change,
-                        now=now,
-                    ),
+                reading = CopyReading(
+                    release_id=release_id,
+                    source_id=source_id,
+                    source=source,
+                    version=values["versions"],
+                    title=snapshot.title,
+                    text=snapshot.text,
+                    url=snapshot.url,
+                    published=verdict.published,
+                    first_seen=release.first_seen if release is not None else now,
+                    previous_text=previous.version.text if previous.version else None,
+                    change=verdict.change,
+                    now=now,
                 )
-                verdict = replace(verdict, change=linked.change, others=linked.others)
-            if verdict.change is not None:
-                change = _change_values(verdict.change, source_id, release_id, version_id)
-                connection.execute(_INSERT_CHANGE, change)
-            for other in verdict.others:
-                values = _change_values(other.change, other.source_id, other.release_id, None)
-                connection.execute(_INSERT_CHANGE, values)
+                verdict = _told(verdict, link(connection, reading))
+            _write_changes(connection, verdict, source_id, release_id, version_id)
             if verdict.new_version and topics:
                 add_matches(connection, release_id, topics, now)
             if page_url and validators is not None:
@@ -388,6 +383,27 @@ class CheckRecords:
             )
 
     # -- reading ---------------------------------------------------------------------------
+
+
+def _write_changes(
+    connection: sa.Connection,
+    verdict: Verdict,
+    source_id: int,
+    release_id: int,
+    version_id: int | None,
+) -> None:
+    """The reading's change, and those linking found of its copies."""
+    if verdict.change is not None:
+        change = _change_values(verdict.change, source_id, release_id, version_id)
+        connection.execute(_INSERT_CHANGE, change)
+    for other in verdict.others:
+        row = _change_values(other.change, other.source_id, other.release_id, None)
+        connection.execute(_INSERT_CHANGE, row)
+
+
+def _told(verdict: Verdict, linked: Linked) -> Verdict:
+    """The verdict as the release's story tells it (watcher/linking.py)."""
+    return replace(verdict, change=linked.change, others=linked.others)
 
 
 def _release_values(

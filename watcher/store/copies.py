@@ -75,6 +75,21 @@ def _stored(rows: Iterable[Any]) -> list[StoredRelease]:
     ]
 
 
+# The key of the lock that serialises linking across the daemons sharing a PostgreSQL database:
+# "watc" in ASCII, one for the whole database.
+_LINKING = 0x77617463
+
+
+def serialised(connection: Connection) -> None:
+    """Holds, until this transaction ends, the lock under which releases are linked. A release
+    is matched against what other releases' transactions wrote: two daemons storing an original
+    and its copy at once would each miss the other (and merging stories, or noting a copy's
+    difference, could deadlock on each other's rows). Taken before any row is written. SQLite
+    has one writer at a time already."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_LINKING)))
+
+
 def save_bands(connection: Connection, release_id: int, version: int, bands: Sequence[int]) -> None:
     """The bands of the release's version `version`, in place of those of an earlier one."""
     connection.execute(sa.delete(COPY_BAND).where(COPY_BAND.c.release_id == release_id))
@@ -120,26 +135,28 @@ def join(
     release_id: int,
     found: Iterable[StoredRelease],
     *,
+    copy: int,
     copy_of: int,
     similarity: float,
 ) -> int:
-    """Puts the release in one story with the releases it copies (merging their stories when it
-    copies releases of two); returns the story's id: the smallest id among them."""
+    """Puts the release in one story with the releases it is a copy or an original of (merging
+    their stories when it matches releases of two), notes which of the pair most alike is the
+    copy (`copy`, of `copy_of`); returns the story's id: the smallest id among them."""
     found = list(found)
-    keys = sorted({f.story_id or f.id for f in found})
+    keys = sorted({f.story_id or f.id for f in found} | {release_id})
     story_id = keys[0]
     connection.execute(
         sa.update(RELEASE).where(RELEASE.c.story_id.in_(keys)).values(story_id=story_id)
     )
     connection.execute(
         sa.update(RELEASE)
-        .where(RELEASE.c.id.in_([f.id for f in found if f.story_id is None]))
+        .where(RELEASE.c.id.in_([release_id] + [f.id for f in found if f.story_id is None]))
         .values(story_id=story_id)
     )
     connection.execute(
         sa.update(RELEASE)
-        .where(RELEASE.c.id == release_id)
-        .values(story_id=story_id, copy_of=copy_of, similarity=similarity)
+        .where(RELEASE.c.id == copy)
+        .values(copy_of=copy_of, similarity=similarity)
     )
     return story_id
 
@@ -173,6 +190,7 @@ def link_stored(
     done = 0
     while True:
         with engine.begin() as connection:
+            serialised(connection)  # another daemon may be linking these very releases
             batch = unsigned(connection, 200)
             if not batch:
                 return done

@@ -135,7 +135,7 @@ class ChangeRow(SQLModel, table=True):
     baseline: bool = False
     # the other release of a copy's change (ALSO_PUBLISHED, DIVERGED: the story's origin), and
     # what the entry says of the releases involved, as they were when it was found
-    related_id: int | None = Field(default=None, foreign_key="release.id")
+    related_id: int | None = Field(default=None, foreign_key="release.id", index=True)
     note: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
 
 

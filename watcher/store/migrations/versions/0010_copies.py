@@ -38,10 +38,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("related_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("note", sa.JSON(), nullable=True))
         batch.create_foreign_key("fk_change_related_id_release", "release", ["related_id"], ["id"])
+        # a release's history reads the changes of its copies too
+        batch.create_index("ix_change_related_id", ["related_id"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("change") as batch:
+        batch.drop_index("ix_change_related_id")
         batch.drop_constraint("fk_change_related_id_release", type_="foreignkey")
         batch.drop_column("note")
         batch.drop_column("related_id")
