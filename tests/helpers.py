@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -167,6 +168,17 @@ def serve_in_thread(server: socketserver.BaseServer) -> None:
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
     ).start()
+
+
+def serve_on_loopback(
+    handler: type[BaseHTTPRequestHandler],
+) -> tuple[ThreadingHTTPServer, str]:
+    """A threaded HTTP server on a free port of 127.0.0.1, serving (see serve_in_thread), and
+    its address; stop it with shutdown() and server_close()."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    serve_in_thread(server)
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
 # -- the command and the daemon --------------------------------------------------------------

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.helpers import serve_in_thread
+from tests.helpers import serve_on_loopback
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -25,10 +25,7 @@ class StaticSite:
         self._lock = threading.Lock()
 
     def __enter__(self) -> StaticSite:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        serve_in_thread(self._server)
+        self._server, self.url = serve_on_loopback(_handler(self))
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from tests.helpers import serve_in_thread
+from tests.helpers import serve_on_loopback
 
 LISTING = "/newsroom/press-statements"
 SITE_NAME = "Ministry of Foreign Affairs"
@@ -168,10 +168,7 @@ class SimMinistry:
         self.url = ""
 
     def __enter__(self) -> SimMinistry:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        serve_in_thread(self._server)
+        self._server, self.url = serve_on_loopback(_handler(self))
         return self
 
     def __exit__(self, *exc: object) -> None:

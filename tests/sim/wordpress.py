@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from tests.helpers import serve_in_thread
+from tests.helpers import serve_on_loopback
 from tests.pdfs import text_pdf
 from tests.sim import feeds, pages, rest
 from tests.sim.model import CHALLENGE_PAGE, NO_CACHE, Post, Request, Response
@@ -114,10 +114,7 @@ class SimWordPress:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def __enter__(self) -> SimWordPress:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        serve_in_thread(self._server)
+        self._server, self.url = serve_on_loopback(_handler(self))
         return self
 
     def __exit__(self, *exc: object) -> None:
