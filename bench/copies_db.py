@@ -96,7 +96,6 @@ class Daemon:
             url=url_of(release, prefix),
             published=release.published,
             first_seen=release.when or UNDATED,
-            previous_text=None,
             change=None,
             now=release.when or UNDATED,
         )

@@ -22,7 +22,7 @@ from tests.corpus_copies import (
     linked_pairs,
 )
 from tests.corpus_linked import NOW, config_text, store_new
-from watcher import mail
+from watcher import copies_told, mail
 from watcher.config import parse_config
 from watcher.copies import Release, Story
 from watcher.linking import Linker
@@ -229,3 +229,20 @@ def _unlinked(connection: sa.Connection, reading: Any) -> Any:
     from watcher.models import Linked
 
     return Linked(reading.change)
+
+
+def test_an_original_edited_twice_says_which_of_its_texts_each_copy_carries(site: Site) -> None:
+    origin = "http://127.0.0.1:8001/a"
+    site.read("asean", origin, REAL_PUBLISHED)
+    site.read("mfa", "http://127.0.0.1:8002/m", REAL_PUBLISHED + timedelta(days=1), REPOST)
+    second = REAL_ORIGIN_TEXT.replace("held on 20 February", "held on 19 February")
+    site.read("asean", origin, REAL_PUBLISHED, second)
+    site.read("asean", origin, REAL_PUBLISHED, second.replace("Igor Morgulov", "Sergey Ryabkov"))
+    edits = [c for c in site.changes() if c.kind == ChangeKind.EDITED]
+    carried = [[ref.carries for ref in c.note.copies] for c in edits if c.note is not None]
+    assert carried == [["old"], ["earlier"]]
+    told = copies_told.lines(edits[1])
+    assert told == [
+        "The copy at mfa still carries an earlier text, from before the last edit but one "
+        "<http://127.0.0.1:8002/m>"
+    ]

@@ -13,8 +13,9 @@ from watcher.urls import web_url
 
 CARRIES = {
     "old": "still carries the old text",
+    "earlier": "still carries an earlier text, from before the last edit but one",
     "new": "carries the new text",
-    "other": "differs from both the old and the new text",
+    "other": "differs from the new text and from every earlier one",
 }
 
 

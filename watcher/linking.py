@@ -139,8 +139,9 @@ class Linker:
         if change is not None and new and copies_of_me:
             # the original met after a copy, whose entry told the story already: once
             change = _also_published(change, copies_of_me[0], me)
-        if change is not None and change.kind == ChangeKind.EDITED and reading.previous_text:
-            change = _witnessed(change, copies_of_me, reading.previous_text, me.text)
+        if change is not None and change.kind == ChangeKind.EDITED and copies_of_me:
+            earlier = stored.earlier_texts(connection, me.id, reading.version)
+            change = _witnessed(change, copies_of_me, earlier, me.text)
         for copy in copies_of_me:
             diverged = self._diverged(connection, copy, me, reading, silently=silently)
             if diverged is not None:
@@ -279,16 +280,19 @@ def _also_published(change: Change, copy: StoredRelease, origin: StoredRelease) 
     )
 
 
-def _witnessed(change: Change, copies_of_origin: list[StoredRelease], old: str, new: str) -> Change:
-    """The origin's edit, noting of each copy whether it carries the old text, the new or
-    neither."""
+def _witnessed(
+    change: Change, copies_of_origin: list[StoredRelease], earlier: list[str], new: str
+) -> Change:
+    """The origin's edit, noting of each copy which text it carries: the one just replaced
+    ("old"), one before it ("earlier": `earlier` is every version before, the newest first),
+    the new one, or none of them ("other")."""
     witnesses = []
     for copy in copies_of_origin:
-        if difference(old, copy.text) is None:
-            carries = "old"
-        elif difference(new, copy.text) is None:
+        if difference(new, copy.text) is None:
             carries = "new"
         else:
-            carries = "other"
+            same = (n for n, text in enumerate(earlier) if difference(text, copy.text) is None)
+            place = next(same, None)
+            carries = "other" if place is None else "old" if place == 0 else "earlier"
         witnesses.append(_described(copy, carries))
     return replace(change, note=CopyNote(copies=tuple(witnesses))) if witnesses else change

@@ -476,7 +476,6 @@ class CopyReading:
     url: str
     published: datetime | None
     first_seen: datetime
-    previous_text: str | None  # the version before this one
     change: Change | None  # what detection made of it
     now: datetime
 

@@ -16,7 +16,9 @@ class CopyRef:
     title: str
     url: str
     published: datetime | None = None
-    carries: str = ""  # of a copy, when its origin was edited: "old", "new" or "other" text
+    # of a copy, when its origin was edited: the text it carries, "old" (the one replaced),
+    # "earlier", "new" or "other"
+    carries: str = ""
 
 
 @dataclass(frozen=True, slots=True)

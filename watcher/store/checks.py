@@ -241,7 +241,6 @@ class CheckRecords:
                     url=snapshot.url,
                     published=verdict.published,
                     first_seen=release.first_seen if release is not None else now,
-                    previous_text=previous.version.text if previous.version else None,
                     change=verdict.change,
                     now=now,
                 )

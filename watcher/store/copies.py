@@ -161,6 +161,16 @@ def join(
     return story_id
 
 
+def earlier_texts(connection: Connection, release_id: int, version: int) -> list[str]:
+    """The texts of the release's versions before `version`, the newest first."""
+    rows = connection.execute(
+        sa.select(VERSION.c.text)
+        .where(VERSION.c.release_id == release_id, VERSION.c.number < version)
+        .order_by(VERSION.c.number.desc())
+    )
+    return [text for (text,) in rows]
+
+
 def set_divergence(connection: Connection, release_id: int, key: str | None) -> None:
     connection.execute(sa.update(RELEASE).where(RELEASE.c.id == release_id).values(divergence=key))
 
@@ -215,7 +225,6 @@ def link_stored(
                         url=found.url,
                         published=found.published,
                         first_seen=found.first_seen or now,
-                        previous_text=None,
                         change=None,
                         now=now,
                     ),
