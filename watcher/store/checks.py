@@ -181,8 +181,6 @@ class CheckRecords:
 
         This is the hot path of a check (once per release read), so it speaks SQL directly."""
         with self.engine.begin() as connection:
-            if link is not None:
-                serialised(connection)
             release = _find_release(connection, source_id, snapshot)
             previous = Previous(None, None)
             if release is not None:
@@ -190,6 +188,9 @@ class CheckRecords:
                 record = _record_from_row(version) if version is not None else None
                 previous = Previous(record, ReleaseStatus(release.status))
             verdict = judge(previous)
+            if link is not None and verdict.new_version:
+                # before any row is written; a reading that makes no version links nothing
+                serialised(connection)
             values = _release_values(snapshot, verdict, release, now, seen=seen)
             if release is None:
                 values.update(source_id=source_id, first_seen=now, last_changed=now)
